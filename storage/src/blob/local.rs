@@ -1,0 +1,338 @@
+//! `LocalBlobStore`: blobs as read-only files under `blobs/ab/cd/<hex>`, written like Garage's block store.
+//!
+//! A put streams into `tmp/`, hashing as it goes; commit fsyncs the file, renames it to its address and
+//! fsyncs the directory, so a crash leaves either the whole blob or nothing visible. Leftover temp files
+//! are removed when the store is opened. Corrupted blobs are moved to `quarantine/`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{BlobError, BlobStore, BlobWriter, PutOutcome, VerifyingReader};
+use crate::hash::{BlobDigest, BlobHash, DualHasher};
+
+/// Whether puts are fsynced before they are acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync the file and its directory before a put returns. The only setting for real data.
+    #[default]
+    Fsync,
+    /// Skip fsync. Acknowledged blobs can be lost on power failure: for benchmarks and tests only.
+    NoSync,
+}
+
+/// A blob store on the local file system. See the module documentation. Cheap to clone.
+#[derive(Clone)]
+pub struct LocalBlobStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    durability: Durability,
+    temp_counter: AtomicU64,
+}
+
+/// Size of the buffer a writer fills before hashing and writing; large enough that BLAKE3 and
+/// SHA-256 run in parallel on it.
+const WRITE_BUFFER: usize = 1 << 20;
+
+impl LocalBlobStore {
+    /// Opens (creating if needed) a store under `root` and removes temp files left by a crash.
+    pub fn open(root: impl AsRef<Path>, durability: Durability) -> Result<Self, BlobError> {
+        let root = root.as_ref().to_path_buf();
+        for dir in ["blobs", "tmp", "quarantine"] {
+            let path = root.join(dir);
+            fs::create_dir_all(&path)
+                .map_err(BlobError::io(format!("creating {}", path.display())))?;
+        }
+        let inner = Inner { root, durability, temp_counter: AtomicU64::new(0) };
+        inner.remove_leftover_temp_files()?;
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// Where a blob lives: `blobs/ab/cd/abcd…`.
+    pub fn path_of(&self, hash: &BlobHash) -> PathBuf {
+        self.inner.path_of(hash)
+    }
+
+    /// Files moved aside because their bytes no longer matched their hash.
+    pub fn quarantined(&self) -> Result<Vec<PathBuf>, BlobError> {
+        let dir = self.inner.root.join("quarantine");
+        let mut paths = read_dir_paths(&dir)?;
+        paths.sort();
+        Ok(paths)
+    }
+}
+
+impl Inner {
+    fn path_of(&self, hash: &BlobHash) -> PathBuf {
+        let hex = hash.to_hex();
+        self.root.join("blobs").join(&hex[0..2]).join(&hex[2..4]).join(hex)
+    }
+
+    fn remove_leftover_temp_files(&self) -> Result<(), BlobError> {
+        for path in read_dir_paths(&self.root.join("tmp"))? {
+            tracing::info!(path = %path.display(), "removing blob temp file left by an interrupted put");
+            fs::remove_file(&path)
+                .map_err(BlobError::io(format!("removing {}", path.display())))?;
+        }
+        Ok(())
+    }
+
+    fn quarantine(&self, hash: &BlobHash) -> Result<(), BlobError> {
+        let from = self.path_of(hash);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let to = self.root.join("quarantine").join(format!("{hash}.{nanos}"));
+        tracing::error!(%hash, quarantine = %to.display(), "blob bytes do not match their hash; quarantined");
+        match fs::rename(&from, &to) {
+            Ok(()) => {}
+            // Another reader quarantined it first.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(BlobError::io(format!("quarantining {hash}"))(e)),
+        }
+        self.sync_dir(from.parent().expect("blob paths have a parent"))?;
+        self.sync_dir(&self.root.join("quarantine"))
+    }
+
+    fn sync_dir(&self, dir: &Path) -> Result<(), BlobError> {
+        if self.durability == Durability::NoSync {
+            return Ok(());
+        }
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(BlobError::io(format!("syncing directory {}", dir.display())))
+    }
+
+    /// Creates `blobs/ab/cd` if needed, fsyncing each parent whose entries changed.
+    fn ensure_fanout_dir(&self, dir: &Path) -> Result<(), BlobError> {
+        if dir.is_dir() {
+            return Ok(());
+        }
+        let parent = dir.parent().expect("fan-out directories have a parent");
+        self.ensure_fanout_dir(parent)?;
+        match fs::create_dir(dir) {
+            Ok(()) => self.sync_dir(parent),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(BlobError::io(format!("creating {}", dir.display()))(e)),
+        }
+    }
+
+    /// Hashes the file at `path`. `None` when it does not exist.
+    fn hash_file(path: &Path) -> io::Result<Option<(File, BlobDigest)>> {
+        let mut file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut hasher = DualHasher::new();
+        let mut buf = vec![0u8; WRITE_BUFFER];
+        loop {
+            let n = read_full(&mut file, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(Some((file, hasher.finalize())))
+    }
+
+    /// Verifies the blob at its path, quarantining it on mismatch. Returns the open file on success.
+    fn verified_file(&self, hash: &BlobHash) -> Result<Option<(File, BlobDigest)>, BlobError> {
+        let path = self.path_of(hash);
+        let Some((file, digest)) =
+            Self::hash_file(&path).map_err(BlobError::io(format!("reading blob {hash}")))?
+        else {
+            return Ok(None);
+        };
+        if digest.blake3 != *hash {
+            drop(file);
+            self.quarantine(hash)?;
+            return Err(BlobError::Corrupted { hash: *hash });
+        }
+        Ok(Some((file, digest)))
+    }
+}
+
+impl BlobStore for LocalBlobStore {
+    fn writer(&self) -> Result<Box<dyn BlobWriter>, BlobError> {
+        let inner = &self.inner;
+        let n = inner.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let temp_path = inner.root.join("tmp").join(format!("{}-{n}.part", std::process::id()));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp_path)
+            .map_err(BlobError::io(format!("creating {}", temp_path.display())))?;
+        Ok(Box::new(LocalBlobWriter {
+            store: Arc::clone(inner),
+            temp_path: Some(temp_path),
+            file,
+            buffer: Vec::with_capacity(WRITE_BUFFER),
+            hasher: DualHasher::new(),
+        }))
+    }
+
+    fn open(&self, hash: &BlobHash) -> Result<Box<dyn Read + Send>, BlobError> {
+        let (mut file, _) =
+            self.inner.verified_file(hash)?.ok_or(BlobError::NotFound { hash: *hash })?;
+        file.seek(SeekFrom::Start(0)).map_err(BlobError::io(format!("rewinding blob {hash}")))?;
+        Ok(Box::new(VerifyingReader::new(BufReader::with_capacity(WRITE_BUFFER, file), *hash)))
+    }
+
+    fn size_of(&self, hash: &BlobHash) -> Result<Option<u64>, BlobError> {
+        match fs::metadata(self.inner.path_of(hash)) {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(BlobError::io(format!("reading the size of blob {hash}"))(e)),
+        }
+    }
+
+    fn verify(&self, hash: &BlobHash) -> Result<Option<BlobDigest>, BlobError> {
+        Ok(self.inner.verified_file(hash)?.map(|(_, digest)| digest))
+    }
+
+    fn list(&self) -> Result<Vec<BlobHash>, BlobError> {
+        let mut hashes = Vec::new();
+        let blobs = self.inner.root.join("blobs");
+        for level1 in read_dir_paths(&blobs)? {
+            for level2 in read_dir_paths(&level1)? {
+                for file in read_dir_paths(&level2)? {
+                    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    match BlobHash::from_hex(name) {
+                        Ok(hash) => hashes.push(hash),
+                        Err(_) => tracing::warn!(path = %file.display(), "ignoring a stray file in the blob tree"),
+                    }
+                }
+            }
+        }
+        Ok(hashes)
+    }
+}
+
+/// A put in progress: bytes are buffered, hashed and appended to a temp file in `tmp/`.
+struct LocalBlobWriter {
+    store: Arc<Inner>,
+    /// `None` once the temp file has been renamed or removed.
+    temp_path: Option<PathBuf>,
+    file: File,
+    buffer: Vec<u8>,
+    hasher: DualHasher,
+}
+
+impl LocalBlobWriter {
+    fn flush_buffer(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        self.hasher.update(&self.buffer);
+        self.file.write_all(&self.buffer)?;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+impl Write for LocalBlobWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if self.buffer.is_empty() && bytes.len() >= WRITE_BUFFER {
+            // Large writes skip the copy into the buffer.
+            self.hasher.update(bytes);
+            self.file.write_all(bytes)?;
+            return Ok(bytes.len());
+        }
+        let room = WRITE_BUFFER - self.buffer.len();
+        let take = room.min(bytes.len());
+        self.buffer.extend_from_slice(&bytes[..take]);
+        if self.buffer.len() == WRITE_BUFFER {
+            self.flush_buffer()?;
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // Buffered bytes are written at commit; flushing early would only split hash updates.
+        Ok(())
+    }
+}
+
+impl BlobWriter for LocalBlobWriter {
+    fn commit(mut self: Box<Self>) -> Result<PutOutcome, BlobError> {
+        self.flush_buffer().map_err(BlobError::io("writing a new blob"))?;
+        let store = Arc::clone(&self.store);
+        let temp_path = self.temp_path.clone().expect("an uncommitted writer has a temp file");
+        let digest = std::mem::take(&mut self.hasher).finalize();
+        let hash = digest.blake3;
+
+        // Identical bytes already stored: keep the existing file if it is intact. A corrupted one is
+        // quarantined by the check and replaced by these good bytes below.
+        match store.verified_file(&hash) {
+            Ok(Some(_)) => {
+                self.discard_temp();
+                return Ok(PutOutcome { digest, newly_stored: false });
+            }
+            Ok(None) | Err(BlobError::Corrupted { .. }) => {}
+            Err(e) => return Err(e),
+        }
+
+        if store.durability == Durability::Fsync {
+            self.file.sync_all().map_err(BlobError::io(format!("syncing new blob {hash}")))?;
+        }
+        fs::set_permissions(&temp_path, fs::Permissions::from_mode(0o444))
+            .map_err(BlobError::io(format!("making blob {hash} read-only")))?;
+        let target = store.path_of(&hash);
+        let dir = target.parent().expect("blob paths have a parent");
+        store.ensure_fanout_dir(dir)?;
+        fs::rename(&temp_path, &target)
+            .map_err(BlobError::io(format!("moving blob {hash} into place")))?;
+        self.temp_path = None;
+        store.sync_dir(dir)?;
+        Ok(PutOutcome { digest, newly_stored: true })
+    }
+}
+
+impl LocalBlobWriter {
+    fn discard_temp(&mut self) {
+        if let Some(path) = self.temp_path.take()
+            && let Err(e) = fs::remove_file(&path)
+        {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove a blob temp file");
+        }
+    }
+}
+
+impl Drop for LocalBlobWriter {
+    fn drop(&mut self) {
+        self.discard_temp();
+    }
+}
+
+fn read_dir_paths(dir: &Path) -> Result<Vec<PathBuf>, BlobError> {
+    let entries = fs::read_dir(dir).map_err(BlobError::io(format!("listing {}", dir.display())))?;
+    entries
+        .map(|entry| {
+            entry.map(|e| e.path()).map_err(BlobError::io(format!("listing {}", dir.display())))
+        })
+        .collect()
+}
+
+/// Reads until `buf` is full or the reader is exhausted.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}

@@ -1,0 +1,214 @@
+//! The committer thread: applies transactions one at a time, writes them in groups with one fsync.
+//!
+//! Callers hand a transaction over a channel and wait for its receipt. The thread takes the first
+//! waiting transaction and everything else that queued up meanwhile (up to `max_group`), checks each
+//! one's preconditions against the database plus the writes staged before it in the same group, chains
+//! a journal entry to each, and writes the whole group as one RocksDB batch with one fsync. A rejected
+//! transaction is answered with its error and leaves no trace; the others in its group go ahead.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, Sender};
+use rocksdb::{DB, WriteBatch, WriteOptions};
+
+use super::{BlobRecord, Cf, Condition, HEAD_KEY, MetaError, MetaOptions, Op, Receipt, Txn, encode_head, get};
+use crate::journal::{GENESIS, JournalEntry, JournalHead};
+
+pub(super) struct Committer {
+    sender: Option<Sender<Pending>>,
+    thread: Option<JoinHandle<()>>,
+    head: Arc<Mutex<Option<JournalHead>>>,
+}
+
+struct Pending {
+    txn: Txn,
+    reply: Sender<Result<Receipt, MetaError>>,
+}
+
+/// Writes staged so far: `None` marks a deletion.
+type Overlay = HashMap<(Cf, Vec<u8>), Option<Vec<u8>>>;
+
+impl Committer {
+    pub(super) fn start(db: Arc<DB>, options: MetaOptions, head: Option<JournalHead>) -> Self {
+        let (sender, receiver) = crossbeam_channel::unbounded();
+        let head = Arc::new(Mutex::new(head));
+        let worker = Worker { db, options, head: Arc::clone(&head) };
+        let thread = std::thread::Builder::new()
+            .name("meta-committer".into())
+            .spawn(move || worker.run(receiver))
+            .expect("spawning the committer thread");
+        Self { sender: Some(sender), thread: Some(thread), head }
+    }
+
+    pub(super) fn commit(&self, txn: Txn) -> Result<Receipt, MetaError> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let sender = self.sender.as_ref().ok_or(MetaError::Closed)?;
+        sender.send(Pending { txn, reply }).map_err(|_| MetaError::Closed)?;
+        answer.recv().map_err(|_| MetaError::Closed)?
+    }
+
+    pub(super) fn head(&self) -> Option<JournalHead> {
+        *self.head.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread after it has answered everything already queued.
+        self.sender.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Worker {
+    db: Arc<DB>,
+    options: MetaOptions,
+    head: Arc<Mutex<Option<JournalHead>>>,
+}
+
+impl Worker {
+    fn run(self, receiver: Receiver<Pending>) {
+        while let Ok(first) = receiver.recv() {
+            let mut group = vec![first];
+            while group.len() < self.options.max_group.max(1) {
+                match receiver.try_recv() {
+                    Ok(pending) => group.push(pending),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group);
+        }
+    }
+
+    fn commit_group(&self, group: Vec<Pending>) {
+        let mut head = *self.head.lock().unwrap_or_else(|e| e.into_inner());
+        let mut batch = WriteBatch::default();
+        let mut overlay = Overlay::new();
+        let mut accepted = Vec::with_capacity(group.len());
+
+        for Pending { txn, reply } in group {
+            let time_ms = now_ms();
+            let staged = match self.stage(&overlay, &txn, time_ms) {
+                Ok(staged) => staged,
+                Err(error) => {
+                    let _ = reply.send(Err(error));
+                    continue;
+                }
+            };
+            for ((cf, key), value) in staged {
+                let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
+                match &value {
+                    Some(value) => batch.put_cf(&handle, &key, value),
+                    None => batch.delete_cf(&handle, &key),
+                }
+                overlay.insert((cf, key), value);
+            }
+            let (seq, prev) = head.map_or((1, GENESIS), |h| (h.seq + 1, h.hash));
+            let entry = JournalEntry::new(seq, prev, time_ms, txn.actor, txn.action, txn.payload);
+            let journal = self.db.cf_handle(Cf::Journal.name()).expect("opened with all column families");
+            batch.put_cf(&journal, seq.to_be_bytes(), entry.encode());
+            head = Some(JournalHead { seq, hash: entry.hash });
+            accepted.push((reply, Receipt { seq, entry_hash: entry.hash, time_ms }));
+        }
+
+        if accepted.is_empty() {
+            return;
+        }
+        let meta = self.db.cf_handle(Cf::Meta.name()).expect("opened with all column families");
+        batch.put_cf(&meta, HEAD_KEY, encode_head(&head.expect("at least one entry was staged")));
+        let mut write_options = WriteOptions::default();
+        write_options.set_sync(self.options.sync);
+        match self.db.write_opt(batch, &write_options) {
+            Ok(()) => {
+                *self.head.lock().unwrap_or_else(|e| e.into_inner()) = head;
+                for (reply, receipt) in accepted {
+                    let _ = reply.send(Ok(receipt));
+                }
+            }
+            Err(source) => {
+                tracing::error!(error = %source, "group commit failed; no transaction of the group was written");
+                for (reply, _) in accepted {
+                    let _ = reply.send(Err(MetaError::Rocks {
+                        context: "writing a group commit".into(),
+                        source: source.clone(),
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Checks a transaction's preconditions and turns its operations into plain writes, reading
+    /// through the group's staged writes to the database.
+    fn stage(&self, overlay: &Overlay, txn: &Txn, time_ms: i64) -> Result<Overlay, MetaError> {
+        let mut own = Overlay::new();
+        let read = |own: &Overlay, cf: Cf, key: &[u8]| -> Result<Option<Vec<u8>>, MetaError> {
+            let slot = (cf, key.to_vec());
+            if let Some(value) = own.get(&slot).or_else(|| overlay.get(&slot)) {
+                return Ok(value.clone());
+            }
+            get(&self.db, cf, key)
+        };
+        for condition in &txn.conditions {
+            let Condition::Equals { cf, key, value } = condition;
+            let actual = read(&own, *cf, key)?;
+            if &actual != value {
+                return Err(MetaError::Conflict(format!(
+                    "{} key {:?} changed since it was read",
+                    cf.name(),
+                    String::from_utf8_lossy(key)
+                )));
+            }
+        }
+        for op in &txn.ops {
+            match op {
+                Op::Put { cf, key, value } => {
+                    own.insert((*cf, key.clone()), Some(value.clone()));
+                }
+                Op::Delete { cf, key } => {
+                    own.insert((*cf, key.clone()), None);
+                }
+                Op::AddBlobRef { digest } => {
+                    let key = digest.blake3.as_bytes().to_vec();
+                    let mut record = match read(&own, Cf::Blobs, &key)? {
+                        Some(bytes) => decode_record(&key, &bytes)?,
+                        None => BlobRecord::new(digest, time_ms),
+                    };
+                    if record.size != digest.size || record.sha256 != digest.sha256 {
+                        return Err(MetaError::InvalidBlobRef {
+                            hash: digest.blake3,
+                            reason: "size or SHA-256 differ from the recorded ones".into(),
+                        });
+                    }
+                    record.refcount += 1;
+                    own.insert((Cf::Blobs, key), Some(record.encode()));
+                }
+                Op::DropBlobRef { hash } => {
+                    let key = hash.as_bytes().to_vec();
+                    let Some(bytes) = read(&own, Cf::Blobs, &key)? else {
+                        return Err(MetaError::InvalidBlobRef { hash: *hash, reason: "no record for this blob".into() });
+                    };
+                    let mut record = decode_record(&key, &bytes)?;
+                    record.refcount = record.refcount.checked_sub(1).ok_or(MetaError::InvalidBlobRef {
+                        hash: *hash,
+                        reason: "reference count is already zero".into(),
+                    })?;
+                    own.insert((Cf::Blobs, key), Some(record.encode()));
+                }
+            }
+        }
+        Ok(own)
+    }
+}
+
+fn decode_record(key: &[u8], bytes: &[u8]) -> Result<BlobRecord, MetaError> {
+    BlobRecord::decode(bytes).map_err(|reason| super::undecodable(Cf::Blobs, key, reason))
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

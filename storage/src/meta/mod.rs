@@ -1,0 +1,354 @@
+//! `MetaStore`: metadata in RocksDB, changed only by journaled, atomic, group-committed transactions.
+//!
+//! Column families, each with one job:
+//! - `records` — authoritative records of the layers above (Akten, Dokumente, batches, …), keyed by
+//!   `<kind>/<id>`; values belong to the layer that wrote them.
+//! - `index` — secondary lookups (for example Aktenzeichen → Akte id). Derived: rebuildable from the
+//!   journal and `records`.
+//! - `blobs` — one [`BlobRecord`] per stored blob: size, SHA-256 and reference count.
+//! - `journal` — the hash-chained log (see [`crate::journal`]), keyed by big-endian sequence number.
+//! - `queues` — persisted work items, so that a restart resumes queued work.
+//! - `meta` — the store's own facts: schema version and the journal head.
+//!
+//! **Invariant**: every change goes through [`MetaStore::commit`] as one [`Txn`]: its record writes,
+//! blob reference-count changes and its journal entry land in one RocksDB write batch, or none do.
+//! A single committer thread applies transactions in order (so the journal chain and reference counts
+//! need no locks) and writes everything that queued up during the previous fsync with one fsync: group
+//! commit.
+
+mod blob_record;
+mod committer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};
+
+pub use blob_record::BlobRecord;
+
+use crate::hash::{BlobDigest, BlobHash};
+use crate::journal::{self, JournalEntry, JournalHead, JournalReport};
+
+/// The column families of the metadata store. See the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cf {
+    Records,
+    Index,
+    Blobs,
+    Journal,
+    Queues,
+    Meta,
+}
+
+impl Cf {
+    pub const ALL: [Cf; 6] = [Cf::Records, Cf::Index, Cf::Blobs, Cf::Journal, Cf::Queues, Cf::Meta];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Records => "records",
+            Cf::Index => "index",
+            Cf::Blobs => "blobs",
+            Cf::Journal => "journal",
+            Cf::Queues => "queues",
+            Cf::Meta => "meta",
+        }
+    }
+}
+
+/// Errors of the metadata store.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("metadata store failed while {context}: {source}")]
+    Rocks {
+        context: String,
+        #[source]
+        source: rocksdb::Error,
+    },
+    /// A transaction's precondition did not hold; nothing of it was written. Re-read and retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored value could not be decoded.
+    #[error("stored {cf} value at key {key:?} is undecodable: {reason}")]
+    Undecodable { cf: &'static str, key: String, reason: String },
+    /// A reference count would drop below zero or a reference was taken on an unknown blob.
+    #[error("invalid blob reference change for {hash}: {reason}")]
+    InvalidBlobRef { hash: BlobHash, reason: String },
+    #[error("the metadata store is shut down; restart the service")]
+    Closed,
+}
+
+impl MetaError {
+    fn rocks(context: impl Into<String>) -> impl FnOnce(rocksdb::Error) -> MetaError {
+        let context = context.into();
+        move |source| MetaError::Rocks { context, source }
+    }
+}
+
+/// How commits are made durable.
+#[derive(Clone, Debug)]
+pub struct MetaOptions {
+    /// fsync the write-ahead log before a commit is acknowledged. Only benchmarks turn this off.
+    pub sync: bool,
+    /// The most transactions one group commit may carry. `1` means one fsync per commit.
+    pub max_group: usize,
+}
+
+impl Default for MetaOptions {
+    fn default() -> Self {
+        Self { sync: true, max_group: 512 }
+    }
+}
+
+/// A precondition checked by the committer right before a transaction is applied.
+#[derive(Clone, Debug)]
+enum Condition {
+    /// The key holds exactly this value (`None`: the key is absent).
+    Equals { cf: Cf, key: Vec<u8>, value: Option<Vec<u8>> },
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Put { cf: Cf, key: Vec<u8>, value: Vec<u8> },
+    Delete { cf: Cf, key: Vec<u8> },
+    /// Take a reference on a blob, creating its record if this is the first.
+    AddBlobRef { digest: BlobDigest },
+    /// Release a reference. The record stays at zero; collecting unreferenced blobs is a separate job.
+    DropBlobRef { hash: BlobHash },
+}
+
+/// One atomic change: preconditions, writes, blob reference changes and exactly one journal entry.
+#[derive(Clone, Debug)]
+pub struct Txn {
+    actor: String,
+    action: String,
+    payload: Vec<u8>,
+    conditions: Vec<Condition>,
+    ops: Vec<Op>,
+}
+
+/// What a successful commit returns: the journal entry that records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub seq: u64,
+    pub entry_hash: [u8; 32],
+    pub time_ms: i64,
+}
+
+impl Txn {
+    /// Starts a transaction whose journal entry says that `actor` did `action`, with `payload` as detail.
+    pub fn new(actor: impl Into<String>, action: impl Into<String>, payload: impl Into<Vec<u8>>) -> Self {
+        Self {
+            actor: actor.into(),
+            action: action.into(),
+            payload: payload.into(),
+            conditions: Vec::new(),
+            ops: Vec::new(),
+        }
+    }
+
+    pub fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> &mut Self {
+        self.ops.push(Op::Put { cf, key: key.into(), value: value.into() });
+        self
+    }
+
+    pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) -> &mut Self {
+        self.ops.push(Op::Delete { cf, key: key.into() });
+        self
+    }
+
+    /// Fails the transaction with [`MetaError::Conflict`] unless `key` is absent when it is applied.
+    pub fn require_absent(&mut self, cf: Cf, key: impl Into<Vec<u8>>) -> &mut Self {
+        self.conditions.push(Condition::Equals { cf, key: key.into(), value: None });
+        self
+    }
+
+    /// Fails the transaction with [`MetaError::Conflict`] unless `key` holds `value` (absent for `None`)
+    /// when it is applied: compare-and-set for read-modify-write callers.
+    pub fn require_value(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: Option<Vec<u8>>) -> &mut Self {
+        self.conditions.push(Condition::Equals { cf, key: key.into(), value });
+        self
+    }
+
+    pub fn add_blob_ref(&mut self, digest: BlobDigest) -> &mut Self {
+        self.ops.push(Op::AddBlobRef { digest });
+        self
+    }
+
+    pub fn drop_blob_ref(&mut self, hash: BlobHash) -> &mut Self {
+        self.ops.push(Op::DropBlobRef { hash });
+        self
+    }
+}
+
+/// The RocksDB-backed metadata store. Cheap to clone; clones share one database and one committer.
+#[derive(Clone)]
+pub struct MetaStore {
+    db: Arc<DB>,
+    committer: Arc<committer::Committer>,
+}
+
+/// Key in `meta` holding the journal head (`seq: u64 BE | hash`), written with every entry.
+const HEAD_KEY: &[u8] = b"journal_head";
+const SCHEMA_KEY: &[u8] = b"schema_version";
+const SCHEMA_VERSION: &[u8] = b"1";
+
+impl MetaStore {
+    /// Opens (creating if needed) the database in `path`.
+    pub fn open(path: impl AsRef<Path>, options: MetaOptions) -> Result<Self, MetaError> {
+        let path = path.as_ref();
+        let mut db_options = Options::default();
+        db_options.create_if_missing(true);
+        db_options.create_missing_column_families(true);
+        db_options.set_keep_log_file_num(5);
+        let cf_options = |cf: Cf| {
+            let mut options = Options::default();
+            if matches!(cf, Cf::Records | Cf::Journal) {
+                options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            }
+            ColumnFamilyDescriptor::new(cf.name(), options)
+        };
+        let db = DB::open_cf_descriptors(&db_options, path, Cf::ALL.map(cf_options))
+            .map_err(MetaError::rocks(format!("opening {}", path.display())))?;
+        let db = Arc::new(db);
+        let store_check = db.cf_handle(Cf::Meta.name()).expect("opened with all column families");
+        match db.get_cf(&store_check, SCHEMA_KEY).map_err(MetaError::rocks("reading the schema version"))? {
+            None => db
+                .put_cf(&store_check, SCHEMA_KEY, SCHEMA_VERSION)
+                .map_err(MetaError::rocks("writing the schema version"))?,
+            Some(v) if v == SCHEMA_VERSION => {}
+            Some(v) => {
+                return Err(MetaError::Undecodable {
+                    cf: "meta",
+                    key: "schema_version".into(),
+                    reason: format!(
+                        "schema version {:?} is not supported by this build (expects {:?})",
+                        String::from_utf8_lossy(&v),
+                        String::from_utf8_lossy(SCHEMA_VERSION)
+                    ),
+                });
+            }
+        }
+        let head = read_head(&db)?;
+        let committer = committer::Committer::start(Arc::clone(&db), options, head);
+        Ok(Self { db, committer: Arc::new(committer) })
+    }
+
+    /// Applies a transaction atomically and durably, sharing the fsync with concurrent commits.
+    /// Blocks until the write is durable; call it from a blocking context.
+    pub fn commit(&self, txn: Txn) -> Result<Receipt, MetaError> {
+        self.committer.commit(txn)
+    }
+
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+        get(&self.db, cf, key)
+    }
+
+    /// All `(key, value)` pairs whose key starts with `prefix`, in key order.
+    pub fn scan_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, MetaError> {
+        let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(&handle, IteratorMode::From(prefix, Direction::Forward)) {
+            let (key, value) = item.map_err(MetaError::rocks(format!("scanning {}", cf.name())))?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            out.push((key.into_vec(), value.into_vec()));
+        }
+        Ok(out)
+    }
+
+    /// The reference record of a blob, if the metadata knows it.
+    pub fn blob_record(&self, hash: &BlobHash) -> Result<Option<BlobRecord>, MetaError> {
+        self.get(Cf::Blobs, hash.as_bytes())?
+            .map(|bytes| BlobRecord::decode(&bytes).map_err(|reason| undecodable(Cf::Blobs, hash.as_bytes(), reason)))
+            .transpose()
+    }
+
+    /// Every blob record, in hash order. Feeds fixity checks.
+    pub fn blob_records(&self) -> Result<Vec<(BlobHash, BlobRecord)>, MetaError> {
+        let handle = self.db.cf_handle(Cf::Blobs.name()).expect("opened with all column families");
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(&handle, IteratorMode::Start) {
+            let (key, value) = item.map_err(MetaError::rocks("scanning blob records"))?;
+            let hash: [u8; 32] = key[..].try_into().map_err(|_| undecodable(Cf::Blobs, &key, "key is not 32 bytes".into()))?;
+            let record = BlobRecord::decode(&value).map_err(|reason| undecodable(Cf::Blobs, &key, reason))?;
+            out.push((BlobHash::from_bytes(hash), record));
+        }
+        Ok(out)
+    }
+
+    /// The newest journal entry's position, or `None` for an empty journal.
+    pub fn journal_head(&self) -> Option<JournalHead> {
+        self.committer.head()
+    }
+
+    /// Journal entries with `seq >= from`, in order, at most `limit`.
+    pub fn journal_entries(&self, from: u64, limit: usize) -> Result<Vec<JournalEntry>, MetaError> {
+        let handle = self.db.cf_handle(Cf::Journal.name()).expect("opened with all column families");
+        let start = from.to_be_bytes();
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(&handle, IteratorMode::From(&start, Direction::Forward)).take(limit) {
+            let (key, value) = item.map_err(MetaError::rocks("reading the journal"))?;
+            let entry = JournalEntry::decode(&value).map_err(|reason| undecodable(Cf::Journal, &key, reason))?;
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    /// Walks the whole journal and reports the first broken link, if any.
+    pub fn verify_journal(&self) -> Result<JournalReport, MetaError> {
+        let handle = self.db.cf_handle(Cf::Journal.name()).expect("opened with all column families");
+        let mut rows = Vec::new();
+        let mut bad_key = None;
+        for item in self.db.iterator_cf(&handle, IteratorMode::Start) {
+            let (key, value) = item.map_err(MetaError::rocks("reading the journal"))?;
+            match <[u8; 8]>::try_from(&key[..]) {
+                Ok(seq) => rows.push((u64::from_be_bytes(seq), value.into_vec())),
+                Err(_) => {
+                    bad_key = Some(key);
+                    break;
+                }
+            }
+        }
+        if let Some(key) = bad_key {
+            return Err(undecodable(Cf::Journal, &key, "journal key is not an 8-byte sequence number".into()));
+        }
+        Ok(journal::verify_chain(rows, read_head(&self.db)?))
+    }
+
+    /// Direct access to the database for tests that must damage it (tamper tests). Never for product code.
+    #[doc(hidden)]
+    pub fn raw_put_for_tests(&self, cf: Cf, key: &[u8], value: &[u8]) -> Result<(), MetaError> {
+        let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
+        self.db.put_cf(&handle, key, value).map_err(MetaError::rocks("raw test write"))
+    }
+}
+
+fn get(db: &DB, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+    let handle = db.cf_handle(cf.name()).expect("opened with all column families");
+    db.get_cf(&handle, key).map_err(MetaError::rocks(format!("reading {}", cf.name())))
+}
+
+fn undecodable(cf: Cf, key: &[u8], reason: String) -> MetaError {
+    MetaError::Undecodable { cf: cf.name(), key: hex::encode(key), reason }
+}
+
+fn read_head(db: &DB) -> Result<Option<JournalHead>, MetaError> {
+    let Some(bytes) = get(db, Cf::Meta, HEAD_KEY)? else { return Ok(None) };
+    if bytes.len() != 40 {
+        return Err(undecodable(Cf::Meta, HEAD_KEY, format!("head is {} bytes, expected 40", bytes.len())));
+    }
+    Ok(Some(JournalHead {
+        seq: u64::from_be_bytes(bytes[..8].try_into().expect("checked length")),
+        hash: bytes[8..].try_into().expect("checked length"),
+    }))
+}
+
+fn encode_head(head: &JournalHead) -> Vec<u8> {
+    let mut out = head.seq.to_be_bytes().to_vec();
+    out.extend_from_slice(&head.hash);
+    out
+}
+
+#[cfg(test)]
+mod tests;

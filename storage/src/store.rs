@@ -1,0 +1,157 @@
+//! `Store`: one data directory holding the blob store (`blobs/`) and the metadata (`meta/`).
+//!
+//! Writing a document's bytes always goes blob first, metadata second: the blob is durable before the
+//! transaction that references it commits, so a crash in between leaves at worst an unreferenced blob
+//! (reported by fixity, collectable later), never a record pointing at missing bytes.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::blob::{BlobError, BlobStore, Durability, LocalBlobStore, PutOutcome};
+use crate::fixity::{self, FixityError, FixityReport};
+use crate::hash::BlobDigest;
+use crate::journal::JournalReport;
+use crate::meta::{MetaError, MetaOptions, MetaStore, Receipt, Txn};
+
+/// Errors of the combined store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+}
+
+impl From<FixityError> for StoreError {
+    fn from(error: FixityError) -> Self {
+        match error {
+            FixityError::Blob(e) => StoreError::Blob(e),
+            FixityError::Meta(e) => StoreError::Meta(e),
+        }
+    }
+}
+
+/// The blob store and metadata store of one data directory. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    data_dir: PathBuf,
+    blobs: Arc<dyn BlobStore>,
+    meta: MetaStore,
+}
+
+/// Counts for a status report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreStatus {
+    pub blob_count: u64,
+    pub blob_bytes: u64,
+    pub journal_length: u64,
+    pub journal_head: Option<[u8; 32]>,
+}
+
+/// A stored blob together with the journal entry that recorded its reference.
+#[derive(Clone, Copy, Debug)]
+pub struct StoredBlob {
+    pub outcome: PutOutcome,
+    pub receipt: Receipt,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir` with full durability.
+    pub fn open(data_dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, Durability::Fsync, MetaOptions::default())
+    }
+
+    pub fn open_with(
+        data_dir: impl AsRef<Path>,
+        durability: Durability,
+        meta_options: MetaOptions,
+    ) -> Result<Self, StoreError> {
+        let data_dir = data_dir.as_ref().to_path_buf();
+        let blobs = LocalBlobStore::open(data_dir.join("blobs"), durability)?;
+        let meta = MetaStore::open(data_dir.join("meta"), meta_options)?;
+        Ok(Self { data_dir, blobs: Arc::new(blobs), meta })
+    }
+
+    /// A store over any blob store implementation (tests use the in-memory one).
+    pub fn with_parts(data_dir: PathBuf, blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Self {
+        Self { data_dir, blobs, meta }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn blobs(&self) -> &dyn BlobStore {
+        &*self.blobs
+    }
+
+    pub fn meta(&self) -> &MetaStore {
+        &self.meta
+    }
+
+    /// Stores the reader's bytes and records a reference to them in the same transaction as
+    /// `txn`'s other changes. Returns once both are durable.
+    pub fn put_blob_with(&self, reader: &mut dyn Read, mut txn: Txn) -> Result<StoredBlob, StoreError> {
+        let outcome = self.blobs.put_reader(reader)?;
+        txn.add_blob_ref(outcome.digest);
+        let receipt = self.meta.commit(txn)?;
+        Ok(StoredBlob { outcome, receipt })
+    }
+
+    /// Counts of blobs, bytes and journal entries.
+    pub fn status(&self) -> Result<StoreStatus, StoreError> {
+        let records = self.meta.blob_records()?;
+        let head = self.meta.journal_head();
+        Ok(StoreStatus {
+            blob_count: records.len() as u64,
+            blob_bytes: records.iter().map(|(_, r)| r.size).sum(),
+            journal_length: head.map_or(0, |h| h.seq),
+            journal_head: head.map(|h| h.hash),
+        })
+    }
+
+    pub fn verify_journal(&self) -> Result<JournalReport, StoreError> {
+        Ok(self.meta.verify_journal()?)
+    }
+
+    pub fn check_fixity(&self, progress: impl FnMut(u64)) -> Result<FixityReport, StoreError> {
+        Ok(fixity::check(&*self.blobs, &self.meta, progress)?)
+    }
+
+    /// The recorded digest (BLAKE3, SHA-256, size) of a blob the metadata knows.
+    pub fn digest_of(&self, hash: &crate::BlobHash) -> Result<Option<BlobDigest>, StoreError> {
+        Ok(self.meta.blob_record(hash)?.map(|record| BlobDigest {
+            blake3: *hash,
+            sha256: record.sha256,
+            size: record.size,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_blob_with_records_reference_and_journal_and_fixity_finds_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let stored = store
+            .put_blob_with(&mut &b"Bescheid vom 1. April"[..], Txn::new("admin", "blob.put", b"{}".to_vec()))
+            .unwrap();
+        let hash = stored.outcome.digest.blake3;
+        assert_eq!(store.meta().blob_record(&hash).unwrap().unwrap().refcount, 1);
+        let status = store.status().unwrap();
+        assert_eq!((status.blob_count, status.blob_bytes, status.journal_length), (1, 21, 1));
+        assert!(store.check_fixity(|_| {}).unwrap().is_clean());
+
+        let orphan = store.blobs().put(b"left by a crash").unwrap().digest.blake3;
+        let local = LocalBlobStore::open(dir.path().join("blobs"), Durability::Fsync).unwrap();
+        std::fs::remove_file(local.path_of(&hash)).unwrap();
+        let report = store.check_fixity(|_| {}).unwrap();
+        assert_eq!(report.missing, vec![hash]);
+        assert_eq!(report.unreferenced, vec![orphan]);
+        assert!(!report.is_clean());
+    }
+}
