@@ -70,12 +70,20 @@ impl Store {
         let data_dir = data_dir.as_ref().to_path_buf();
         let blobs = LocalBlobStore::open(data_dir.join("blobs"), durability)?;
         let meta = MetaStore::open(data_dir.join("meta"), meta_options)?;
-        Ok(Self { data_dir, blobs: Arc::new(blobs), meta })
+        Ok(Self {
+            data_dir,
+            blobs: Arc::new(blobs),
+            meta,
+        })
     }
 
     /// A store over any blob store implementation (tests use the in-memory one).
     pub fn with_parts(data_dir: PathBuf, blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Self {
-        Self { data_dir, blobs, meta }
+        Self {
+            data_dir,
+            blobs,
+            meta,
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -90,10 +98,15 @@ impl Store {
         &self.meta
     }
 
-    /// Stores the reader's bytes and records a reference to them in the same transaction as
-    /// `txn`'s other changes. Returns once both are durable.
-    pub fn put_blob_with(&self, reader: &mut dyn Read, mut txn: Txn) -> Result<StoredBlob, StoreError> {
+    /// Stores the reader's bytes, then commits the transaction that `build_txn` makes for their
+    /// digest together with a reference to the blob. Returns once both are durable.
+    pub fn put_blob_with(
+        &self,
+        reader: &mut dyn Read,
+        build_txn: impl FnOnce(&BlobDigest) -> Txn,
+    ) -> Result<StoredBlob, StoreError> {
         let outcome = self.blobs.put_reader(reader)?;
+        let mut txn = build_txn(&outcome.digest);
         txn.add_blob_ref(outcome.digest);
         let receipt = self.meta.commit(txn)?;
         Ok(StoredBlob { outcome, receipt })
@@ -138,12 +151,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let stored = store
-            .put_blob_with(&mut &b"Bescheid vom 1. April"[..], Txn::new("admin", "blob.put", b"{}".to_vec()))
+            .put_blob_with(&mut &b"Bescheid vom 1. April"[..], |digest| {
+                Txn::new("admin", "blob.put", digest.blake3.to_hex())
+            })
             .unwrap();
         let hash = stored.outcome.digest.blake3;
-        assert_eq!(store.meta().blob_record(&hash).unwrap().unwrap().refcount, 1);
+        assert_eq!(
+            store.meta().blob_record(&hash).unwrap().unwrap().refcount,
+            1
+        );
         let status = store.status().unwrap();
-        assert_eq!((status.blob_count, status.blob_bytes, status.journal_length), (1, 21, 1));
+        assert_eq!(
+            (status.blob_count, status.blob_bytes, status.journal_length),
+            (1, 21, 1)
+        );
         assert!(store.check_fixity(|_| {}).unwrap().is_clean());
 
         let orphan = store.blobs().put(b"left by a crash").unwrap().digest.blake3;

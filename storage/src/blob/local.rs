@@ -50,9 +50,15 @@ impl LocalBlobStore {
             fs::create_dir_all(&path)
                 .map_err(BlobError::io(format!("creating {}", path.display())))?;
         }
-        let inner = Inner { root, durability, temp_counter: AtomicU64::new(0) };
+        let inner = Inner {
+            root,
+            durability,
+            temp_counter: AtomicU64::new(0),
+        };
         inner.remove_leftover_temp_files()?;
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -76,7 +82,11 @@ impl LocalBlobStore {
 impl Inner {
     fn path_of(&self, hash: &BlobHash) -> PathBuf {
         let hex = hash.to_hex();
-        self.root.join("blobs").join(&hex[0..2]).join(&hex[2..4]).join(hex)
+        self.root
+            .join("blobs")
+            .join(&hex[0..2])
+            .join(&hex[2..4])
+            .join(hex)
     }
 
     fn remove_leftover_temp_files(&self) -> Result<(), BlobError> {
@@ -90,7 +100,10 @@ impl Inner {
 
     fn quarantine(&self, hash: &BlobHash) -> Result<(), BlobError> {
         let from = self.path_of(hash);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let to = self.root.join("quarantine").join(format!("{hash}.{nanos}"));
         tracing::error!(%hash, quarantine = %to.display(), "blob bytes do not match their hash; quarantined");
         match fs::rename(&from, &to) {
@@ -109,7 +122,10 @@ impl Inner {
         }
         File::open(dir)
             .and_then(|d| d.sync_all())
-            .map_err(BlobError::io(format!("syncing directory {}", dir.display())))
+            .map_err(BlobError::io(format!(
+                "syncing directory {}",
+                dir.display()
+            )))
     }
 
     /// Creates `blobs/ab/cd` if needed, fsyncing each parent whose entries changed.
@@ -166,7 +182,10 @@ impl BlobStore for LocalBlobStore {
     fn writer(&self) -> Result<Box<dyn BlobWriter>, BlobError> {
         let inner = &self.inner;
         let n = inner.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let temp_path = inner.root.join("tmp").join(format!("{}-{n}.part", std::process::id()));
+        let temp_path = inner
+            .root
+            .join("tmp")
+            .join(format!("{}-{n}.part", std::process::id()));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -182,10 +201,16 @@ impl BlobStore for LocalBlobStore {
     }
 
     fn open(&self, hash: &BlobHash) -> Result<Box<dyn Read + Send>, BlobError> {
-        let (mut file, _) =
-            self.inner.verified_file(hash)?.ok_or(BlobError::NotFound { hash: *hash })?;
-        file.seek(SeekFrom::Start(0)).map_err(BlobError::io(format!("rewinding blob {hash}")))?;
-        Ok(Box::new(VerifyingReader::new(BufReader::with_capacity(WRITE_BUFFER, file), *hash)))
+        let (mut file, _) = self
+            .inner
+            .verified_file(hash)?
+            .ok_or(BlobError::NotFound { hash: *hash })?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(BlobError::io(format!("rewinding blob {hash}")))?;
+        Ok(Box::new(VerifyingReader::new(
+            BufReader::with_capacity(WRITE_BUFFER, file),
+            *hash,
+        )))
     }
 
     fn size_of(&self, hash: &BlobHash) -> Result<Option<u64>, BlobError> {
@@ -206,10 +231,15 @@ impl BlobStore for LocalBlobStore {
         for level1 in read_dir_paths(&blobs)? {
             for level2 in read_dir_paths(&level1)? {
                 for file in read_dir_paths(&level2)? {
-                    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    let name = file
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default();
                     match BlobHash::from_hex(name) {
                         Ok(hash) => hashes.push(hash),
-                        Err(_) => tracing::warn!(path = %file.display(), "ignoring a stray file in the blob tree"),
+                        Err(_) => {
+                            tracing::warn!(path = %file.display(), "ignoring a stray file in the blob tree")
+                        }
                     }
                 }
             }
@@ -265,9 +295,13 @@ impl Write for LocalBlobWriter {
 
 impl BlobWriter for LocalBlobWriter {
     fn commit(mut self: Box<Self>) -> Result<PutOutcome, BlobError> {
-        self.flush_buffer().map_err(BlobError::io("writing a new blob"))?;
+        self.flush_buffer()
+            .map_err(BlobError::io("writing a new blob"))?;
         let store = Arc::clone(&self.store);
-        let temp_path = self.temp_path.clone().expect("an uncommitted writer has a temp file");
+        let temp_path = self
+            .temp_path
+            .clone()
+            .expect("an uncommitted writer has a temp file");
         let digest = std::mem::take(&mut self.hasher).finalize();
         let hash = digest.blake3;
 
@@ -276,14 +310,19 @@ impl BlobWriter for LocalBlobWriter {
         match store.verified_file(&hash) {
             Ok(Some(_)) => {
                 self.discard_temp();
-                return Ok(PutOutcome { digest, newly_stored: false });
+                return Ok(PutOutcome {
+                    digest,
+                    newly_stored: false,
+                });
             }
             Ok(None) | Err(BlobError::Corrupted { .. }) => {}
             Err(e) => return Err(e),
         }
 
         if store.durability == Durability::Fsync {
-            self.file.sync_all().map_err(BlobError::io(format!("syncing new blob {hash}")))?;
+            self.file
+                .sync_all()
+                .map_err(BlobError::io(format!("syncing new blob {hash}")))?;
         }
         fs::set_permissions(&temp_path, fs::Permissions::from_mode(0o444))
             .map_err(BlobError::io(format!("making blob {hash} read-only")))?;
@@ -294,7 +333,10 @@ impl BlobWriter for LocalBlobWriter {
             .map_err(BlobError::io(format!("moving blob {hash} into place")))?;
         self.temp_path = None;
         store.sync_dir(dir)?;
-        Ok(PutOutcome { digest, newly_stored: true })
+        Ok(PutOutcome {
+            digest,
+            newly_stored: true,
+        })
     }
 }
 
@@ -318,7 +360,9 @@ fn read_dir_paths(dir: &Path) -> Result<Vec<PathBuf>, BlobError> {
     let entries = fs::read_dir(dir).map_err(BlobError::io(format!("listing {}", dir.display())))?;
     entries
         .map(|entry| {
-            entry.map(|e| e.path()).map_err(BlobError::io(format!("listing {}", dir.display())))
+            entry
+                .map(|e| e.path())
+                .map_err(BlobError::io(format!("listing {}", dir.display())))
         })
         .collect()
 }

@@ -13,6 +13,9 @@ pub struct MemoryBlobStore {
     inner: Arc<RwLock<Contents>>,
 }
 
+/// A blob's shared bytes together with their freshly computed digest.
+type Verified = (Arc<Vec<u8>>, BlobDigest);
+
 #[derive(Default)]
 struct Contents {
     blobs: HashMap<BlobHash, Arc<Vec<u8>>>,
@@ -26,14 +29,20 @@ impl MemoryBlobStore {
 
     /// Blobs moved aside because their bytes no longer matched their hash.
     pub fn quarantined(&self) -> Vec<BlobHash> {
-        self.read().quarantine.iter().map(|(hash, _)| *hash).collect()
+        self.read()
+            .quarantine
+            .iter()
+            .map(|(hash, _)| *hash)
+            .collect()
     }
 
     /// Replaces a stored blob's bytes without changing its address: simulates bit rot in tests of
     /// the corruption path. Returns false when the blob is absent.
     pub fn tamper(&self, hash: &BlobHash, edit: impl FnOnce(&mut Vec<u8>)) -> bool {
         let mut contents = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        let Some(bytes) = contents.blobs.get_mut(hash) else { return false };
+        let Some(bytes) = contents.blobs.get_mut(hash) else {
+            return false;
+        };
         edit(Arc::make_mut(bytes));
         true
     }
@@ -43,8 +52,10 @@ impl MemoryBlobStore {
     }
 
     /// Returns the blob's bytes after checking them; quarantines a mismatch.
-    fn verified(&self, hash: &BlobHash) -> Result<Option<(Arc<Vec<u8>>, BlobDigest)>, BlobError> {
-        let Some(bytes) = self.read().blobs.get(hash).cloned() else { return Ok(None) };
+    fn verified(&self, hash: &BlobHash) -> Result<Option<Verified>, BlobError> {
+        let Some(bytes) = self.read().blobs.get(hash).cloned() else {
+            return Ok(None);
+        };
         let digest = BlobDigest::of(&bytes);
         if digest.blake3 != *hash {
             let mut contents = self.inner.write().unwrap_or_else(|e| e.into_inner());
@@ -59,12 +70,20 @@ impl MemoryBlobStore {
 
 impl BlobStore for MemoryBlobStore {
     fn writer(&self) -> Result<Box<dyn BlobWriter>, BlobError> {
-        Ok(Box::new(MemoryBlobWriter { store: self.clone(), bytes: Vec::new() }))
+        Ok(Box::new(MemoryBlobWriter {
+            store: self.clone(),
+            bytes: Vec::new(),
+        }))
     }
 
     fn open(&self, hash: &BlobHash) -> Result<Box<dyn Read + Send>, BlobError> {
-        let (bytes, _) = self.verified(hash)?.ok_or(BlobError::NotFound { hash: *hash })?;
-        Ok(Box::new(VerifyingReader::new(Cursor::new(ArcBytes(bytes)), *hash)))
+        let (bytes, _) = self
+            .verified(hash)?
+            .ok_or(BlobError::NotFound { hash: *hash })?;
+        Ok(Box::new(VerifyingReader::new(
+            Cursor::new(ArcBytes(bytes)),
+            *hash,
+        )))
     }
 
     fn size_of(&self, hash: &BlobHash) -> Result<Option<u64>, BlobError> {
@@ -103,11 +122,17 @@ impl BlobWriter for MemoryBlobWriter {
         let digest = hasher.finalize();
         let intact = matches!(self.store.verified(&digest.blake3), Ok(Some(_)));
         if intact {
-            return Ok(PutOutcome { digest, newly_stored: false });
+            return Ok(PutOutcome {
+                digest,
+                newly_stored: false,
+            });
         }
         let mut contents = self.store.inner.write().unwrap_or_else(|e| e.into_inner());
         contents.blobs.insert(digest.blake3, Arc::new(self.bytes));
-        Ok(PutOutcome { digest, newly_stored: true })
+        Ok(PutOutcome {
+            digest,
+            newly_stored: true,
+        })
     }
 }
 

@@ -31,7 +31,9 @@ pub enum BlobError {
     #[error("blob {hash} not found")]
     NotFound { hash: BlobHash },
     /// The stored bytes no longer hash to their address. The blob has been quarantined.
-    #[error("blob {hash} is corrupted (stored bytes do not match their hash); it was quarantined, restore it from a replica or backup")]
+    #[error(
+        "blob {hash} is corrupted (stored bytes do not match their hash); it was quarantined, restore it from a replica or backup"
+    )]
     Corrupted { hash: BlobHash },
     #[error("blob store i/o failed while {context}: {source}")]
     Io {
@@ -93,7 +95,9 @@ pub trait BlobStore: Send + Sync {
     /// Stores a byte slice.
     fn put(&self, bytes: &[u8]) -> Result<PutOutcome, BlobError> {
         let mut writer = self.writer()?;
-        writer.write_all(bytes).map_err(BlobError::io("writing a new blob"))?;
+        writer
+            .write_all(bytes)
+            .map_err(BlobError::io("writing a new blob"))?;
         writer.commit()
     }
 
@@ -101,10 +105,15 @@ pub trait BlobStore: Send + Sync {
     fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
         let mut reader = self.open(hash)?;
         let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|source| match source.kind() {
-            io::ErrorKind::InvalidData => BlobError::Corrupted { hash: *hash },
-            _ => BlobError::Io { context: format!("reading blob {hash}"), source },
-        })?;
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|source| match source.kind() {
+                io::ErrorKind::InvalidData => BlobError::Corrupted { hash: *hash },
+                _ => BlobError::Io {
+                    context: format!("reading blob {hash}"),
+                    source,
+                },
+            })?;
         Ok(bytes)
     }
 }
@@ -118,7 +127,11 @@ pub(crate) struct VerifyingReader<R> {
 
 impl<R: Read> VerifyingReader<R> {
     pub(crate) fn new(inner: R, expected: BlobHash) -> Self {
-        Self { inner, hasher: blake3::Hasher::new(), expected }
+        Self {
+            inner,
+            hasher: blake3::Hasher::new(),
+            expected,
+        }
     }
 }
 

@@ -14,7 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, Sender};
 use rocksdb::{DB, WriteBatch, WriteOptions};
 
-use super::{BlobRecord, Cf, Condition, HEAD_KEY, MetaError, MetaOptions, Op, Receipt, Txn, encode_head, get};
+use super::{
+    BlobRecord, Cf, Condition, HEAD_KEY, MetaError, MetaOptions, Op, Receipt, Txn, encode_head, get,
+};
 use crate::journal::{GENESIS, JournalEntry, JournalHead};
 
 pub(super) struct Committer {
@@ -35,18 +37,28 @@ impl Committer {
     pub(super) fn start(db: Arc<DB>, options: MetaOptions, head: Option<JournalHead>) -> Self {
         let (sender, receiver) = crossbeam_channel::unbounded();
         let head = Arc::new(Mutex::new(head));
-        let worker = Worker { db, options, head: Arc::clone(&head) };
+        let worker = Worker {
+            db,
+            options,
+            head: Arc::clone(&head),
+        };
         let thread = std::thread::Builder::new()
             .name("meta-committer".into())
             .spawn(move || worker.run(receiver))
             .expect("spawning the committer thread");
-        Self { sender: Some(sender), thread: Some(thread), head }
+        Self {
+            sender: Some(sender),
+            thread: Some(thread),
+            head,
+        }
     }
 
     pub(super) fn commit(&self, txn: Txn) -> Result<Receipt, MetaError> {
         let (reply, answer) = crossbeam_channel::bounded(1);
         let sender = self.sender.as_ref().ok_or(MetaError::Closed)?;
-        sender.send(Pending { txn, reply }).map_err(|_| MetaError::Closed)?;
+        sender
+            .send(Pending { txn, reply })
+            .map_err(|_| MetaError::Closed)?;
         answer.recv().map_err(|_| MetaError::Closed)?
     }
 
@@ -101,7 +113,10 @@ impl Worker {
                 }
             };
             for ((cf, key), value) in staged {
-                let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
+                let handle = self
+                    .db
+                    .cf_handle(cf.name())
+                    .expect("opened with all column families");
                 match &value {
                     Some(value) => batch.put_cf(&handle, &key, value),
                     None => batch.delete_cf(&handle, &key),
@@ -110,17 +125,37 @@ impl Worker {
             }
             let (seq, prev) = head.map_or((1, GENESIS), |h| (h.seq + 1, h.hash));
             let entry = JournalEntry::new(seq, prev, time_ms, txn.actor, txn.action, txn.payload);
-            let journal = self.db.cf_handle(Cf::Journal.name()).expect("opened with all column families");
+            let journal = self
+                .db
+                .cf_handle(Cf::Journal.name())
+                .expect("opened with all column families");
             batch.put_cf(&journal, seq.to_be_bytes(), entry.encode());
-            head = Some(JournalHead { seq, hash: entry.hash });
-            accepted.push((reply, Receipt { seq, entry_hash: entry.hash, time_ms }));
+            head = Some(JournalHead {
+                seq,
+                hash: entry.hash,
+            });
+            accepted.push((
+                reply,
+                Receipt {
+                    seq,
+                    entry_hash: entry.hash,
+                    time_ms,
+                },
+            ));
         }
 
         if accepted.is_empty() {
             return;
         }
-        let meta = self.db.cf_handle(Cf::Meta.name()).expect("opened with all column families");
-        batch.put_cf(&meta, HEAD_KEY, encode_head(&head.expect("at least one entry was staged")));
+        let meta = self
+            .db
+            .cf_handle(Cf::Meta.name())
+            .expect("opened with all column families");
+        batch.put_cf(
+            &meta,
+            HEAD_KEY,
+            encode_head(&head.expect("at least one entry was staged")),
+        );
         let mut write_options = WriteOptions::default();
         write_options.set_sync(self.options.sync);
         match self.db.write_opt(batch, &write_options) {
@@ -190,13 +225,20 @@ impl Worker {
                 Op::DropBlobRef { hash } => {
                     let key = hash.as_bytes().to_vec();
                     let Some(bytes) = read(&own, Cf::Blobs, &key)? else {
-                        return Err(MetaError::InvalidBlobRef { hash: *hash, reason: "no record for this blob".into() });
+                        return Err(MetaError::InvalidBlobRef {
+                            hash: *hash,
+                            reason: "no record for this blob".into(),
+                        });
                     };
                     let mut record = decode_record(&key, &bytes)?;
-                    record.refcount = record.refcount.checked_sub(1).ok_or(MetaError::InvalidBlobRef {
-                        hash: *hash,
-                        reason: "reference count is already zero".into(),
-                    })?;
+                    record.refcount =
+                        record
+                            .refcount
+                            .checked_sub(1)
+                            .ok_or(MetaError::InvalidBlobRef {
+                                hash: *hash,
+                                reason: "reference count is already zero".into(),
+                            })?;
                     own.insert((Cf::Blobs, key), Some(record.encode()));
                 }
             }
@@ -210,5 +252,8 @@ fn decode_record(key: &[u8], bytes: &[u8]) -> Result<BlobRecord, MetaError> {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

@@ -29,6 +29,9 @@ pub use blob_record::BlobRecord;
 use crate::hash::{BlobDigest, BlobHash};
 use crate::journal::{self, JournalEntry, JournalHead, JournalReport};
 
+/// A key and its value, as scans return them.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// The column families of the metadata store. See the module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cf {
@@ -41,7 +44,14 @@ pub enum Cf {
 }
 
 impl Cf {
-    pub const ALL: [Cf; 6] = [Cf::Records, Cf::Index, Cf::Blobs, Cf::Journal, Cf::Queues, Cf::Meta];
+    pub const ALL: [Cf; 6] = [
+        Cf::Records,
+        Cf::Index,
+        Cf::Blobs,
+        Cf::Journal,
+        Cf::Queues,
+        Cf::Meta,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -69,7 +79,11 @@ pub enum MetaError {
     Conflict(String),
     /// A stored value could not be decoded.
     #[error("stored {cf} value at key {key:?} is undecodable: {reason}")]
-    Undecodable { cf: &'static str, key: String, reason: String },
+    Undecodable {
+        cf: &'static str,
+        key: String,
+        reason: String,
+    },
     /// A reference count would drop below zero or a reference was taken on an unknown blob.
     #[error("invalid blob reference change for {hash}: {reason}")]
     InvalidBlobRef { hash: BlobHash, reason: String },
@@ -95,7 +109,10 @@ pub struct MetaOptions {
 
 impl Default for MetaOptions {
     fn default() -> Self {
-        Self { sync: true, max_group: 512 }
+        Self {
+            sync: true,
+            max_group: 512,
+        }
     }
 }
 
@@ -103,17 +120,32 @@ impl Default for MetaOptions {
 #[derive(Clone, Debug)]
 enum Condition {
     /// The key holds exactly this value (`None`: the key is absent).
-    Equals { cf: Cf, key: Vec<u8>, value: Option<Vec<u8>> },
+    Equals {
+        cf: Cf,
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+    },
 }
 
 #[derive(Clone, Debug)]
 enum Op {
-    Put { cf: Cf, key: Vec<u8>, value: Vec<u8> },
-    Delete { cf: Cf, key: Vec<u8> },
+    Put {
+        cf: Cf,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        cf: Cf,
+        key: Vec<u8>,
+    },
     /// Take a reference on a blob, creating its record if this is the first.
-    AddBlobRef { digest: BlobDigest },
+    AddBlobRef {
+        digest: BlobDigest,
+    },
     /// Release a reference. The record stays at zero; collecting unreferenced blobs is a separate job.
-    DropBlobRef { hash: BlobHash },
+    DropBlobRef {
+        hash: BlobHash,
+    },
 }
 
 /// One atomic change: preconditions, writes, blob reference changes and exactly one journal entry.
@@ -136,7 +168,11 @@ pub struct Receipt {
 
 impl Txn {
     /// Starts a transaction whose journal entry says that `actor` did `action`, with `payload` as detail.
-    pub fn new(actor: impl Into<String>, action: impl Into<String>, payload: impl Into<Vec<u8>>) -> Self {
+    pub fn new(
+        actor: impl Into<String>,
+        action: impl Into<String>,
+        payload: impl Into<Vec<u8>>,
+    ) -> Self {
         Self {
             actor: actor.into(),
             action: action.into(),
@@ -147,25 +183,45 @@ impl Txn {
     }
 
     pub fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> &mut Self {
-        self.ops.push(Op::Put { cf, key: key.into(), value: value.into() });
+        self.ops.push(Op::Put {
+            cf,
+            key: key.into(),
+            value: value.into(),
+        });
         self
     }
 
     pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) -> &mut Self {
-        self.ops.push(Op::Delete { cf, key: key.into() });
+        self.ops.push(Op::Delete {
+            cf,
+            key: key.into(),
+        });
         self
     }
 
     /// Fails the transaction with [`MetaError::Conflict`] unless `key` is absent when it is applied.
     pub fn require_absent(&mut self, cf: Cf, key: impl Into<Vec<u8>>) -> &mut Self {
-        self.conditions.push(Condition::Equals { cf, key: key.into(), value: None });
+        self.conditions.push(Condition::Equals {
+            cf,
+            key: key.into(),
+            value: None,
+        });
         self
     }
 
     /// Fails the transaction with [`MetaError::Conflict`] unless `key` holds `value` (absent for `None`)
     /// when it is applied: compare-and-set for read-modify-write callers.
-    pub fn require_value(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: Option<Vec<u8>>) -> &mut Self {
-        self.conditions.push(Condition::Equals { cf, key: key.into(), value });
+    pub fn require_value(
+        &mut self,
+        cf: Cf,
+        key: impl Into<Vec<u8>>,
+        value: Option<Vec<u8>>,
+    ) -> &mut Self {
+        self.conditions.push(Condition::Equals {
+            cf,
+            key: key.into(),
+            value,
+        });
         self
     }
 
@@ -210,8 +266,13 @@ impl MetaStore {
         let db = DB::open_cf_descriptors(&db_options, path, Cf::ALL.map(cf_options))
             .map_err(MetaError::rocks(format!("opening {}", path.display())))?;
         let db = Arc::new(db);
-        let store_check = db.cf_handle(Cf::Meta.name()).expect("opened with all column families");
-        match db.get_cf(&store_check, SCHEMA_KEY).map_err(MetaError::rocks("reading the schema version"))? {
+        let store_check = db
+            .cf_handle(Cf::Meta.name())
+            .expect("opened with all column families");
+        match db
+            .get_cf(&store_check, SCHEMA_KEY)
+            .map_err(MetaError::rocks("reading the schema version"))?
+        {
             None => db
                 .put_cf(&store_check, SCHEMA_KEY, SCHEMA_VERSION)
                 .map_err(MetaError::rocks("writing the schema version"))?,
@@ -230,7 +291,10 @@ impl MetaStore {
         }
         let head = read_head(&db)?;
         let committer = committer::Committer::start(Arc::clone(&db), options, head);
-        Ok(Self { db, committer: Arc::new(committer) })
+        Ok(Self {
+            db,
+            committer: Arc::new(committer),
+        })
     }
 
     /// Applies a transaction atomically and durably, sharing the fsync with concurrent commits.
@@ -244,10 +308,16 @@ impl MetaStore {
     }
 
     /// All `(key, value)` pairs whose key starts with `prefix`, in key order.
-    pub fn scan_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, MetaError> {
-        let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
+    pub fn scan_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<KeyValue>, MetaError> {
+        let handle = self
+            .db
+            .cf_handle(cf.name())
+            .expect("opened with all column families");
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(&handle, IteratorMode::From(prefix, Direction::Forward)) {
+        for item in self
+            .db
+            .iterator_cf(&handle, IteratorMode::From(prefix, Direction::Forward))
+        {
             let (key, value) = item.map_err(MetaError::rocks(format!("scanning {}", cf.name())))?;
             if !key.starts_with(prefix) {
                 break;
@@ -260,18 +330,27 @@ impl MetaStore {
     /// The reference record of a blob, if the metadata knows it.
     pub fn blob_record(&self, hash: &BlobHash) -> Result<Option<BlobRecord>, MetaError> {
         self.get(Cf::Blobs, hash.as_bytes())?
-            .map(|bytes| BlobRecord::decode(&bytes).map_err(|reason| undecodable(Cf::Blobs, hash.as_bytes(), reason)))
+            .map(|bytes| {
+                BlobRecord::decode(&bytes)
+                    .map_err(|reason| undecodable(Cf::Blobs, hash.as_bytes(), reason))
+            })
             .transpose()
     }
 
     /// Every blob record, in hash order. Feeds fixity checks.
     pub fn blob_records(&self) -> Result<Vec<(BlobHash, BlobRecord)>, MetaError> {
-        let handle = self.db.cf_handle(Cf::Blobs.name()).expect("opened with all column families");
+        let handle = self
+            .db
+            .cf_handle(Cf::Blobs.name())
+            .expect("opened with all column families");
         let mut out = Vec::new();
         for item in self.db.iterator_cf(&handle, IteratorMode::Start) {
             let (key, value) = item.map_err(MetaError::rocks("scanning blob records"))?;
-            let hash: [u8; 32] = key[..].try_into().map_err(|_| undecodable(Cf::Blobs, &key, "key is not 32 bytes".into()))?;
-            let record = BlobRecord::decode(&value).map_err(|reason| undecodable(Cf::Blobs, &key, reason))?;
+            let hash: [u8; 32] = key[..]
+                .try_into()
+                .map_err(|_| undecodable(Cf::Blobs, &key, "key is not 32 bytes".into()))?;
+            let record = BlobRecord::decode(&value)
+                .map_err(|reason| undecodable(Cf::Blobs, &key, reason))?;
             out.push((BlobHash::from_bytes(hash), record));
         }
         Ok(out)
@@ -284,12 +363,20 @@ impl MetaStore {
 
     /// Journal entries with `seq >= from`, in order, at most `limit`.
     pub fn journal_entries(&self, from: u64, limit: usize) -> Result<Vec<JournalEntry>, MetaError> {
-        let handle = self.db.cf_handle(Cf::Journal.name()).expect("opened with all column families");
+        let handle = self
+            .db
+            .cf_handle(Cf::Journal.name())
+            .expect("opened with all column families");
         let start = from.to_be_bytes();
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(&handle, IteratorMode::From(&start, Direction::Forward)).take(limit) {
+        for item in self
+            .db
+            .iterator_cf(&handle, IteratorMode::From(&start, Direction::Forward))
+            .take(limit)
+        {
             let (key, value) = item.map_err(MetaError::rocks("reading the journal"))?;
-            let entry = JournalEntry::decode(&value).map_err(|reason| undecodable(Cf::Journal, &key, reason))?;
+            let entry = JournalEntry::decode(&value)
+                .map_err(|reason| undecodable(Cf::Journal, &key, reason))?;
             out.push(entry);
         }
         Ok(out)
@@ -297,7 +384,10 @@ impl MetaStore {
 
     /// Walks the whole journal and reports the first broken link, if any.
     pub fn verify_journal(&self) -> Result<JournalReport, MetaError> {
-        let handle = self.db.cf_handle(Cf::Journal.name()).expect("opened with all column families");
+        let handle = self
+            .db
+            .cf_handle(Cf::Journal.name())
+            .expect("opened with all column families");
         let mut rows = Vec::new();
         let mut bad_key = None;
         for item in self.db.iterator_cf(&handle, IteratorMode::Start) {
@@ -311,7 +401,11 @@ impl MetaStore {
             }
         }
         if let Some(key) = bad_key {
-            return Err(undecodable(Cf::Journal, &key, "journal key is not an 8-byte sequence number".into()));
+            return Err(undecodable(
+                Cf::Journal,
+                &key,
+                "journal key is not an 8-byte sequence number".into(),
+            ));
         }
         Ok(journal::verify_chain(rows, read_head(&self.db)?))
     }
@@ -319,24 +413,42 @@ impl MetaStore {
     /// Direct access to the database for tests that must damage it (tamper tests). Never for product code.
     #[doc(hidden)]
     pub fn raw_put_for_tests(&self, cf: Cf, key: &[u8], value: &[u8]) -> Result<(), MetaError> {
-        let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
-        self.db.put_cf(&handle, key, value).map_err(MetaError::rocks("raw test write"))
+        let handle = self
+            .db
+            .cf_handle(cf.name())
+            .expect("opened with all column families");
+        self.db
+            .put_cf(&handle, key, value)
+            .map_err(MetaError::rocks("raw test write"))
     }
 }
 
 fn get(db: &DB, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
-    let handle = db.cf_handle(cf.name()).expect("opened with all column families");
-    db.get_cf(&handle, key).map_err(MetaError::rocks(format!("reading {}", cf.name())))
+    let handle = db
+        .cf_handle(cf.name())
+        .expect("opened with all column families");
+    db.get_cf(&handle, key)
+        .map_err(MetaError::rocks(format!("reading {}", cf.name())))
 }
 
 fn undecodable(cf: Cf, key: &[u8], reason: String) -> MetaError {
-    MetaError::Undecodable { cf: cf.name(), key: hex::encode(key), reason }
+    MetaError::Undecodable {
+        cf: cf.name(),
+        key: hex::encode(key),
+        reason,
+    }
 }
 
 fn read_head(db: &DB) -> Result<Option<JournalHead>, MetaError> {
-    let Some(bytes) = get(db, Cf::Meta, HEAD_KEY)? else { return Ok(None) };
+    let Some(bytes) = get(db, Cf::Meta, HEAD_KEY)? else {
+        return Ok(None);
+    };
     if bytes.len() != 40 {
-        return Err(undecodable(Cf::Meta, HEAD_KEY, format!("head is {} bytes, expected 40", bytes.len())));
+        return Err(undecodable(
+            Cf::Meta,
+            HEAD_KEY,
+            format!("head is {} bytes, expected 40", bytes.len()),
+        ));
     }
     Ok(Some(JournalHead {
         seq: u64::from_be_bytes(bytes[..8].try_into().expect("checked length")),

@@ -1,0 +1,197 @@
+//! Configuration: a TOML file, overridden by `REGISTRATUR_*` environment variables, overridden by flags.
+//!
+//! Every setting has a default, so `registratur serve` runs without any file. The file is
+//! `--config PATH`, else `$REGISTRATUR_CONFIG`, else `./registratur.toml` when it exists.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration of a server process.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the gRPC server listens on.
+    pub listen: SocketAddr,
+    /// Largest blob a single upload may carry, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Directory holding blobs and metadata. Relative paths are relative to the working directory.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `registratur=debug,info`. `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+/// Environment variables read by [`Config::load`].
+pub const ENV_CONFIG: &str = "REGISTRATUR_CONFIG";
+pub const ENV_LISTEN: &str = "REGISTRATUR_LISTEN";
+pub const ENV_DATA_DIR: &str = "REGISTRATUR_DATA_DIR";
+pub const ENV_LOG: &str = "REGISTRATUR_LOG";
+pub const ENV_MAX_UPLOAD_BYTES: &str = "REGISTRATUR_MAX_UPLOAD_BYTES";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}={value:?} is invalid: {message}")]
+    Env {
+        name: &'static str,
+        value: String,
+        message: String,
+    },
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            max_upload_bytes: 4 << 30,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("storage/data"),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file (explicit path, `$REGISTRATUR_CONFIG` or `./registratur.toml`) and applies the
+    /// environment overrides from `env`.
+    pub fn load(
+        explicit: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let path = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| env(ENV_CONFIG).map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("registratur.toml")).filter(|p| p.exists()));
+        let mut config = match path {
+            Some(path) => Self::from_file(&path)?,
+            None => Self::default(),
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value.parse().map_err(|e: T::Err| ConfigError::Env {
+                name,
+                message: e.to_string(),
+                value,
+            })
+        }
+        if let Some(value) = env(ENV_LISTEN) {
+            self.server.listen = parse(ENV_LISTEN, value)?;
+        }
+        if let Some(value) = env(ENV_MAX_UPLOAD_BYTES) {
+            self.server.max_upload_bytes = parse(ENV_MAX_UPLOAD_BYTES, value)?;
+        }
+        if let Some(value) = env(ENV_DATA_DIR) {
+            self.storage.data_dir = PathBuf::from(value);
+        }
+        if let Some(value) = env(ENV_LOG) {
+            self.log.filter = value;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_without_file_or_env() {
+        let config = Config::load(None, env_of(&[])).unwrap();
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(config.storage.data_dir, PathBuf::from("storage/data"));
+    }
+
+    #[test]
+    fn file_then_environment_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        std::fs::write(
+            &path,
+            "[server]\nlisten = \"127.0.0.1:6000\"\n[storage]\ndata_dir = \"/srv/akten\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), env_of(&[(ENV_DATA_DIR, "/mnt/x")])).unwrap();
+        assert_eq!(config.server.listen.port(), 6000);
+        assert_eq!(config.storage.data_dir, PathBuf::from("/mnt/x"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        std::fs::write(&path, "[server]\nlisten_on = \"x\"\n").unwrap();
+        let message = Config::load(Some(&path), env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("listen_on"), "{message}");
+        let message = Config::load(None, env_of(&[(ENV_LISTEN, "nowhere")]))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains(ENV_LISTEN), "{message}");
+    }
+}

@@ -1,0 +1,24 @@
+//! `ServiceError` → `tonic::Status`, in exactly one place.
+
+use tonic::{Code, Status};
+
+use crate::service::{ErrorCode, ServiceError};
+
+/// Maps a service error to the gRPC status the client sees. Internal details are logged, and the
+/// message keeps what a caller can act on.
+pub(crate) fn to_status(error: ServiceError) -> Status {
+    let code = match error.code() {
+        ErrorCode::InvalidArgument => Code::InvalidArgument,
+        ErrorCode::NotFound => Code::NotFound,
+        ErrorCode::FailedPrecondition => Code::FailedPrecondition,
+        ErrorCode::Aborted => Code::Aborted,
+        ErrorCode::ResourceExhausted => Code::ResourceExhausted,
+        ErrorCode::DataLoss => Code::DataLoss,
+        ErrorCode::Unavailable => Code::Unavailable,
+        ErrorCode::Internal => Code::Internal,
+    };
+    if code == Code::Internal || code == Code::DataLoss {
+        tracing::error!(error = %error, "request failed");
+    }
+    Status::new(code, error.to_string())
+}

@@ -1,0 +1,11 @@
+//! registratur: an e-Akte engine for German public administration.
+//!
+//! The service crate. Dependencies run one way: `grpc` (the only module that knows tonic and prost)
+//! → `service` (use cases over the store) → `registratur_storage` (blobs, metadata, journal). `cli`
+//! formats what the gRPC client returns for humans and scripts; `config` reads the TOML file and
+//! environment. See ARCHITECTURE.md for the bird's-eye view.
+
+pub mod cli;
+pub mod config;
+pub mod grpc;
+pub mod service;

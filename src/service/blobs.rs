@@ -1,0 +1,201 @@
+//! Blob uploads and downloads: bridging chunked, async transports to the blocking blob store.
+//!
+//! An upload feeds chunks over a bounded channel to a blocking task that streams them into the blob
+//! store; only an explicit [`BlobUpload::finish`] commits, so a client that disconnects mid-upload
+//! leaves nothing behind. A download verifies the blob before the first byte is sent.
+
+use std::io::{self, Read};
+
+use registratur_storage::meta::Txn;
+use registratur_storage::{BlobDigest, BlobHash};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{Engine, ServiceError};
+
+/// Size of the chunks a download yields.
+const DOWNLOAD_CHUNK: usize = 256 * 1024;
+/// Chunks buffered between the transport and the blocking task, each way.
+const CHANNEL_DEPTH: usize = 8;
+
+/// A stored blob and the journal entry that recorded it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredBlobInfo {
+    pub digest: BlobDigest,
+    pub newly_stored: bool,
+    pub journal_seq: u64,
+}
+
+/// An upload in progress. Dropping it without [`finish`](Self::finish) aborts it.
+pub struct BlobUpload {
+    sender: Option<mpsc::Sender<UploadMessage>>,
+    task: JoinHandle<Result<StoredBlobInfo, ServiceError>>,
+    received: u64,
+    limit: u64,
+}
+
+enum UploadMessage {
+    Chunk(Vec<u8>),
+    Finish,
+}
+
+/// A verified blob being streamed out.
+pub struct BlobDownload {
+    pub digest: BlobDigest,
+    /// The blob's bytes in order. An `Err` ends the stream (the bytes changed while being read).
+    pub chunks: mpsc::Receiver<Result<Vec<u8>, ServiceError>>,
+}
+
+impl Engine {
+    /// Starts an upload whose journal entry names `actor` and carries `note`.
+    pub fn begin_upload(&self, actor: &str, note: &str) -> BlobUpload {
+        let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
+        let store = self.inner.store.clone();
+        let actor = actor.to_string();
+        let note = note.to_string();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut reader = ChannelReader {
+                receiver,
+                current: Vec::new(),
+                at: 0,
+                finished: false,
+            };
+            let stored = store
+                .put_blob_with(&mut reader, |digest| {
+                    let payload = serde_json::json!({
+                        "blake3": digest.blake3.to_hex(),
+                        "sha256": digest.sha256.to_hex(),
+                        "size": digest.size,
+                        "note": note,
+                    });
+                    Txn::new(actor, "blob.put", payload.to_string())
+                })
+                .map_err(|error| match reader.finished {
+                    true => ServiceError::from(error),
+                    false => ServiceError::UploadAborted,
+                })?;
+            Ok(StoredBlobInfo {
+                digest: stored.outcome.digest,
+                newly_stored: stored.outcome.newly_stored,
+                journal_seq: stored.receipt.seq,
+            })
+        });
+        BlobUpload {
+            sender: Some(sender),
+            task,
+            received: 0,
+            limit: self.inner.limits.max_upload_bytes,
+        }
+    }
+
+    /// Verifies a blob and streams it. `hash_hex` is the BLAKE3 address in hex.
+    pub async fn download(&self, hash_hex: &str) -> Result<BlobDownload, ServiceError> {
+        let hash = BlobHash::from_hex(hash_hex)
+            .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
+        let store = self.inner.store.clone();
+        let (digest, reader) = tokio::task::spawn_blocking(move || {
+            let digest = store.digest_of(&hash)?.ok_or_else(|| {
+                ServiceError::NotFound(format!("blob {hash} is not recorded in this store"))
+            })?;
+            let reader = store.blobs().open(&hash)?;
+            Ok::<_, ServiceError>((digest, reader))
+        })
+        .await??;
+        let (sender, chunks) = mpsc::channel(CHANNEL_DEPTH);
+        tokio::task::spawn_blocking(move || stream_out(reader, hash, sender));
+        Ok(BlobDownload { digest, chunks })
+    }
+}
+
+impl BlobUpload {
+    /// Adds a chunk. Fails when the upload exceeds the size limit or the store failed.
+    pub async fn write(&mut self, chunk: Vec<u8>) -> Result<(), ServiceError> {
+        self.received += chunk.len() as u64;
+        if self.received > self.limit {
+            return Err(ServiceError::TooLarge { limit: self.limit });
+        }
+        let sender = self.sender.as_ref().expect("senders live until finish");
+        if sender.send(UploadMessage::Chunk(chunk)).await.is_err() {
+            // The blocking task stopped early: its result says why.
+            self.sender.take();
+            return Err(match (&mut self.task).await? {
+                Err(error) => error,
+                Ok(_) => {
+                    ServiceError::Internal("upload task ended before the upload finished".into())
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Commits the upload and waits until it is durable.
+    pub async fn finish(mut self) -> Result<StoredBlobInfo, ServiceError> {
+        if let Some(sender) = self.sender.take() {
+            // A send error means the task already ended; its result below says why.
+            let _ = sender.send(UploadMessage::Finish).await;
+        }
+        (&mut self.task).await?
+    }
+}
+
+/// Reads the chunks of an upload as one byte stream; ends cleanly only on `Finish`.
+struct ChannelReader {
+    receiver: mpsc::Receiver<UploadMessage>,
+    current: Vec<u8>,
+    at: usize,
+    finished: bool,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.current.len() {
+            if self.finished {
+                return Ok(0);
+            }
+            match self.receiver.blocking_recv() {
+                Some(UploadMessage::Chunk(chunk)) => {
+                    self.current = chunk;
+                    self.at = 0;
+                }
+                Some(UploadMessage::Finish) => self.finished = true,
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "upload aborted",
+                    ));
+                }
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+fn stream_out(
+    mut reader: Box<dyn Read + Send>,
+    hash: BlobHash,
+    sender: mpsc::Sender<Result<Vec<u8>, ServiceError>>,
+) {
+    loop {
+        let mut chunk = vec![0u8; DOWNLOAD_CHUNK];
+        let result = match reader.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => {
+                chunk.truncate(n);
+                Ok(chunk)
+            }
+            Err(error) if error.kind() == io::ErrorKind::InvalidData => {
+                Err(ServiceError::Corrupted { hash })
+            }
+            Err(error) => Err(ServiceError::Internal(format!(
+                "reading blob {hash}: {error}"
+            ))),
+        };
+        let failed = result.is_err();
+        if sender.blocking_send(result).is_err() || failed {
+            return;
+        }
+    }
+}
