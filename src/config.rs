@@ -14,7 +14,33 @@ use serde::Deserialize;
 pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
+    pub records: RecordsConfig,
+    pub auth: AuthConfig,
     pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordsConfig {
+    /// Shape of Aktenzeichen: placeholders `{key}`, `{nr}`, `{year}` with separators between them.
+    pub aktenzeichen_format: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Bearer tokens (as SHA-256 hashes) and their principals. None configured: the server creates a
+    /// bootstrap admin token in the data directory.
+    pub tokens: Vec<crate::auth::TokenConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub certificate: PathBuf,
+    /// PEM private key.
+    pub private_key: PathBuf,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -24,6 +50,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Largest blob a single upload may carry, in bytes.
     pub max_upload_bytes: u64,
+    /// Serve TLS with this certificate; plaintext when absent.
+    pub tls: Option<TlsConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -50,52 +78,41 @@ pub const ENV_MAX_UPLOAD_BYTES: &str = "REGISTRATUR_MAX_UPLOAD_BYTES";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path} is invalid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("environment variable {name}={value:?} is invalid: {message}")]
-    Env {
-        name: &'static str,
-        value: String,
-        message: String,
-    },
+    Env { name: &'static str, value: String, message: String },
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
-            max_upload_bytes: 4 << 30,
-        }
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 50051)), max_upload_bytes: 4 << 30, tls: None }
     }
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self {
-            data_dir: PathBuf::from("storage/data"),
-        }
+        Self { data_dir: PathBuf::from("storage/data") }
+    }
+}
+
+impl Default for RecordsConfig {
+    fn default() -> Self {
+        Self { aktenzeichen_format: "{key}-{nr}/{year}".into() }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            filter: "info".into(),
-        }
+        Self { filter: "info".into() }
     }
 }
 
 impl Config {
     /// Reads the file (explicit path, `$REGISTRATUR_CONFIG` or `./registratur.toml`) and applies the
     /// environment overrides from `env`.
-    pub fn load(
-        explicit: Option<&Path>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn load(explicit: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let path = explicit
             .map(Path::to_path_buf)
             .or_else(|| env(ENV_CONFIG).map(PathBuf::from))
@@ -109,14 +126,10 @@ impl Config {
     }
 
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
@@ -124,11 +137,7 @@ impl Config {
         where
             T::Err: std::fmt::Display,
         {
-            value.parse().map_err(|e: T::Err| ConfigError::Env {
-                name,
-                message: e.to_string(),
-                value,
-            })
+            value.parse().map_err(|e: T::Err| ConfigError::Env { name, message: e.to_string(), value })
         }
         if let Some(value) = env(ENV_LISTEN) {
             self.server.listen = parse(ENV_LISTEN, value)?;
@@ -152,10 +161,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
     }
 
@@ -172,12 +179,14 @@ mod tests {
         let path = dir.path().join("r.toml");
         std::fs::write(
             &path,
-            "[server]\nlisten = \"127.0.0.1:6000\"\n[storage]\ndata_dir = \"/srv/akten\"\n",
+            "[server]\nlisten = \"127.0.0.1:6000\"\n[storage]\ndata_dir = \"/srv/akten\"\n\
+             [[auth.tokens]]\nname = \"bauamt\"\nrole = \"fachverfahren\"\ntoken_sha256 = \"00\"\nscopes = [\"63\"]\n",
         )
         .unwrap();
         let config = Config::load(Some(&path), env_of(&[(ENV_DATA_DIR, "/mnt/x")])).unwrap();
         assert_eq!(config.server.listen.port(), 6000);
         assert_eq!(config.storage.data_dir, PathBuf::from("/mnt/x"));
+        assert_eq!(config.auth.tokens[0].scopes, vec!["63".to_string()]);
     }
 
     #[test]
@@ -185,13 +194,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.toml");
         std::fs::write(&path, "[server]\nlisten_on = \"x\"\n").unwrap();
-        let message = Config::load(Some(&path), env_of(&[]))
-            .unwrap_err()
-            .to_string();
+        let message = Config::load(Some(&path), env_of(&[])).unwrap_err().to_string();
         assert!(message.contains("listen_on"), "{message}");
-        let message = Config::load(None, env_of(&[(ENV_LISTEN, "nowhere")]))
-            .unwrap_err()
-            .to_string();
+        let message = Config::load(None, env_of(&[(ENV_LISTEN, "nowhere")])).unwrap_err().to_string();
         assert!(message.contains(ENV_LISTEN), "{message}");
     }
 }

@@ -5,7 +5,10 @@
 //! formats what the gRPC client returns for humans and scripts; `config` reads the TOML file and
 //! environment. See ARCHITECTURE.md for the bird's-eye view.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod grpc;
+pub mod records;
+pub mod route;
 pub mod service;

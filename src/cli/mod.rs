@@ -1,17 +1,19 @@
-//! The command line: `registratur serve` runs the server; every other subcommand is a client of a
-//! running server, printing readable text or, with `--json`, one JSON object.
+//! The command line: `registratur serve` runs the server, `registratur token new` makes a token offline,
+//! and every other subcommand is a client of a running server, printing readable text or, with
+//! `--json`, one JSON document.
 
 mod output;
+mod records;
+mod serve;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
-use crate::grpc::client::AdminClient;
-use crate::service::{Engine, EngineLimits};
+use crate::auth::{BOOTSTRAP_TOKEN_FILE, Role};
+use crate::grpc::client::{Client, ConnectOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,15 +30,20 @@ pub struct Cli {
 
 #[derive(Debug, clap::Args)]
 pub struct ClientArgs {
-    /// Server to talk to.
-    #[arg(
-        long,
-        env = "REGISTRATUR_SERVER",
-        default_value = "http://127.0.0.1:50051",
-        global = true
-    )]
+    /// Server to talk to (https://… for TLS).
+    #[arg(long, env = "REGISTRATUR_SERVER", default_value = "http://127.0.0.1:50051", global = true)]
     pub server: String,
-    /// Print one JSON object instead of text.
+    /// Bearer token. Default: $REGISTRATUR_TOKEN, else --token-file, else the bootstrap admin token in
+    /// ./storage/data when present.
+    #[arg(long, env = "REGISTRATUR_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// File holding the bearer token.
+    #[arg(long, global = true)]
+    pub token_file: Option<PathBuf>,
+    /// PEM certificate to trust for TLS (the server's or its CA's).
+    #[arg(long, global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
 }
@@ -44,20 +51,15 @@ pub struct ClientArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gRPC server (health and reflection included) until Ctrl-C or SIGTERM.
-    Serve {
-        /// TOML config file (default: $REGISTRATUR_CONFIG, else ./registratur.toml if present).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Data directory for blobs and metadata (overrides the config file).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Address to listen on, e.g. 127.0.0.1:50051 (overrides the config file).
-        #[arg(long)]
-        listen: Option<std::net::SocketAddr>,
+    Serve(serve::ServeArgs),
+    /// Make a new bearer token and print it with the config lines that grant it (offline).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
     },
     /// Show counts from the store: blobs, bytes, journal length and head.
     Status,
-    /// Store a file as a blob; prints its BLAKE3 address and SHA-256.
+    /// Store a file as a raw blob (admin); prints its BLAKE3 address and SHA-256.
     PutBlob {
         /// File to store ("-" for standard input).
         file: PathBuf,
@@ -65,7 +67,7 @@ pub enum Command {
         #[arg(long, default_value = "")]
         note: String,
     },
-    /// Write a blob's verified bytes to a file or standard output.
+    /// Write a raw blob's verified bytes to a file or standard output (admin).
     GetBlob {
         /// BLAKE3 address (64 hex digits).
         hash: String,
@@ -77,138 +79,135 @@ pub enum Command {
     VerifyJournal,
     /// Re-hash every blob; exits with 1 when blobs are missing or corrupted.
     Fixity,
+    /// Import or export the Aktenplan (format: docs/aktenplan.md).
+    Aktenplan {
+        #[command(subcommand)]
+        command: records::AktenplanCommand,
+    },
+    /// Create, show, list and close Akten; history and routing codes.
+    Akte {
+        #[command(subcommand)]
+        command: records::AkteCommand,
+    },
+    /// Create Vorgänge in an Akte.
+    Vorgang {
+        #[command(subcommand)]
+        command: records::VorgangCommand,
+    },
+    /// Add, show and read Dokumente; add Versionen; history.
+    Doc {
+        #[command(subcommand)]
+        command: records::DocCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Generate a token; the server stores only its SHA-256.
+    New {
+        /// Name of the principal, as the journal will show it.
+        #[arg(long)]
+        name: String,
+        /// mailroom, fachverfahren, archivist or admin.
+        #[arg(long)]
+        role: Role,
+        /// Aktenplan subtree the token is limited to (fachverfahren only; repeatable).
+        #[arg(long)]
+        scope: Vec<String>,
+    },
 }
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let client = cli.client;
+    let args = cli.client;
     match cli.command {
-        Command::Serve {
-            config,
-            data_dir,
-            listen,
-        } => serve(config, data_dir, listen).await,
+        Command::Serve(serve) => serve::run(serve).await,
+        Command::Token { command: TokenCommand::New { name, role, scope } } => {
+            output::new_token(&name, role, &scope, &crate::auth::generate_token(), args.json);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Status => {
-            let report = connect(&client).await?.status().await?;
-            output::status(&report, client.json);
+            let report = connect(&args).await?.status().await?;
+            output::status(&report, args.json);
             Ok(ExitCode::SUCCESS)
         }
         Command::PutBlob { file, note } => {
-            let mut admin = connect(&client).await?;
+            let mut client = connect(&args).await?;
             let stored = if file.as_os_str() == "-" {
-                admin.put_blob(tokio::io::stdin(), &note).await?
+                client.put_blob(tokio::io::stdin(), &note).await?
             } else {
-                let source = tokio::fs::File::open(&file)
-                    .await
-                    .with_context(|| format!("cannot open {}", file.display()))?;
-                admin.put_blob(source, &note).await?
+                client.put_blob(open(&file).await?, &note).await?
             };
-            output::stored_blob(&stored, client.json);
+            output::stored_blob(&stored, args.json);
             Ok(ExitCode::SUCCESS)
         }
         Command::GetBlob { hash, output: path } => {
-            let mut admin = connect(&client).await?;
-            match path {
-                Some(path) => {
-                    // Write to a temp file beside the target and rename, so a failed read leaves no partial file.
-                    let temp = path.with_extension("part");
-                    let file = tokio::fs::File::create(&temp)
-                        .await
-                        .with_context(|| format!("cannot create {}", temp.display()))?;
-                    match admin.get_blob(&hash, file).await {
-                        Ok(_) => tokio::fs::rename(&temp, &path).await?,
-                        Err(error) => {
-                            let _ = tokio::fs::remove_file(&temp).await;
-                            return Err(error.into());
-                        }
-                    }
-                }
-                None => {
-                    admin.get_blob(&hash, tokio::io::stdout()).await?;
-                }
-            }
+            let mut client = connect(&args).await?;
+            write_output(path.as_deref(), async |sink| client.get_blob(&hash, sink).await.map(|_| ()))
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyJournal => {
-            let check = connect(&client).await?.verify_journal().await?;
-            output::journal_check(&check, client.json);
-            Ok(if check.first_break.is_none() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            let check = connect(&args).await?.verify_journal().await?;
+            output::journal_check(&check, args.json);
+            Ok(if check.first_break.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Fixity => {
-            let report = connect(&client).await?.check_fixity().await?;
-            output::fixity(&report, client.json);
-            Ok(if report.is_clean() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            let report = connect(&args).await?.check_fixity().await?;
+            output::fixity(&report, args.json);
+            Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Aktenplan { command } => records::aktenplan(connect(&args).await?, command, args.json).await,
+        Command::Akte { command } => records::akte(connect(&args).await?, command, args.json).await,
+        Command::Vorgang { command } => records::vorgang(connect(&args).await?, command, args.json).await,
+        Command::Doc { command } => records::doc(connect(&args).await?, command, args.json).await,
     }
 }
 
-async fn connect(client: &ClientArgs) -> anyhow::Result<AdminClient> {
-    Ok(AdminClient::connect(&client.server).await?)
-}
-
-async fn serve(
-    config_path: Option<PathBuf>,
-    data_dir: Option<PathBuf>,
-    listen: Option<std::net::SocketAddr>,
-) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(config_path.as_deref(), |name| std::env::var(name).ok())?;
-    if let Some(data_dir) = data_dir {
-        config.storage.data_dir = data_dir;
-    }
-    if let Some(listen) = listen {
-        config.server.listen = listen;
-    }
-    init_tracing(&config.log.filter);
-
-    let data_dir = config.storage.data_dir.clone();
-    let limits = EngineLimits {
-        max_upload_bytes: config.server.max_upload_bytes,
+async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
+    let token = match (&args.token, &args.token_file) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Some(path)) => {
+            Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?)
+        }
+        (None, None) => {
+            let bootstrap = Path::new("storage/data").join(BOOTSTRAP_TOKEN_FILE);
+            std::fs::read_to_string(bootstrap).ok()
+        }
     };
-    let engine = tokio::task::spawn_blocking(move || Engine::open(data_dir, limits))
-        .await?
-        .with_context(|| {
-            format!(
-                "cannot open the store in {}",
-                config.storage.data_dir.display()
-            )
-        })?;
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
-    tracing::info!(
-        listen = %listener.local_addr()?,
-        data_dir = %config.storage.data_dir.display(),
-        "registratur serving gRPC (health and reflection enabled)"
-    );
-    crate::grpc::server::serve(engine, listener, shutdown_signal()).await?;
-    tracing::info!("registratur stopped");
-    Ok(ExitCode::SUCCESS)
+    let ca_certificate = match &args.ca_cert {
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?),
+        None => None,
+    };
+    Ok(Client::connect(ConnectOptions { url: args.server.clone(), token, ca_certificate }).await?)
 }
 
-fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+async fn open(path: &Path) -> anyhow::Result<tokio::fs::File> {
+    tokio::fs::File::open(path).await.with_context(|| format!("cannot open {}", path.display()))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate.recv() => {}
+/// Runs `fill` against the output file (written beside it and renamed, so a failed read leaves no
+/// partial file) or against standard output.
+async fn write_output<F>(path: Option<&Path>, fill: F) -> anyhow::Result<()>
+where
+    F: AsyncFnOnce(
+        Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
+    ) -> Result<(), crate::grpc::client::ClientError>,
+{
+    match path {
+        Some(path) => {
+            let temp = path.with_extension("part");
+            let file = tokio::fs::File::create(&temp)
+                .await
+                .with_context(|| format!("cannot create {}", temp.display()))?;
+            match fill(Box::new(file)).await {
+                Ok(()) => Ok(tokio::fs::rename(&temp, path).await?),
+                Err(error) => {
+                    let _ = tokio::fs::remove_file(&temp).await;
+                    Err(error.into())
+                }
+            }
+        }
+        None => Ok(fill(Box::new(tokio::io::stdout())).await?),
     }
-    tracing::info!("shutdown requested; finishing in-flight requests");
 }

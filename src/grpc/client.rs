@@ -1,13 +1,23 @@
-//! A typed client for the CLI and tests: wraps the generated gRPC client and returns domain types.
+//! A typed client for the CLI and tests: wraps the generated gRPC clients, sends the bearer token, and
+//! returns domain types.
 
 use registratur_storage::fixity::FixityReport;
 use registratur_storage::{BlobDigest, BlobHash, Sha256Digest};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tonic::transport::Channel;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
+use super::convert;
 use super::pb;
 use super::pb::admin_service_client::AdminServiceClient;
-use crate::service::{JournalCheck, StatusReport, StoredBlobInfo};
+use super::pb::records_service_client::RecordsServiceClient;
+use crate::records::model::{Akte, Content, Vorgang};
+use crate::records::repo::AkteRef;
+use crate::service::{
+    AkteDetails, DokumentDetails, HistoryItem, IssuedRoutingCode, JournalCheck, StatusReport, StoredBlobInfo,
+};
 
 /// Size of the chunks an upload sends.
 const UPLOAD_CHUNK: usize = 256 * 1024;
@@ -23,47 +33,157 @@ pub enum ClientError {
     Io(#[from] std::io::Error),
     #[error("the server sent an invalid response: {0}")]
     InvalidResponse(String),
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
 }
 
 impl From<tonic::Status> for ClientError {
     fn from(status: tonic::Status) -> Self {
-        ClientError::Rpc {
-            code: status.code(),
-            message: status.message().to_string(),
-        }
+        ClientError::Rpc { code: status.code(), message: status.message().to_string() }
     }
 }
 
-/// A connection to a registratur server's admin service.
-#[derive(Clone)]
-pub struct AdminClient {
-    inner: AdminServiceClient<Channel>,
+impl From<String> for ClientError {
+    fn from(message: String) -> Self {
+        ClientError::InvalidResponse(message)
+    }
 }
 
-impl AdminClient {
-    /// Connects to `url`, e.g. `http://127.0.0.1:50051`.
-    pub async fn connect(url: &str) -> Result<Self, ClientError> {
-        let connect_error = |message: String| ClientError::Connect {
-            url: url.to_string(),
-            message,
-        };
-        let endpoint =
-            Channel::from_shared(url.to_string()).map_err(|e| connect_error(e.to_string()))?;
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| connect_error(e.to_string()))?;
+/// Where and how to connect.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// `http://host:port`, or `https://…` for TLS.
+    pub url: String,
+    pub token: Option<String>,
+    /// PEM certificate of the CA (or the self-signed server certificate) to trust for TLS.
+    pub ca_certificate: Option<Vec<u8>>,
+}
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct BearerToken(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for BearerToken {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+type AuthChannel = InterceptedService<Channel, BearerToken>;
+
+/// A connection to a registratur server.
+#[derive(Clone)]
+pub struct Client {
+    admin: AdminServiceClient<AuthChannel>,
+    records: RecordsServiceClient<AuthChannel>,
+}
+
+/// Messages of a client-streamed upload: header in the first, `last` on the final one.
+trait UploadRequest: Send + 'static {
+    fn chunk(header: Option<Self>, chunk: Vec<u8>, last: bool) -> Self
+    where
+        Self: Sized;
+}
+
+impl UploadRequest for pb::PutBlobRequest {
+    fn chunk(header: Option<Self>, chunk: Vec<u8>, last: bool) -> Self {
+        Self { note: header.map(|h| h.note).unwrap_or_default(), chunk, last }
+    }
+}
+
+impl UploadRequest for pb::AddDocumentRequest {
+    fn chunk(header: Option<Self>, chunk: Vec<u8>, last: bool) -> Self {
+        Self { header: header.and_then(|h| h.header), chunk, last }
+    }
+}
+
+impl UploadRequest for pb::AddVersionRequest {
+    fn chunk(header: Option<Self>, chunk: Vec<u8>, last: bool) -> Self {
+        Self { header: header.and_then(|h| h.header), chunk, last }
+    }
+}
+
+/// Streams `source` as upload messages: the header's fields in the first, `last` on the final one.
+fn upload_stream<M: UploadRequest>(
+    mut source: impl AsyncRead + Unpin + Send + 'static,
+    header: M,
+) -> (tokio_stream::wrappers::ReceiverStream<M>, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    let reading = tokio::spawn(async move {
+        // Read one chunk ahead so that the final message can carry `last`.
+        let mut pending = read_chunk(&mut source).await?;
+        let mut header = Some(header);
+        loop {
+            let next = if pending.is_empty() { Vec::new() } else { read_chunk(&mut source).await? };
+            let last = next.is_empty();
+            if sender.send(M::chunk(header.take(), pending, last)).await.is_err() || last {
+                return Ok(());
+            }
+            pending = next;
+        }
+    });
+    (tokio_stream::wrappers::ReceiverStream::new(receiver), reading)
+}
+
+fn akte_ref(akte: &AkteRef) -> Option<pb::AkteRef> {
+    let by = match akte {
+        AkteRef::Id(id) => pb::akte_ref::By::Id(*id),
+        AkteRef::Aktenzeichen(text) => pb::akte_ref::By::Aktenzeichen(text.clone()),
+    };
+    Some(pb::AkteRef { by: Some(by) })
+}
+
+/// What a new document upload carries besides its bytes.
+#[derive(Clone, Debug, Default)]
+pub struct NewDocumentRequest {
+    pub vorgang_id: Option<u64>,
+    pub title: String,
+    pub sender: String,
+    pub fremdes_geschaeftszeichen: String,
+    pub posteingangsdatum: String,
+    pub channel: String,
+    pub source: String,
+    pub filename: String,
+    pub media_type: String,
+}
+
+impl Client {
+    /// Connects to a server.
+    pub async fn connect(options: ConnectOptions) -> Result<Self, ClientError> {
+        let url = options.url.clone();
+        let connect_error = |message: String| ClientError::Connect { url: url.clone(), message };
+        let mut endpoint =
+            Channel::from_shared(options.url.clone()).map_err(|e| connect_error(e.to_string()))?;
+        if options.url.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new().with_enabled_roots();
+            if let Some(ca) = &options.ca_certificate {
+                tls = tls.ca_certificate(Certificate::from_pem(ca));
+            }
+            endpoint = endpoint.tls_config(tls).map_err(|e| connect_error(e.to_string()))?;
+        }
+        let channel = endpoint.connect().await.map_err(|e| connect_error(format!("{e:?}")))?;
+        let token = options
+            .token
+            .map(|token| {
+                format!("Bearer {}", token.trim()).parse().map_err(|_| {
+                    ClientError::InvalidToken("a token may contain only visible ASCII characters".into())
+                })
+            })
+            .transpose()?;
+        let authed = InterceptedService::new(channel, BearerToken(token));
         Ok(Self {
-            inner: AdminServiceClient::new(channel),
+            admin: AdminServiceClient::new(authed.clone()),
+            records: RecordsServiceClient::new(authed),
         })
     }
 
+    // ----- admin -----
+
     pub async fn status(&mut self) -> Result<StatusReport, ClientError> {
-        let response = self
-            .inner
-            .get_status(pb::GetStatusRequest {})
-            .await?
-            .into_inner();
+        let response = self.admin.get_status(pb::GetStatusRequest {}).await?.into_inner();
         Ok(StatusReport {
             version: response.version,
             data_dir: response.data_dir.into(),
@@ -77,47 +197,16 @@ impl AdminClient {
     /// Streams everything `source` yields to the server as one blob.
     pub async fn put_blob(
         &mut self,
-        mut source: impl AsyncRead + Unpin + Send + 'static,
+        source: impl AsyncRead + Unpin + Send + 'static,
         note: &str,
     ) -> Result<StoredBlobInfo, ClientError> {
-        let (sender, receiver) = tokio::sync::mpsc::channel(4);
-        let note = note.to_string();
-        let reading = tokio::spawn(async move {
-            // Read one chunk ahead so that the final message can carry `last`.
-            let mut pending = read_chunk(&mut source).await?;
-            let mut note = Some(note);
-            loop {
-                let next = if pending.is_empty() {
-                    Vec::new()
-                } else {
-                    read_chunk(&mut source).await?
-                };
-                let last = next.is_empty();
-                let message = pb::PutBlobRequest {
-                    note: note.take().unwrap_or_default(),
-                    chunk: pending,
-                    last,
-                };
-                if sender.send(message).await.is_err() || last {
-                    return Ok::<(), std::io::Error>(());
-                }
-                pending = next;
-            }
-        });
-        let response = self
-            .inner
-            .put_blob(tokio_stream::wrappers::ReceiverStream::new(receiver))
-            .await;
-        reading
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))??;
+        let header = pb::PutBlobRequest { note: note.to_string(), ..Default::default() };
+        let (stream, reading) = upload_stream(source, header);
+        let response = self.admin.put_blob(stream).await;
+        reading.await.map_err(|e| std::io::Error::other(e.to_string()))??;
         let response = response?.into_inner();
         let digest = digest_from_pb(response.digest)?;
-        Ok(StoredBlobInfo {
-            digest,
-            newly_stored: response.newly_stored,
-            journal_seq: response.journal_seq,
-        })
+        Ok(StoredBlobInfo { digest, newly_stored: response.newly_stored, journal_seq: response.journal_seq })
     }
 
     /// Writes a blob's verified bytes to `sink` and returns its digest.
@@ -126,13 +215,8 @@ impl AdminClient {
         hash: &str,
         mut sink: impl AsyncWrite + Unpin,
     ) -> Result<BlobDigest, ClientError> {
-        let mut stream = self
-            .inner
-            .get_blob(pb::GetBlobRequest {
-                blake3: hash.to_string(),
-            })
-            .await?
-            .into_inner();
+        let mut stream =
+            self.admin.get_blob(pb::GetBlobRequest { blake3: hash.to_string() }).await?.into_inner();
         let mut digest = None;
         let mut written = 0u64;
         while let Some(message) = stream.message().await? {
@@ -143,23 +227,14 @@ impl AdminClient {
             sink.write_all(&message.chunk).await?;
         }
         sink.flush().await?;
-        let digest = digest
-            .ok_or_else(|| ClientError::InvalidResponse("no digest in the blob stream".into()))?;
-        if written != digest.size {
-            return Err(ClientError::InvalidResponse(format!(
-                "received {written} bytes but the blob has {}",
-                digest.size
-            )));
-        }
+        let digest =
+            digest.ok_or_else(|| ClientError::InvalidResponse("no digest in the blob stream".into()))?;
+        check_length(written, digest.size)?;
         Ok(digest)
     }
 
     pub async fn verify_journal(&mut self) -> Result<JournalCheck, ClientError> {
-        let response = self
-            .inner
-            .verify_journal(pb::VerifyJournalRequest {})
-            .await?
-            .into_inner();
+        let response = self.admin.verify_journal(pb::VerifyJournalRequest {}).await?.into_inner();
         Ok(JournalCheck {
             entries_checked: response.entries_checked,
             first_break: (!response.intact).then_some((response.broken_seq, response.problem)),
@@ -167,11 +242,7 @@ impl AdminClient {
     }
 
     pub async fn check_fixity(&mut self) -> Result<FixityReport, ClientError> {
-        let response = self
-            .inner
-            .check_fixity(pb::CheckFixityRequest {})
-            .await?
-            .into_inner();
+        let response = self.admin.check_fixity(pb::CheckFixityRequest {}).await?.into_inner();
         Ok(FixityReport {
             blobs_checked: response.blobs_checked,
             bytes_checked: response.bytes_checked,
@@ -180,6 +251,192 @@ impl AdminClient {
             unreferenced: parse_hashes(&response.unreferenced)?,
         })
     }
+
+    // ----- records -----
+
+    pub async fn create_akte(
+        &mut self,
+        aktenplan_key: &str,
+        title: &str,
+        aktenzeichen: Option<&str>,
+        year: Option<u32>,
+    ) -> Result<Akte, ClientError> {
+        let request = pb::CreateAkteRequest {
+            aktenplan_key: aktenplan_key.to_string(),
+            title: title.to_string(),
+            aktenzeichen: aktenzeichen.unwrap_or_default().to_string(),
+            year: year.unwrap_or(0),
+        };
+        Ok(convert::akte_from_pb(self.records.create_akte(request).await?.into_inner())?)
+    }
+
+    pub async fn akte(&mut self, akte: &AkteRef) -> Result<AkteDetails, ClientError> {
+        let details = self.records.get_akte(pb::GetAkteRequest { akte: akte_ref(akte) }).await?.into_inner();
+        let akte = convert::akte_from_pb(details.akte.ok_or("missing akte".to_string())?)?;
+        let vorgaenge =
+            details.vorgaenge.into_iter().map(convert::vorgang_from_pb).collect::<Result<_, _>>()?;
+        let dokumente = details
+            .documents
+            .into_iter()
+            .map(|document| convert::document_from_pb(document).map(|d| d.dokument))
+            .collect::<Result<_, _>>()?;
+        Ok(AkteDetails { akte, vorgaenge, dokumente })
+    }
+
+    /// One page of Akten under `subtree`; returns the Akten and the next page's token.
+    pub async fn list_akten(
+        &mut self,
+        subtree: Option<&str>,
+        include_closed: bool,
+        page_size: u32,
+        page_token: &str,
+    ) -> Result<(Vec<Akte>, Option<String>), ClientError> {
+        let request = pb::ListAktenRequest {
+            aktenplan_key: subtree.unwrap_or_default().to_string(),
+            include_closed,
+            page_size,
+            page_token: page_token.to_string(),
+        };
+        let response = self.records.list_akten(request).await?.into_inner();
+        let akten = response.akten.into_iter().map(convert::akte_from_pb).collect::<Result<_, _>>()?;
+        Ok((akten, Some(response.next_page_token).filter(|t| !t.is_empty())))
+    }
+
+    pub async fn close_akte(&mut self, akte: &AkteRef, note: &str) -> Result<Akte, ClientError> {
+        let request = pb::CloseAkteRequest { akte: akte_ref(akte), note: note.to_string() };
+        Ok(convert::akte_from_pb(self.records.close_akte(request).await?.into_inner())?)
+    }
+
+    pub async fn create_vorgang(&mut self, akte: &AkteRef, title: &str) -> Result<Vorgang, ClientError> {
+        let request = pb::CreateVorgangRequest { akte: akte_ref(akte), title: title.to_string() };
+        Ok(convert::vorgang_from_pb(self.records.create_vorgang(request).await?.into_inner())?)
+    }
+
+    pub async fn add_document(
+        &mut self,
+        akte: &AkteRef,
+        new: NewDocumentRequest,
+        source: impl AsyncRead + Unpin + Send + 'static,
+    ) -> Result<DokumentDetails, ClientError> {
+        let header = pb::DocumentHeader {
+            akte: akte_ref(akte),
+            vorgang_id: new.vorgang_id.unwrap_or(0),
+            title: new.title,
+            sender: new.sender,
+            fremdes_geschaeftszeichen: new.fremdes_geschaeftszeichen,
+            eingang: Some(pb::Eingang {
+                posteingangsdatum: new.posteingangsdatum,
+                channel: new.channel,
+                source: new.source,
+                received_at: String::new(),
+            }),
+            filename: new.filename,
+            media_type: new.media_type,
+        };
+        let first = pb::AddDocumentRequest { header: Some(header), ..Default::default() };
+        let (stream, reading) = upload_stream(source, first);
+        let response = self.records.add_document(stream).await;
+        reading.await.map_err(|e| std::io::Error::other(e.to_string()))??;
+        Ok(convert::document_from_pb(response?.into_inner())?)
+    }
+
+    pub async fn add_version(
+        &mut self,
+        document_id: u64,
+        reason: &str,
+        filename: &str,
+        media_type: &str,
+        source: impl AsyncRead + Unpin + Send + 'static,
+    ) -> Result<DokumentDetails, ClientError> {
+        let header = pb::VersionHeader {
+            document_id,
+            reason: reason.to_string(),
+            filename: filename.to_string(),
+            media_type: media_type.to_string(),
+        };
+        let first = pb::AddVersionRequest { header: Some(header), ..Default::default() };
+        let (stream, reading) = upload_stream(source, first);
+        let response = self.records.add_version(stream).await;
+        reading.await.map_err(|e| std::io::Error::other(e.to_string()))??;
+        Ok(convert::document_from_pb(response?.into_inner())?)
+    }
+
+    pub async fn document(&mut self, document_id: u64) -> Result<DokumentDetails, ClientError> {
+        let response = self.records.get_document(pb::GetDocumentRequest { document_id }).await?.into_inner();
+        Ok(convert::document_from_pb(response)?)
+    }
+
+    /// Writes a Version's original (or a rendition) to `sink`; returns what was read.
+    pub async fn read_content(
+        &mut self,
+        document_id: u64,
+        version: Option<u32>,
+        rendition: Option<&str>,
+        mut sink: impl AsyncWrite + Unpin,
+    ) -> Result<Content, ClientError> {
+        let request = pb::ReadContentRequest {
+            document_id,
+            version: version.unwrap_or(0),
+            rendition: rendition.unwrap_or_default().to_string(),
+        };
+        let mut stream = self.records.read_content(request).await?.into_inner();
+        let mut content = None;
+        let mut written = 0u64;
+        while let Some(message) = stream.message().await? {
+            if message.content.is_some() {
+                content = Some(convert::content_from_pb(message.content)?);
+            }
+            written += message.chunk.len() as u64;
+            sink.write_all(&message.chunk).await?;
+        }
+        sink.flush().await?;
+        let content = content.ok_or_else(|| ClientError::InvalidResponse("no content header".into()))?;
+        check_length(written, content.size)?;
+        Ok(content)
+    }
+
+    pub async fn akte_history(&mut self, akte: &AkteRef) -> Result<Vec<HistoryItem>, ClientError> {
+        self.history(pb::get_history_request::Of::Akte(akte_ref(akte).expect("always set"))).await
+    }
+
+    pub async fn document_history(&mut self, document_id: u64) -> Result<Vec<HistoryItem>, ClientError> {
+        self.history(pb::get_history_request::Of::DocumentId(document_id)).await
+    }
+
+    async fn history(&mut self, of: pb::get_history_request::Of) -> Result<Vec<HistoryItem>, ClientError> {
+        let response = self.records.get_history(pb::GetHistoryRequest { of: Some(of) }).await?.into_inner();
+        Ok(response.entries.into_iter().map(convert::history_from_pb).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn issue_routing_code(&mut self, akte: &AkteRef) -> Result<IssuedRoutingCode, ClientError> {
+        let request = pb::IssueRoutingCodeRequest { akte: akte_ref(akte) };
+        let response = self.records.issue_routing_code(request).await?.into_inner();
+        Ok(IssuedRoutingCode {
+            payload: response.payload,
+            akte_id: response.akte_id,
+            aktenzeichen: response.aktenzeichen,
+        })
+    }
+
+    /// Imports an Aktenplan file; returns its new version and number of units.
+    pub async fn import_aktenplan(&mut self, csv: String) -> Result<(u32, u32), ClientError> {
+        let response = self.records.import_aktenplan(pb::ImportAktenplanRequest { csv }).await?.into_inner();
+        Ok((response.version, response.units))
+    }
+
+    pub async fn export_aktenplan(&mut self) -> Result<(u32, String), ClientError> {
+        let response = self.records.export_aktenplan(pb::ExportAktenplanRequest {}).await?.into_inner();
+        Ok((response.version, response.csv))
+    }
+}
+
+fn check_length(written: u64, expected: u64) -> Result<(), ClientError> {
+    if written != expected {
+        return Err(ClientError::InvalidResponse(format!(
+            "received {written} bytes but the content has {expected}"
+        )));
+    }
+    Ok(())
 }
 
 /// Reads up to one upload chunk; empty only at the end of the source.
@@ -199,8 +456,7 @@ async fn read_chunk(source: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Ve
 
 fn digest_from_pb(digest: Option<pb::BlobDigest>) -> Result<BlobDigest, ClientError> {
     let digest = digest.ok_or_else(|| ClientError::InvalidResponse("missing digest".into()))?;
-    let invalid =
-        |e: registratur_storage::hash::ParseHashError| ClientError::InvalidResponse(e.to_string());
+    let invalid = |e: registratur_storage::hash::ParseHashError| ClientError::InvalidResponse(e.to_string());
     Ok(BlobDigest {
         blake3: BlobHash::from_hex(&digest.blake3).map_err(invalid)?,
         sha256: Sha256Digest::from_hex(&digest.sha256).map_err(invalid)?,

@@ -1,14 +1,20 @@
 //! The gRPC adapter: the only module that knows tonic and prost.
 //!
-//! `pb` is the code generated from `proto/`; `admin` holds the thin handlers of `AdminService`
-//! (decode → call the engine → encode → map the error); `status` maps service errors to gRPC status
-//! codes in one function; `client` wraps the generated client for the CLI and tests, returning domain
-//! types; `server` assembles the services with health and reflection and serves them.
+//! `pb` is the code generated from `proto/`; `admin` and `records` hold the thin handlers (decode →
+//! call the engine → encode → map the error); `convert` is the one place where messages become domain
+//! types and back; `status` maps service errors to gRPC status codes in one function; `auth` turns
+//! bearer tokens into principals before any handler runs; `stream` feeds client streams into uploads;
+//! `client` wraps the generated clients for the CLI and tests; `server` assembles everything with
+//! health, reflection and optional TLS.
 
 mod admin;
+mod auth;
 pub mod client;
+mod convert;
+mod records;
 pub mod server;
 mod status;
+mod stream;
 
 /// Code generated from `proto/registratur/v1/*.proto`.
 pub mod pb {
@@ -16,6 +22,5 @@ pub mod pb {
     tonic::include_proto!("registratur.v1");
 
     /// The encoded descriptor set served by server reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        tonic::include_file_descriptor_set!("registratur_descriptor");
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("registratur_descriptor");
 }

@@ -8,7 +8,10 @@ use crate::service::{ErrorCode, ServiceError};
 /// message keeps what a caller can act on.
 pub(crate) fn to_status(error: ServiceError) -> Status {
     let code = match error.code() {
+        ErrorCode::Unauthenticated => Code::Unauthenticated,
+        ErrorCode::PermissionDenied => Code::PermissionDenied,
         ErrorCode::InvalidArgument => Code::InvalidArgument,
+        ErrorCode::AlreadyExists => Code::AlreadyExists,
         ErrorCode::NotFound => Code::NotFound,
         ErrorCode::FailedPrecondition => Code::FailedPrecondition,
         ErrorCode::Aborted => Code::Aborted,

@@ -5,10 +5,16 @@
 
 use registratur_storage::{BlobError, BlobHash, MetaError, StoreError};
 
+use crate::records::repo::RecordsError;
+use crate::route::code::RoutingCodeError;
+
 /// What kind of failure a [`ServiceError`] is, independent of transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
+    Unauthenticated,
+    PermissionDenied,
     InvalidArgument,
+    AlreadyExists,
     NotFound,
     FailedPrecondition,
     /// A concurrent change won; retrying may succeed.
@@ -22,21 +28,23 @@ pub enum ErrorCode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
+    #[error(transparent)]
+    Unauthenticated(#[from] crate::auth::AuthError),
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
     #[error("{0}")]
     InvalidArgument(String),
+    #[error(transparent)]
+    Records(#[from] RecordsError),
+    #[error(transparent)]
+    RoutingCode(#[from] RoutingCodeError),
     #[error("{0}")]
     NotFound(String),
-    #[error(
-        "upload exceeds the limit of {limit} bytes; split the content or raise server.max_upload_bytes"
-    )]
+    #[error("upload exceeds the limit of {limit} bytes; split the content or raise server.max_upload_bytes")]
     TooLarge { limit: u64 },
-    #[error(
-        "blob {hash} is corrupted and was quarantined; restore it from a backup and run a fixity check"
-    )]
+    #[error("blob {hash} is corrupted and was quarantined; restore it from a backup and run a fixity check")]
     Corrupted { hash: BlobHash },
-    #[error(
-        "the upload ended before its final message (last=true); nothing was stored, send it again"
-    )]
+    #[error("the upload ended before its final message (last=true); nothing was stored, send it again")]
     UploadAborted,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -47,25 +55,56 @@ pub enum ServiceError {
 impl ServiceError {
     pub fn code(&self) -> ErrorCode {
         match self {
+            ServiceError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            ServiceError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             ServiceError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            ServiceError::Records(error) => match error {
+                RecordsError::NoAktenplan | RecordsError::AkteClosed(_) => ErrorCode::FailedPrecondition,
+                RecordsError::UnknownUnit(_)
+                | RecordsError::InvalidAktenzeichen(_)
+                | RecordsError::InvalidAktenplan(_)
+                | RecordsError::Invalid(_) => ErrorCode::InvalidArgument,
+                RecordsError::AkteNotFound(_)
+                | RecordsError::VorgangNotFound { .. }
+                | RecordsError::DokumentNotFound(_)
+                | RecordsError::VersionNotFound { .. }
+                | RecordsError::RenditionNotFound { .. } => ErrorCode::NotFound,
+                RecordsError::AktenzeichenTaken { .. } => ErrorCode::AlreadyExists,
+                RecordsError::Contention(_) => ErrorCode::Aborted,
+                RecordsError::Undecodable { .. } => ErrorCode::Internal,
+                RecordsError::Store(error) => store_code(error),
+            },
             ServiceError::NotFound(_) => ErrorCode::NotFound,
             ServiceError::TooLarge { .. } => ErrorCode::ResourceExhausted,
             ServiceError::Corrupted { .. } => ErrorCode::DataLoss,
             ServiceError::UploadAborted => ErrorCode::Aborted,
             ServiceError::Internal(_) => ErrorCode::Internal,
-            ServiceError::Store(StoreError::Blob(error)) => match error {
-                BlobError::NotFound { .. } => ErrorCode::NotFound,
-                BlobError::Corrupted { .. } => ErrorCode::DataLoss,
-                BlobError::Io { .. } => ErrorCode::Internal,
+            ServiceError::RoutingCode(error) => match error {
+                RoutingCodeError::AktenzeichenNotEncodable { .. } => ErrorCode::FailedPrecondition,
+                RoutingCodeError::KeyFile { .. } | RoutingCodeError::InvalidKeyId { .. } => {
+                    ErrorCode::Internal
+                }
+                RoutingCodeError::NotARoutingCode
+                | RoutingCodeError::UnsupportedVersion { .. }
+                | RoutingCodeError::Malformed { .. }
+                | RoutingCodeError::UnknownKey { .. }
+                | RoutingCodeError::BadSignature => ErrorCode::InvalidArgument,
             },
-            ServiceError::Store(StoreError::Meta(error)) => match error {
-                MetaError::Conflict(_) => ErrorCode::Aborted,
-                MetaError::Closed => ErrorCode::Unavailable,
-                MetaError::Rocks { .. }
-                | MetaError::Undecodable { .. }
-                | MetaError::InvalidBlobRef { .. } => ErrorCode::Internal,
-            },
+            ServiceError::Store(error) => store_code(error),
         }
+    }
+}
+
+fn store_code(error: &StoreError) -> ErrorCode {
+    match error {
+        StoreError::Blob(BlobError::NotFound { .. }) => ErrorCode::NotFound,
+        StoreError::Blob(BlobError::Corrupted { .. }) => ErrorCode::DataLoss,
+        StoreError::Blob(BlobError::Io { .. }) => ErrorCode::Internal,
+        StoreError::Meta(MetaError::Conflict(_)) => ErrorCode::Aborted,
+        StoreError::Meta(MetaError::Closed) => ErrorCode::Unavailable,
+        StoreError::Meta(
+            MetaError::Rocks { .. } | MetaError::Undecodable { .. } | MetaError::InvalidBlobRef { .. },
+        ) => ErrorCode::Internal,
     }
 }
 

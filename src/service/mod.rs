@@ -4,8 +4,9 @@
 //! handlers above never block a runtime thread. Handlers in `grpc` decode a request, call one method
 //! here, and encode the answer.
 
-mod blobs;
 mod error;
+mod records;
+mod transfer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,13 +14,32 @@ use std::sync::Arc;
 use registratur_storage::Store;
 use registratur_storage::fixity::FixityReport;
 
-pub use blobs::{BlobDownload, BlobUpload, StoredBlobInfo};
 pub use error::{ErrorCode, ServiceError};
+pub use records::{AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, HistoryOf, IssuedRoutingCode};
+pub use transfer::{BlobDownload, StoredBlobInfo, Upload};
+
+use crate::auth::{Principal, Role};
+use crate::records::aktenzeichen::AktenzeichenFormat;
+use crate::records::repo::Records;
+use crate::route::code::{RoutingKey, RoutingKeyRing};
 
 /// Settings the engine needs beyond the store.
 #[derive(Clone, Debug)]
 pub struct EngineLimits {
     pub max_upload_bytes: u64,
+}
+
+/// Everything an engine is configured with.
+#[derive(Clone, Debug, Default)]
+pub struct EngineSettings {
+    pub limits: EngineLimits,
+    pub aktenzeichen_format: AktenzeichenFormat,
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        Self { max_upload_bytes: 4 << 30 }
+    }
 }
 
 /// The engine: what the gRPC services call. Cheap to clone.
@@ -30,8 +50,13 @@ pub struct Engine {
 
 struct EngineInner {
     store: Store,
+    records: Records,
+    routing_keys: RoutingKeyRing,
     limits: EngineLimits,
 }
+
+/// Where the routing key lives inside the data directory.
+pub const ROUTING_KEY_FILE: &str = "keys/routing.key";
 
 /// Counts from the store, as reported by `GetStatus`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,23 +79,34 @@ pub struct JournalCheck {
 }
 
 impl Engine {
-    pub fn new(store: Store, limits: EngineLimits) -> Self {
-        Self {
-            inner: Arc::new(EngineInner { store, limits }),
-        }
+    /// An engine over `store`; the routing key is read from (or created in) the store's data directory.
+    pub fn new(store: Store, settings: EngineSettings) -> Result<Self, ServiceError> {
+        let records = Records::open(store.clone(), settings.aktenzeichen_format)?;
+        let key = RoutingKey::load_or_create(&store.data_dir().join(ROUTING_KEY_FILE))?;
+        let routing_keys = RoutingKeyRing::new(key);
+        Ok(Self { inner: Arc::new(EngineInner { store, records, routing_keys, limits: settings.limits }) })
+    }
+
+    pub fn routing_keys(&self) -> &RoutingKeyRing {
+        &self.inner.routing_keys
     }
 
     /// Opens the store in `data_dir` (creating it if needed).
-    pub fn open(data_dir: impl Into<PathBuf>, limits: EngineLimits) -> Result<Self, ServiceError> {
+    pub fn open(data_dir: impl Into<PathBuf>, settings: EngineSettings) -> Result<Self, ServiceError> {
         let store = Store::open(data_dir.into())?;
-        Ok(Self::new(store, limits))
+        Self::new(store, settings)
     }
 
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
 
-    pub async fn status(&self) -> Result<StatusReport, ServiceError> {
+    pub(crate) fn records(&self) -> &Records {
+        &self.inner.records
+    }
+
+    pub async fn status(&self, principal: &Principal) -> Result<StatusReport, ServiceError> {
+        records::require_role(principal, &[Role::Admin, Role::Archivist], "read the store status")?;
         let store = self.inner.store.clone();
         let status = tokio::task::spawn_blocking(move || store.status()).await??;
         Ok(StatusReport {
@@ -83,7 +119,8 @@ impl Engine {
         })
     }
 
-    pub async fn verify_journal(&self) -> Result<JournalCheck, ServiceError> {
+    pub async fn verify_journal(&self, principal: &Principal) -> Result<JournalCheck, ServiceError> {
+        records::require_role(principal, &[Role::Admin, Role::Archivist], "verify the journal")?;
         let store = self.inner.store.clone();
         let report = tokio::task::spawn_blocking(move || store.verify_journal()).await??;
         Ok(JournalCheck {
@@ -93,7 +130,8 @@ impl Engine {
     }
 
     /// Re-hashes every blob the metadata knows (see `registratur_storage::fixity`).
-    pub async fn check_fixity(&self) -> Result<FixityReport, ServiceError> {
+    pub async fn check_fixity(&self, principal: &Principal) -> Result<FixityReport, ServiceError> {
+        records::require_role(principal, &[Role::Admin, Role::Archivist], "check fixity")?;
         let store = self.inner.store.clone();
         Ok(tokio::task::spawn_blocking(move || store.check_fixity(|_| {})).await??)
     }

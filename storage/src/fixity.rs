@@ -61,13 +61,8 @@ pub fn check(
         report.bytes_checked += record.size;
         progress(report.bytes_checked);
     }
-    let known: std::collections::HashSet<BlobHash> =
-        records.iter().map(|(hash, _)| *hash).collect();
-    report.unreferenced = blobs
-        .list()?
-        .into_iter()
-        .filter(|hash| !known.contains(hash))
-        .collect();
+    let known: std::collections::HashSet<BlobHash> = records.iter().map(|(hash, _)| *hash).collect();
+    report.unreferenced = blobs.list()?.into_iter().filter(|hash| !known.contains(hash)).collect();
     report.unreferenced.sort();
     Ok(report)
 }

@@ -99,11 +99,7 @@ impl BlobDigest {
 
 impl DualHasher {
     pub fn new() -> Self {
-        Self {
-            blake3: blake3::Hasher::new(),
-            sha256: sha2::Sha256::new(),
-            size: 0,
-        }
+        Self { blake3: blake3::Hasher::new(), sha256: sha2::Sha256::new(), size: 0 }
     }
 
     pub fn update(&mut self, bytes: &[u8]) {
@@ -141,9 +137,7 @@ impl Default for DualHasher {
 }
 
 fn parse_hex32(input: &str) -> Result<[u8; 32], ParseHashError> {
-    let error = || ParseHashError {
-        input: input.chars().take(80).collect(),
-    };
+    let error = || ParseHashError { input: input.chars().take(80).collect() };
     if input.len() != 64 || input.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(error());
     }

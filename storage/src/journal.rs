@@ -75,9 +75,7 @@ impl fmt::Display for BreakKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BreakKind::Undecodable(reason) => write!(f, "entry cannot be decoded: {reason}"),
-            BreakKind::HashMismatch => {
-                f.write_str("entry contents do not match its stored hash (edited)")
-            }
+            BreakKind::HashMismatch => f.write_str("entry contents do not match its stored hash (edited)"),
             BreakKind::SequenceGap { expected } => {
                 write!(f, "sequence gap: expected entry {expected} here")
             }
@@ -103,15 +101,7 @@ impl JournalEntry {
         action: String,
         payload: Vec<u8>,
     ) -> Self {
-        let mut entry = Self {
-            seq,
-            prev_hash,
-            time_ms,
-            actor,
-            action,
-            payload,
-            hash: [0; 32],
-        };
+        let mut entry = Self { seq, prev_hash, time_ms, actor, action, payload, hash: [0; 32] };
         entry.hash = *blake3::hash(&entry.encode_body()).as_bytes();
         entry
     }
@@ -155,15 +145,7 @@ impl JournalEntry {
         if cursor.at != bytes.len() {
             return Err(format!("{} trailing bytes", bytes.len() - cursor.at));
         }
-        Ok(Self {
-            seq,
-            prev_hash,
-            time_ms,
-            actor,
-            action,
-            payload,
-            hash,
-        })
+        Ok(Self { seq, prev_hash, time_ms, actor, action, payload, hash })
     }
 
     /// Whether the stored hash is the hash of the entry's contents.
@@ -183,10 +165,7 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&end| end <= self.bytes.len());
+        let end = self.at.checked_add(n).filter(|&end| end <= self.bytes.len());
         let end = end.ok_or_else(|| format!("truncated at byte {}", self.at))?;
         let slice = &self.bytes[self.at..end];
         self.at = end;
@@ -230,12 +209,7 @@ pub fn verify_chain(
         if entry.seq != key_seq || key_seq != expected_seq {
             return JournalReport {
                 entries_checked: checked,
-                first_break: broken(
-                    key_seq,
-                    BreakKind::SequenceGap {
-                        expected: expected_seq,
-                    },
-                ),
+                first_break: broken(key_seq, BreakKind::SequenceGap { expected: expected_seq }),
             };
         }
         if !entry.hash_is_valid() {
@@ -248,35 +222,22 @@ pub fn verify_chain(
         if entry.prev_hash != expected_prev {
             return JournalReport {
                 entries_checked: checked,
-                first_break: broken(
-                    entry.seq - 1,
-                    BreakKind::LinkMismatch {
-                        next_seq: entry.seq,
-                    },
-                ),
+                first_break: broken(entry.seq - 1, BreakKind::LinkMismatch { next_seq: entry.seq }),
             };
         }
         checked += 1;
         previous = Some(entry);
     }
-    let found_head = previous.map(|p| JournalHead {
-        seq: p.seq,
-        hash: p.hash,
-    });
+    let found_head = previous.map(|p| JournalHead { seq: p.seq, hash: p.hash });
     let first_break = match (recorded_head, found_head) {
         (None, None) => None,
         (Some(recorded), Some(found)) if recorded == found => None,
         (recorded, found) => broken(
             found.map_or(0, |f| f.seq),
-            BreakKind::HeadMismatch {
-                recorded_seq: recorded.map_or(0, |r| r.seq),
-            },
+            BreakKind::HeadMismatch { recorded_seq: recorded.map_or(0, |r| r.seq) },
         ),
     };
-    JournalReport {
-        entries_checked: checked,
-        first_break,
-    }
+    JournalReport { entries_checked: checked, first_break }
 }
 
 #[cfg(test)]
@@ -304,10 +265,7 @@ mod tests {
     }
 
     fn head(entries: &[JournalEntry]) -> Option<JournalHead> {
-        entries.last().map(|e| JournalHead {
-            seq: e.seq,
-            hash: e.hash,
-        })
+        entries.last().map(|e| JournalHead { seq: e.seq, hash: e.hash })
     }
 
     #[test]
@@ -322,13 +280,7 @@ mod tests {
     fn intact_chain_verifies() {
         let entries = chain(10);
         let report = verify_chain(stored(&entries), head(&entries));
-        assert_eq!(
-            report,
-            JournalReport {
-                entries_checked: 10,
-                first_break: None
-            }
-        );
+        assert_eq!(report, JournalReport { entries_checked: 10, first_break: None });
         assert_eq!(verify_chain(Vec::new(), None).first_break, None);
     }
 
@@ -341,13 +293,7 @@ mod tests {
         bytes[pos] ^= 0x20;
         let report = verify_chain(rows, head(&entries));
         assert_eq!(report.entries_checked, 4);
-        assert_eq!(
-            report.first_break,
-            Some(JournalBreak {
-                seq: 5,
-                problem: BreakKind::HashMismatch
-            })
-        );
+        assert_eq!(report.first_break, Some(JournalBreak { seq: 5, problem: BreakKind::HashMismatch }));
     }
 
     #[test]
@@ -365,10 +311,7 @@ mod tests {
         let report = verify_chain(stored(&entries), head(&entries));
         assert_eq!(
             report.first_break,
-            Some(JournalBreak {
-                seq: 3,
-                problem: BreakKind::LinkMismatch { next_seq: 4 }
-            })
+            Some(JournalBreak { seq: 3, problem: BreakKind::LinkMismatch { next_seq: 4 } })
         );
     }
 
@@ -380,20 +323,14 @@ mod tests {
         let report = verify_chain(rows, head(&entries));
         assert_eq!(
             report.first_break,
-            Some(JournalBreak {
-                seq: 4,
-                problem: BreakKind::SequenceGap { expected: 3 }
-            })
+            Some(JournalBreak { seq: 4, problem: BreakKind::SequenceGap { expected: 3 } })
         );
 
         let truncated = stored(&entries[..4]);
         let report = verify_chain(truncated, head(&entries));
         assert_eq!(
             report.first_break,
-            Some(JournalBreak {
-                seq: 4,
-                problem: BreakKind::HeadMismatch { recorded_seq: 6 }
-            })
+            Some(JournalBreak { seq: 4, problem: BreakKind::HeadMismatch { recorded_seq: 6 } })
         );
     }
 }

@@ -68,22 +68,16 @@ impl Store {
         meta_options: MetaOptions,
     ) -> Result<Self, StoreError> {
         let data_dir = data_dir.as_ref().to_path_buf();
-        let blobs = LocalBlobStore::open(data_dir.join("blobs"), durability)?;
+        // Metadata first: RocksDB's lock file keeps a second process out before the blob store
+        // removes temp files, which would belong to the first process's in-flight puts.
         let meta = MetaStore::open(data_dir.join("meta"), meta_options)?;
-        Ok(Self {
-            data_dir,
-            blobs: Arc::new(blobs),
-            meta,
-        })
+        let blobs = LocalBlobStore::open(data_dir.join("blobs"), durability)?;
+        Ok(Self { data_dir, blobs: Arc::new(blobs), meta })
     }
 
     /// A store over any blob store implementation (tests use the in-memory one).
     pub fn with_parts(data_dir: PathBuf, blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Self {
-        Self {
-            data_dir,
-            blobs,
-            meta,
-        }
+        Self { data_dir, blobs, meta }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -147,6 +141,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_second_process_cannot_open_a_store_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path()).unwrap();
+        let error = Store::open(dir.path()).err().expect("the second open must fail");
+        assert!(error.to_string().contains("lock"), "{error}");
+    }
+
+    #[test]
     fn put_blob_with_records_reference_and_journal_and_fixity_finds_damage() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -156,15 +158,9 @@ mod tests {
             })
             .unwrap();
         let hash = stored.outcome.digest.blake3;
-        assert_eq!(
-            store.meta().blob_record(&hash).unwrap().unwrap().refcount,
-            1
-        );
+        assert_eq!(store.meta().blob_record(&hash).unwrap().unwrap().refcount, 1);
         let status = store.status().unwrap();
-        assert_eq!(
-            (status.blob_count, status.blob_bytes, status.journal_length),
-            (1, 21, 1)
-        );
+        assert_eq!((status.blob_count, status.blob_bytes, status.journal_length), (1, 21, 1));
         assert!(store.check_fixity(|_| {}).unwrap().is_clean());
 
         let orphan = store.blobs().put(b"left by a crash").unwrap().digest.blake3;

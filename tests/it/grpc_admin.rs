@@ -10,7 +10,7 @@ use registratur::service::EngineLimits;
 use registratur_storage::BlobDigest;
 use tonic::Code;
 
-use crate::support::{TestServer, sample};
+use crate::support::{TestServer, sample, with_admin_token};
 
 fn rpc_code(error: ClientError) -> Code {
     match error {
@@ -23,10 +23,7 @@ fn rpc_code(error: ClientError) -> Code {
 async fn status_of_an_empty_store() {
     let server = TestServer::start().await;
     let status = server.client().await.status().await.unwrap();
-    assert_eq!(
-        (status.blob_count, status.blob_bytes, status.journal_length),
-        (0, 0, 0)
-    );
+    assert_eq!((status.blob_count, status.blob_bytes, status.journal_length), (0, 0, 0));
     assert_eq!(status.journal_head, None);
     assert_eq!(status.data_dir, server.data_dir);
     server.stop().await;
@@ -38,32 +35,20 @@ async fn put_and_get_round_trip_with_both_digests_and_deduplication() {
     let mut client = server.client().await;
     for (len, seed) in [(0, 0), (1, 1), (5_000_000, 2)] {
         let bytes = sample(len, seed);
-        let stored = client
-            .put_blob(std::io::Cursor::new(bytes.clone()), "round trip")
-            .await
-            .unwrap();
+        let stored = client.put_blob(std::io::Cursor::new(bytes.clone()), "round trip").await.unwrap();
         assert_eq!(stored.digest, BlobDigest::of(&bytes));
         assert!(stored.newly_stored);
         let mut read_back = Vec::new();
-        let digest = client
-            .get_blob(&stored.digest.blake3.to_hex(), &mut read_back)
-            .await
-            .unwrap();
+        let digest = client.get_blob(&stored.digest.blake3.to_hex(), &mut read_back).await.unwrap();
         assert_eq!(digest, stored.digest);
         assert_eq!(read_back, bytes);
     }
-    let again = client
-        .put_blob(std::io::Cursor::new(sample(1, 1)), "again")
-        .await
-        .unwrap();
+    let again = client.put_blob(std::io::Cursor::new(sample(1, 1)), "again").await.unwrap();
     assert!(!again.newly_stored);
     assert_eq!(again.journal_seq, 4);
 
     let status = client.status().await.unwrap();
-    assert_eq!(
-        (status.blob_count, status.blob_bytes, status.journal_length),
-        (3, 5_000_001, 4)
-    );
+    assert_eq!((status.blob_count, status.blob_bytes, status.journal_length), (3, 5_000_001, 4));
     let check = client.verify_journal().await.unwrap();
     assert_eq!((check.entries_checked, check.first_break), (4, None));
     let fixity = client.check_fixity().await.unwrap();
@@ -77,16 +62,10 @@ async fn get_blob_errors_say_what_is_wrong() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
     let error = client.get_blob("not-a-hash", Vec::new()).await.unwrap_err();
-    assert!(
-        error.to_string().contains("64 lowercase hex digits"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("64 lowercase hex digits"), "{error}");
     assert_eq!(rpc_code(error), Code::InvalidArgument);
     let unknown = "ab".repeat(32);
-    assert_eq!(
-        rpc_code(client.get_blob(&unknown, Vec::new()).await.unwrap_err()),
-        Code::NotFound
-    );
+    assert_eq!(rpc_code(client.get_blob(&unknown, Vec::new()).await.unwrap_err()), Code::NotFound);
     server.stop().await;
 }
 
@@ -94,17 +73,9 @@ async fn get_blob_errors_say_what_is_wrong() {
 async fn a_corrupted_blob_is_data_loss_never_bad_bytes_and_fixity_reports_it() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
-    let stored = client
-        .put_blob(std::io::Cursor::new(sample(100_000, 5)), "")
-        .await
-        .unwrap();
+    let stored = client.put_blob(std::io::Cursor::new(sample(100_000, 5)), "").await.unwrap();
     let hex = stored.digest.blake3.to_hex();
-    let path = server
-        .data_dir
-        .join("blobs/blobs")
-        .join(&hex[..2])
-        .join(&hex[2..4])
-        .join(&hex);
+    let path = server.data_dir.join("blobs/blobs").join(&hex[..2]).join(&hex[2..4]).join(&hex);
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[50_000] ^= 0xff;
@@ -112,34 +83,23 @@ async fn a_corrupted_blob_is_data_loss_never_bad_bytes_and_fixity_reports_it() {
 
     let mut received = Vec::new();
     let error = client.get_blob(&hex, &mut received).await.unwrap_err();
-    assert!(
-        received.is_empty(),
-        "no byte of a corrupted blob may be sent"
-    );
+    assert!(received.is_empty(), "no byte of a corrupted blob may be sent");
     assert!(error.to_string().contains("quarantined"), "{error}");
     assert_eq!(rpc_code(error), Code::DataLoss);
     // The blob is now in quarantine: fixity reports it missing from the store.
     let fixity = client.check_fixity().await.unwrap();
     assert_eq!(fixity.missing, vec![stored.digest.blake3]);
     assert!(!fixity.is_clean());
-    let quarantined = std::fs::read_dir(server.data_dir.join("blobs/quarantine"))
-        .unwrap()
-        .count();
+    let quarantined = std::fs::read_dir(server.data_dir.join("blobs/quarantine")).unwrap().count();
     assert_eq!(quarantined, 1);
     server.stop().await;
 }
 
 #[tokio::test]
 async fn oversized_upload_is_refused_and_leaves_nothing() {
-    let server = TestServer::start_with(EngineLimits {
-        max_upload_bytes: 1_000_000,
-    })
-    .await;
+    let server = TestServer::start_with(EngineLimits { max_upload_bytes: 1_000_000 }, None).await;
     let mut client = server.client().await;
-    let error = client
-        .put_blob(std::io::Cursor::new(sample(3_000_000, 1)), "")
-        .await
-        .unwrap_err();
+    let error = client.put_blob(std::io::Cursor::new(sample(3_000_000, 1)), "").await.unwrap_err();
     assert!(error.to_string().contains("max_upload_bytes"), "{error}");
     assert_eq!(rpc_code(error), Code::ResourceExhausted);
     assert_eq!(client.status().await.unwrap().blob_count, 0);
@@ -153,17 +113,9 @@ async fn an_upload_cancelled_mid_stream_stores_nothing() {
     let mut raw = AdminServiceClient::new(server.channel().await);
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     let chunk = sample(300_000, 3);
-    sender
-        .send(pb::PutBlobRequest {
-            note: "cut off".into(),
-            chunk,
-            last: false,
-        })
-        .await
-        .unwrap();
+    sender.send(pb::PutBlobRequest { note: "cut off".into(), chunk, last: false }).await.unwrap();
     let call = tokio::spawn(async move {
-        raw.put_blob(tokio_stream::wrappers::ReceiverStream::new(receiver))
-            .await
+        raw.put_blob(with_admin_token(tokio_stream::wrappers::ReceiverStream::new(receiver))).await
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     call.abort(); // the client goes away without sending its final message
@@ -179,38 +131,16 @@ async fn an_upload_cancelled_mid_stream_stores_nothing() {
 async fn a_stream_ending_without_its_final_message_is_aborted() {
     let server = TestServer::start().await;
     let mut raw = AdminServiceClient::new(server.channel().await);
-    let messages = vec![pb::PutBlobRequest {
-        note: String::new(),
-        chunk: sample(10, 1),
-        last: false,
-    }];
-    let status = raw
-        .put_blob(tokio_stream::iter(messages))
-        .await
-        .unwrap_err();
+    let messages = vec![pb::PutBlobRequest { note: String::new(), chunk: sample(10, 1), last: false }];
+    let status = raw.put_blob(with_admin_token(tokio_stream::iter(messages))).await.unwrap_err();
     assert_eq!(status.code(), Code::Aborted);
-    assert!(
-        status.message().contains("last=true"),
-        "{}",
-        status.message()
-    );
+    assert!(status.message().contains("last=true"), "{}", status.message());
     let twice = vec![
-        pb::PutBlobRequest {
-            note: String::new(),
-            chunk: sample(10, 1),
-            last: true,
-        },
-        pb::PutBlobRequest {
-            note: String::new(),
-            chunk: sample(10, 2),
-            last: true,
-        },
+        pb::PutBlobRequest { note: String::new(), chunk: sample(10, 1), last: true },
+        pb::PutBlobRequest { note: String::new(), chunk: sample(10, 2), last: true },
     ];
     assert_eq!(
-        raw.put_blob(tokio_stream::iter(twice))
-            .await
-            .unwrap_err()
-            .code(),
+        raw.put_blob(with_admin_token(tokio_stream::iter(twice))).await.unwrap_err().code(),
         Code::InvalidArgument
     );
     assert_eq!(server.client().await.status().await.unwrap().blob_count, 0);
@@ -222,7 +152,7 @@ async fn empty_request_stream_is_invalid_argument() {
     let server = TestServer::start().await;
     let mut raw = AdminServiceClient::new(server.channel().await);
     let status = raw
-        .put_blob(tokio_stream::iter(Vec::<pb::PutBlobRequest>::new()))
+        .put_blob(with_admin_token(tokio_stream::iter(Vec::<pb::PutBlobRequest>::new())))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
@@ -236,9 +166,7 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
     let server = TestServer::start().await;
     let mut health = HealthClient::new(server.channel().await);
     let response = health
-        .check(tonic_health::pb::HealthCheckRequest {
-            service: "registratur.v1.AdminService".into(),
-        })
+        .check(tonic_health::pb::HealthCheckRequest { service: "registratur.v1.AdminService".into() })
         .await
         .unwrap()
         .into_inner();
@@ -252,24 +180,15 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
-    let mut responses = reflection
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut responses =
+        reflection.server_reflection_info(tokio_stream::iter(vec![request])).await.unwrap().into_inner();
     let response = responses.message().await.unwrap().unwrap();
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("expected a service list");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(
-        names.contains(&"registratur.v1.AdminService".to_string()),
-        "{names:?}"
-    );
-    assert!(
-        names.contains(&"grpc.health.v1.Health".to_string()),
-        "{names:?}"
-    );
+    assert!(names.contains(&"registratur.v1.AdminService".to_string()), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health".to_string()), "{names:?}");
     server.stop().await;
 }
 
@@ -281,12 +200,6 @@ async fn wait_until_tmp_is_empty(server: &TestServer) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let left: Vec<_> = std::fs::read_dir(&tmp)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    panic!(
-        "a temp file of an aborted upload stayed in {}: {left:?}",
-        tmp.display()
-    );
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().path()).collect();
+    panic!("a temp file of an aborted upload stayed in {}: {left:?}", tmp.display());
 }

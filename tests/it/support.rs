@@ -1,10 +1,22 @@
-//! Test support: an in-process registratur server on a free loopback port, with its own data directory.
+//! Test support: an in-process registratur server on a free loopback port, with its own data
+//! directory and one token per role.
 
 use std::path::PathBuf;
 
-use registratur::grpc::client::AdminClient;
-use registratur::service::{Engine, EngineLimits};
+use registratur::auth::{Principal, Role, TokenRegistry};
+use registratur::grpc::client::{Client, ConnectOptions};
+use registratur::grpc::server::TlsPem;
+use registratur::records::aktenzeichen::AktenplanKey;
+use registratur::service::{Engine, EngineLimits, EngineSettings};
 use tokio::sync::oneshot;
+
+/// Tokens the test server accepts.
+pub const ADMIN: &str = "test-admin-token";
+pub const FACHVERFAHREN: &str = "test-fachverfahren-token";
+/// A fachverfahren token limited to the Aktenplan subtree 32.
+pub const FACHVERFAHREN_32: &str = "test-fachverfahren-32-token";
+pub const ARCHIVIST: &str = "test-archivist-token";
+pub const MAILROOM: &str = "test-mailroom-token";
 
 pub struct TestServer {
     pub url: String,
@@ -14,47 +26,62 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+fn principal(name: &str, role: Role, scopes: &[&str]) -> Principal {
+    Principal {
+        name: name.into(),
+        role,
+        scopes: scopes.iter().map(|s| AktenplanKey::parse(s).unwrap()).collect(),
+    }
+}
+
+pub fn test_tokens() -> TokenRegistry {
+    let mut tokens = TokenRegistry::default();
+    tokens.add(ADMIN, principal("admin", Role::Admin, &[]));
+    tokens.add(FACHVERFAHREN, principal("fv", Role::Fachverfahren, &[]));
+    tokens.add(FACHVERFAHREN_32, principal("fv-32", Role::Fachverfahren, &["32"]));
+    tokens.add(ARCHIVIST, principal("archivist", Role::Archivist, &[]));
+    tokens.add(MAILROOM, principal("mailroom", Role::Mailroom, &[]));
+    tokens
+}
+
 impl TestServer {
     pub async fn start() -> Self {
-        Self::start_with(EngineLimits {
-            max_upload_bytes: 64 << 20,
-        })
-        .await
+        Self::start_with(EngineLimits { max_upload_bytes: 64 << 20 }, None).await
     }
 
-    pub async fn start_with(limits: EngineLimits) -> Self {
+    pub async fn start_with(limits: EngineLimits, tls: Option<TlsPem>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
-        let engine = Engine::open(&data_dir, limits).unwrap();
+        let settings = EngineSettings { limits, ..EngineSettings::default() };
+        let engine = Engine::open(&data_dir, settings).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            registratur::grpc::server::serve(engine, listener, async {
+            registratur::grpc::server::serve(engine, test_tokens(), tls, listener, async {
                 let _ = signal.await;
             })
             .await
             .unwrap();
         });
-        Self {
-            url,
-            data_dir,
-            _dir: dir,
-            shutdown: Some(shutdown),
-            task: Some(task),
-        }
+        Self { url, data_dir, _dir: dir, shutdown: Some(shutdown), task: Some(task) }
     }
 
-    pub async fn client(&self) -> AdminClient {
-        AdminClient::connect(&self.url).await.unwrap()
+    /// A client with the admin token.
+    pub async fn client(&self) -> Client {
+        self.client_as(ADMIN).await
     }
 
+    pub async fn client_as(&self, token: &str) -> Client {
+        let options =
+            ConnectOptions { url: self.url.clone(), token: Some(token.into()), ca_certificate: None };
+        Client::connect(options).await.unwrap()
+    }
+
+    /// A raw channel (no token), for tests of the wire protocol itself.
     pub async fn channel(&self) -> tonic::transport::Channel {
-        tonic::transport::Channel::from_shared(self.url.clone())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap()
+        tonic::transport::Channel::from_shared(self.url.clone()).unwrap().connect().await.unwrap()
     }
 
     /// Stops the server and waits until it has released the store.
@@ -68,9 +95,14 @@ impl TestServer {
     }
 }
 
+/// Adds the admin bearer token to raw requests.
+pub fn with_admin_token<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {ADMIN}").parse().unwrap());
+    request
+}
+
 /// Deterministic test bytes.
 pub fn sample(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed))
-        .collect()
+    (0..len).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)).collect()
 }

@@ -47,18 +47,11 @@ impl LocalBlobStore {
         let root = root.as_ref().to_path_buf();
         for dir in ["blobs", "tmp", "quarantine"] {
             let path = root.join(dir);
-            fs::create_dir_all(&path)
-                .map_err(BlobError::io(format!("creating {}", path.display())))?;
+            fs::create_dir_all(&path).map_err(BlobError::io(format!("creating {}", path.display())))?;
         }
-        let inner = Inner {
-            root,
-            durability,
-            temp_counter: AtomicU64::new(0),
-        };
+        let inner = Inner { root, durability, temp_counter: AtomicU64::new(0) };
         inner.remove_leftover_temp_files()?;
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     pub fn root(&self) -> &Path {
@@ -82,28 +75,20 @@ impl LocalBlobStore {
 impl Inner {
     fn path_of(&self, hash: &BlobHash) -> PathBuf {
         let hex = hash.to_hex();
-        self.root
-            .join("blobs")
-            .join(&hex[0..2])
-            .join(&hex[2..4])
-            .join(hex)
+        self.root.join("blobs").join(&hex[0..2]).join(&hex[2..4]).join(hex)
     }
 
     fn remove_leftover_temp_files(&self) -> Result<(), BlobError> {
         for path in read_dir_paths(&self.root.join("tmp"))? {
             tracing::info!(path = %path.display(), "removing blob temp file left by an interrupted put");
-            fs::remove_file(&path)
-                .map_err(BlobError::io(format!("removing {}", path.display())))?;
+            fs::remove_file(&path).map_err(BlobError::io(format!("removing {}", path.display())))?;
         }
         Ok(())
     }
 
     fn quarantine(&self, hash: &BlobHash) -> Result<(), BlobError> {
         let from = self.path_of(hash);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let to = self.root.join("quarantine").join(format!("{hash}.{nanos}"));
         tracing::error!(%hash, quarantine = %to.display(), "blob bytes do not match their hash; quarantined");
         match fs::rename(&from, &to) {
@@ -122,10 +107,7 @@ impl Inner {
         }
         File::open(dir)
             .and_then(|d| d.sync_all())
-            .map_err(BlobError::io(format!(
-                "syncing directory {}",
-                dir.display()
-            )))
+            .map_err(BlobError::io(format!("syncing directory {}", dir.display())))
     }
 
     /// Creates `blobs/ab/cd` if needed, fsyncing each parent whose entries changed.
@@ -142,39 +124,61 @@ impl Inner {
         }
     }
 
-    /// Hashes the file at `path`. `None` when it does not exist.
-    fn hash_file(path: &Path) -> io::Result<Option<(File, BlobDigest)>> {
+    /// Feeds the whole file at `path` to `hash`. `None` when it does not exist.
+    fn read_through(path: &Path, mut hash: impl FnMut(&[u8])) -> io::Result<Option<File>> {
         let mut file = match File::open(path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let mut hasher = DualHasher::new();
         let mut buf = vec![0u8; WRITE_BUFFER];
         loop {
             let n = read_full(&mut file, &mut buf)?;
             if n == 0 {
                 break;
             }
-            hasher.update(&buf[..n]);
+            hash(&buf[..n]);
         }
-        Ok(Some((file, hasher.finalize())))
+        Ok(Some(file))
     }
 
-    /// Verifies the blob at its path, quarantining it on mismatch. Returns the open file on success.
-    fn verified_file(&self, hash: &BlobHash) -> Result<Option<(File, BlobDigest)>, BlobError> {
-        let path = self.path_of(hash);
-        let Some((file, digest)) =
-            Self::hash_file(&path).map_err(BlobError::io(format!("reading blob {hash}")))?
-        else {
+    /// Re-hashes the blob with both functions, quarantining it when its BLAKE3 does not match.
+    fn verified_digest(&self, hash: &BlobHash) -> Result<Option<BlobDigest>, BlobError> {
+        let mut hasher = DualHasher::new();
+        let read = Self::read_through(&self.path_of(hash), |bytes| hasher.update(bytes));
+        let Some(file) = read.map_err(BlobError::io(format!("reading blob {hash}")))? else {
             return Ok(None);
         };
-        if digest.blake3 != *hash {
+        drop(file);
+        let digest = hasher.finalize();
+        self.check_address(hash, &digest.blake3)?;
+        Ok(Some(digest))
+    }
+
+    /// Checks the blob's address only (BLAKE3, no SHA-256: reads need no more) and returns the open
+    /// file; quarantines a mismatch.
+    fn verified_file(&self, hash: &BlobHash) -> Result<Option<File>, BlobError> {
+        let mut hasher = blake3::Hasher::new();
+        let read = Self::read_through(&self.path_of(hash), |bytes| {
+            hasher.update(bytes);
+        });
+        let Some(file) = read.map_err(BlobError::io(format!("reading blob {hash}")))? else {
+            return Ok(None);
+        };
+        let actual = BlobHash::from_bytes(*hasher.finalize().as_bytes());
+        if actual != *hash {
             drop(file);
-            self.quarantine(hash)?;
-            return Err(BlobError::Corrupted { hash: *hash });
+            return self.check_address(hash, &actual).map(|()| None);
         }
-        Ok(Some((file, digest)))
+        Ok(Some(file))
+    }
+
+    fn check_address(&self, hash: &BlobHash, actual: &BlobHash) -> Result<(), BlobError> {
+        if actual == hash {
+            return Ok(());
+        }
+        self.quarantine(hash)?;
+        Err(BlobError::Corrupted { hash: *hash })
     }
 }
 
@@ -182,10 +186,7 @@ impl BlobStore for LocalBlobStore {
     fn writer(&self) -> Result<Box<dyn BlobWriter>, BlobError> {
         let inner = &self.inner;
         let n = inner.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let temp_path = inner
-            .root
-            .join("tmp")
-            .join(format!("{}-{n}.part", std::process::id()));
+        let temp_path = inner.root.join("tmp").join(format!("{}-{n}.part", std::process::id()));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -201,16 +202,9 @@ impl BlobStore for LocalBlobStore {
     }
 
     fn open(&self, hash: &BlobHash) -> Result<Box<dyn Read + Send>, BlobError> {
-        let (mut file, _) = self
-            .inner
-            .verified_file(hash)?
-            .ok_or(BlobError::NotFound { hash: *hash })?;
-        file.seek(SeekFrom::Start(0))
-            .map_err(BlobError::io(format!("rewinding blob {hash}")))?;
-        Ok(Box::new(VerifyingReader::new(
-            BufReader::with_capacity(WRITE_BUFFER, file),
-            *hash,
-        )))
+        let mut file = self.inner.verified_file(hash)?.ok_or(BlobError::NotFound { hash: *hash })?;
+        file.seek(SeekFrom::Start(0)).map_err(BlobError::io(format!("rewinding blob {hash}")))?;
+        Ok(Box::new(VerifyingReader::new(BufReader::with_capacity(WRITE_BUFFER, file), *hash)))
     }
 
     fn size_of(&self, hash: &BlobHash) -> Result<Option<u64>, BlobError> {
@@ -222,7 +216,7 @@ impl BlobStore for LocalBlobStore {
     }
 
     fn verify(&self, hash: &BlobHash) -> Result<Option<BlobDigest>, BlobError> {
-        Ok(self.inner.verified_file(hash)?.map(|(_, digest)| digest))
+        self.inner.verified_digest(hash)
     }
 
     fn list(&self) -> Result<Vec<BlobHash>, BlobError> {
@@ -231,10 +225,7 @@ impl BlobStore for LocalBlobStore {
         for level1 in read_dir_paths(&blobs)? {
             for level2 in read_dir_paths(&level1)? {
                 for file in read_dir_paths(&level2)? {
-                    let name = file
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .unwrap_or_default();
+                    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
                     match BlobHash::from_hex(name) {
                         Ok(hash) => hashes.push(hash),
                         Err(_) => {
@@ -263,8 +254,7 @@ impl LocalBlobWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        self.hasher.update(&self.buffer);
-        self.file.write_all(&self.buffer)?;
+        hash_and_write(&mut self.hasher, &mut self.file, &self.buffer)?;
         self.buffer.clear();
         Ok(())
     }
@@ -274,8 +264,7 @@ impl Write for LocalBlobWriter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         if self.buffer.is_empty() && bytes.len() >= WRITE_BUFFER {
             // Large writes skip the copy into the buffer.
-            self.hasher.update(bytes);
-            self.file.write_all(bytes)?;
+            hash_and_write(&mut self.hasher, &mut self.file, bytes)?;
             return Ok(bytes.len());
         }
         let room = WRITE_BUFFER - self.buffer.len();
@@ -295,13 +284,9 @@ impl Write for LocalBlobWriter {
 
 impl BlobWriter for LocalBlobWriter {
     fn commit(mut self: Box<Self>) -> Result<PutOutcome, BlobError> {
-        self.flush_buffer()
-            .map_err(BlobError::io("writing a new blob"))?;
+        self.flush_buffer().map_err(BlobError::io("writing a new blob"))?;
         let store = Arc::clone(&self.store);
-        let temp_path = self
-            .temp_path
-            .clone()
-            .expect("an uncommitted writer has a temp file");
+        let temp_path = self.temp_path.clone().expect("an uncommitted writer has a temp file");
         let digest = std::mem::take(&mut self.hasher).finalize();
         let hash = digest.blake3;
 
@@ -310,33 +295,24 @@ impl BlobWriter for LocalBlobWriter {
         match store.verified_file(&hash) {
             Ok(Some(_)) => {
                 self.discard_temp();
-                return Ok(PutOutcome {
-                    digest,
-                    newly_stored: false,
-                });
+                return Ok(PutOutcome { digest, newly_stored: false });
             }
             Ok(None) | Err(BlobError::Corrupted { .. }) => {}
             Err(e) => return Err(e),
         }
 
         if store.durability == Durability::Fsync {
-            self.file
-                .sync_all()
-                .map_err(BlobError::io(format!("syncing new blob {hash}")))?;
+            self.file.sync_all().map_err(BlobError::io(format!("syncing new blob {hash}")))?;
         }
         fs::set_permissions(&temp_path, fs::Permissions::from_mode(0o444))
             .map_err(BlobError::io(format!("making blob {hash} read-only")))?;
         let target = store.path_of(&hash);
         let dir = target.parent().expect("blob paths have a parent");
         store.ensure_fanout_dir(dir)?;
-        fs::rename(&temp_path, &target)
-            .map_err(BlobError::io(format!("moving blob {hash} into place")))?;
+        fs::rename(&temp_path, &target).map_err(BlobError::io(format!("moving blob {hash} into place")))?;
         self.temp_path = None;
         store.sync_dir(dir)?;
-        Ok(PutOutcome {
-            digest,
-            newly_stored: true,
-        })
+        Ok(PutOutcome { digest, newly_stored: true })
     }
 }
 
@@ -359,11 +335,7 @@ impl Drop for LocalBlobWriter {
 fn read_dir_paths(dir: &Path) -> Result<Vec<PathBuf>, BlobError> {
     let entries = fs::read_dir(dir).map_err(BlobError::io(format!("listing {}", dir.display())))?;
     entries
-        .map(|entry| {
-            entry
-                .map(|e| e.path())
-                .map_err(BlobError::io(format!("listing {}", dir.display())))
-        })
+        .map(|entry| entry.map(|e| e.path()).map_err(BlobError::io(format!("listing {}", dir.display()))))
         .collect()
 }
 
@@ -379,4 +351,21 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(filled)
+}
+
+/// Chunks smaller than this are written on the calling thread: handing them over costs more than it saves.
+const PARALLEL_WRITE_THRESHOLD: usize = 256 * 1024;
+
+/// Hashes `bytes` and appends them to `file`. Large chunks are written by a second thread while this one
+/// hashes, so a put costs about the wall time of hashing alone.
+fn hash_and_write(hasher: &mut DualHasher, file: &mut File, bytes: &[u8]) -> io::Result<()> {
+    if bytes.len() < PARALLEL_WRITE_THRESHOLD {
+        hasher.update(bytes);
+        return file.write_all(bytes);
+    }
+    std::thread::scope(|scope| {
+        let writing = scope.spawn(|| file.write_all(bytes));
+        hasher.update(bytes);
+        writing.join().expect("the blob file writer thread panicked")
+    })
 }

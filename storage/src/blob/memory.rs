@@ -29,11 +29,7 @@ impl MemoryBlobStore {
 
     /// Blobs moved aside because their bytes no longer matched their hash.
     pub fn quarantined(&self) -> Vec<BlobHash> {
-        self.read()
-            .quarantine
-            .iter()
-            .map(|(hash, _)| *hash)
-            .collect()
+        self.read().quarantine.iter().map(|(hash, _)| *hash).collect()
     }
 
     /// Replaces a stored blob's bytes without changing its address: simulates bit rot in tests of
@@ -70,20 +66,12 @@ impl MemoryBlobStore {
 
 impl BlobStore for MemoryBlobStore {
     fn writer(&self) -> Result<Box<dyn BlobWriter>, BlobError> {
-        Ok(Box::new(MemoryBlobWriter {
-            store: self.clone(),
-            bytes: Vec::new(),
-        }))
+        Ok(Box::new(MemoryBlobWriter { store: self.clone(), bytes: Vec::new() }))
     }
 
     fn open(&self, hash: &BlobHash) -> Result<Box<dyn Read + Send>, BlobError> {
-        let (bytes, _) = self
-            .verified(hash)?
-            .ok_or(BlobError::NotFound { hash: *hash })?;
-        Ok(Box::new(VerifyingReader::new(
-            Cursor::new(ArcBytes(bytes)),
-            *hash,
-        )))
+        let (bytes, _) = self.verified(hash)?.ok_or(BlobError::NotFound { hash: *hash })?;
+        Ok(Box::new(VerifyingReader::new(Cursor::new(ArcBytes(bytes)), *hash)))
     }
 
     fn size_of(&self, hash: &BlobHash) -> Result<Option<u64>, BlobError> {
@@ -122,17 +110,11 @@ impl BlobWriter for MemoryBlobWriter {
         let digest = hasher.finalize();
         let intact = matches!(self.store.verified(&digest.blake3), Ok(Some(_)));
         if intact {
-            return Ok(PutOutcome {
-                digest,
-                newly_stored: false,
-            });
+            return Ok(PutOutcome { digest, newly_stored: false });
         }
         let mut contents = self.store.inner.write().unwrap_or_else(|e| e.into_inner());
         contents.blobs.insert(digest.blake3, Arc::new(self.bytes));
-        Ok(PutOutcome {
-            digest,
-            newly_stored: true,
-        })
+        Ok(PutOutcome { digest, newly_stored: true })
     }
 }
 

@@ -95,9 +95,7 @@ pub trait BlobStore: Send + Sync {
     /// Stores a byte slice.
     fn put(&self, bytes: &[u8]) -> Result<PutOutcome, BlobError> {
         let mut writer = self.writer()?;
-        writer
-            .write_all(bytes)
-            .map_err(BlobError::io("writing a new blob"))?;
+        writer.write_all(bytes).map_err(BlobError::io("writing a new blob"))?;
         writer.commit()
     }
 
@@ -105,15 +103,10 @@ pub trait BlobStore: Send + Sync {
     fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
         let mut reader = self.open(hash)?;
         let mut bytes = Vec::new();
-        reader
-            .read_to_end(&mut bytes)
-            .map_err(|source| match source.kind() {
-                io::ErrorKind::InvalidData => BlobError::Corrupted { hash: *hash },
-                _ => BlobError::Io {
-                    context: format!("reading blob {hash}"),
-                    source,
-                },
-            })?;
+        reader.read_to_end(&mut bytes).map_err(|source| match source.kind() {
+            io::ErrorKind::InvalidData => BlobError::Corrupted { hash: *hash },
+            _ => BlobError::Io { context: format!("reading blob {hash}"), source },
+        })?;
         Ok(bytes)
     }
 }
@@ -127,11 +120,7 @@ pub(crate) struct VerifyingReader<R> {
 
 impl<R: Read> VerifyingReader<R> {
     pub(crate) fn new(inner: R, expected: BlobHash) -> Self {
-        Self {
-            inner,
-            hasher: blake3::Hasher::new(),
-            expected,
-        }
+        Self { inner, hasher: blake3::Hasher::new(), expected }
     }
 }
 

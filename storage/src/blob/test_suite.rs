@@ -36,9 +36,7 @@ impl Tamper for LocalBlobStore {
 }
 
 fn sample(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
+    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
 }
 
 fn put_then_get_returns_the_same_bytes_and_both_digests(store: &dyn BlobStore) {
@@ -48,14 +46,8 @@ fn put_then_get_returns_the_same_bytes_and_both_digests(store: &dyn BlobStore) {
         assert_eq!(outcome.digest, BlobDigest::of(&bytes));
         assert!(outcome.newly_stored);
         assert_eq!(store.get(&outcome.digest.blake3).unwrap(), bytes);
-        assert_eq!(
-            store.size_of(&outcome.digest.blake3).unwrap(),
-            Some(len as u64)
-        );
-        assert_eq!(
-            store.verify(&outcome.digest.blake3).unwrap(),
-            Some(outcome.digest)
-        );
+        assert_eq!(store.size_of(&outcome.digest.blake3).unwrap(), Some(len as u64));
+        assert_eq!(store.verify(&outcome.digest.blake3).unwrap(), Some(outcome.digest));
     }
 }
 
@@ -78,11 +70,7 @@ fn streamed_put_in_odd_chunks_equals_one_shot_put(store: &dyn BlobStore) {
     let outcome = writer.commit().unwrap();
     assert_eq!(outcome.digest, BlobDigest::of(&bytes));
     let mut read_back = Vec::new();
-    store
-        .open(&outcome.digest.blake3)
-        .unwrap()
-        .read_to_end(&mut read_back)
-        .unwrap();
+    store.open(&outcome.digest.blake3).unwrap().read_to_end(&mut read_back).unwrap();
     assert_eq!(read_back, bytes);
 }
 
@@ -119,10 +107,7 @@ fn corrupted_blob_is_reported_and_quarantined_never_returned<S: Tamper>(store: &
 fn verify_detects_corruption<S: Tamper>(store: &S) {
     let hash = store.put(&sample(1000, 2)).unwrap().digest.blake3;
     store.flip_a_byte(&hash);
-    assert!(matches!(
-        store.verify(&hash),
-        Err(BlobError::Corrupted { .. })
-    ));
+    assert!(matches!(store.verify(&hash), Err(BlobError::Corrupted { .. })));
     assert_eq!(store.verify(&hash).unwrap(), None);
 }
 
@@ -219,31 +204,18 @@ fn local_store_removes_temp_files_left_by_a_crash_and_keeps_blobs_read_only() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalBlobStore::open(dir.path(), Durability::Fsync).unwrap();
     let hash = store.put(b"kept").unwrap().digest.blake3;
-    let mode = std::fs::metadata(store.path_of(&hash))
-        .unwrap()
-        .permissions()
-        .mode();
+    let mode = std::fs::metadata(store.path_of(&hash)).unwrap().permissions().mode();
     assert_eq!(mode & 0o222, 0, "blob files must not be writable");
     let hex = hash.to_hex();
-    assert!(
-        store
-            .path_of(&hash)
-            .ends_with(format!("blobs/{}/{}/{hex}", &hex[..2], &hex[2..4]))
-    );
+    assert!(store.path_of(&hash).ends_with(format!("blobs/{}/{}/{hex}", &hex[..2], &hex[2..4])));
 
     let mut writer = store.writer().unwrap();
     writer.write_all(b"half a blob").unwrap();
     std::mem::forget(writer); // as if the process died mid-put
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
-        1
-    );
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 1);
     drop(store);
 
     let store = LocalBlobStore::open(dir.path(), Durability::Fsync).unwrap();
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
-        0
-    );
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     assert_eq!(store.list().unwrap(), vec![hash]);
 }

@@ -18,12 +18,7 @@ const ENCODED_LEN: usize = 1 + 8 + 32 + 8 + 8;
 
 impl BlobRecord {
     pub fn new(digest: &BlobDigest, first_ref_ms: i64) -> Self {
-        Self {
-            size: digest.size,
-            sha256: digest.sha256,
-            refcount: 0,
-            first_ref_ms,
-        }
+        Self { size: digest.size, sha256: digest.sha256, refcount: 0, first_ref_ms }
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -38,13 +33,9 @@ impl BlobRecord {
 
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
         if bytes.len() != ENCODED_LEN || bytes[0] != 1 {
-            return Err(format!(
-                "expected {ENCODED_LEN} bytes of version 1, got {} bytes",
-                bytes.len()
-            ));
+            return Err(format!("expected {ENCODED_LEN} bytes of version 1, got {} bytes", bytes.len()));
         }
-        let u64_at =
-            |at: usize| u64::from_be_bytes(bytes[at..at + 8].try_into().expect("length checked"));
+        let u64_at = |at: usize| u64::from_be_bytes(bytes[at..at + 8].try_into().expect("length checked"));
         Ok(Self {
             size: u64_at(1),
             sha256: Sha256Digest::from_bytes(bytes[9..41].try_into().expect("length checked")),

@@ -44,14 +44,7 @@ pub enum Cf {
 }
 
 impl Cf {
-    pub const ALL: [Cf; 6] = [
-        Cf::Records,
-        Cf::Index,
-        Cf::Blobs,
-        Cf::Journal,
-        Cf::Queues,
-        Cf::Meta,
-    ];
+    pub const ALL: [Cf; 6] = [Cf::Records, Cf::Index, Cf::Blobs, Cf::Journal, Cf::Queues, Cf::Meta];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -79,11 +72,7 @@ pub enum MetaError {
     Conflict(String),
     /// A stored value could not be decoded.
     #[error("stored {cf} value at key {key:?} is undecodable: {reason}")]
-    Undecodable {
-        cf: &'static str,
-        key: String,
-        reason: String,
-    },
+    Undecodable { cf: &'static str, key: String, reason: String },
     /// A reference count would drop below zero or a reference was taken on an unknown blob.
     #[error("invalid blob reference change for {hash}: {reason}")]
     InvalidBlobRef { hash: BlobHash, reason: String },
@@ -109,10 +98,7 @@ pub struct MetaOptions {
 
 impl Default for MetaOptions {
     fn default() -> Self {
-        Self {
-            sync: true,
-            max_group: 512,
-        }
+        Self { sync: true, max_group: 512 }
     }
 }
 
@@ -120,11 +106,7 @@ impl Default for MetaOptions {
 #[derive(Clone, Debug)]
 enum Condition {
     /// The key holds exactly this value (`None`: the key is absent).
-    Equals {
-        cf: Cf,
-        key: Vec<u8>,
-        value: Option<Vec<u8>>,
-    },
+    Equals { cf: Cf, key: Vec<u8>, value: Option<Vec<u8>> },
 }
 
 #[derive(Clone, Debug)]
@@ -145,6 +127,12 @@ enum Op {
     /// Release a reference. The record stays at zero; collecting unreferenced blobs is a separate job.
     DropBlobRef {
         hash: BlobHash,
+    },
+    /// Write `prefix ++ seq` (big-endian sequence number of this transaction's journal entry) with an
+    /// empty value: lets a record find its history without scanning the whole journal.
+    IndexJournalEntry {
+        cf: Cf,
+        prefix: Vec<u8>,
     },
 }
 
@@ -168,11 +156,7 @@ pub struct Receipt {
 
 impl Txn {
     /// Starts a transaction whose journal entry says that `actor` did `action`, with `payload` as detail.
-    pub fn new(
-        actor: impl Into<String>,
-        action: impl Into<String>,
-        payload: impl Into<Vec<u8>>,
-    ) -> Self {
+    pub fn new(actor: impl Into<String>, action: impl Into<String>, payload: impl Into<Vec<u8>>) -> Self {
         Self {
             actor: actor.into(),
             action: action.into(),
@@ -183,45 +167,25 @@ impl Txn {
     }
 
     pub fn put(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> &mut Self {
-        self.ops.push(Op::Put {
-            cf,
-            key: key.into(),
-            value: value.into(),
-        });
+        self.ops.push(Op::Put { cf, key: key.into(), value: value.into() });
         self
     }
 
     pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) -> &mut Self {
-        self.ops.push(Op::Delete {
-            cf,
-            key: key.into(),
-        });
+        self.ops.push(Op::Delete { cf, key: key.into() });
         self
     }
 
     /// Fails the transaction with [`MetaError::Conflict`] unless `key` is absent when it is applied.
     pub fn require_absent(&mut self, cf: Cf, key: impl Into<Vec<u8>>) -> &mut Self {
-        self.conditions.push(Condition::Equals {
-            cf,
-            key: key.into(),
-            value: None,
-        });
+        self.conditions.push(Condition::Equals { cf, key: key.into(), value: None });
         self
     }
 
     /// Fails the transaction with [`MetaError::Conflict`] unless `key` holds `value` (absent for `None`)
     /// when it is applied: compare-and-set for read-modify-write callers.
-    pub fn require_value(
-        &mut self,
-        cf: Cf,
-        key: impl Into<Vec<u8>>,
-        value: Option<Vec<u8>>,
-    ) -> &mut Self {
-        self.conditions.push(Condition::Equals {
-            cf,
-            key: key.into(),
-            value,
-        });
+    pub fn require_value(&mut self, cf: Cf, key: impl Into<Vec<u8>>, value: Option<Vec<u8>>) -> &mut Self {
+        self.conditions.push(Condition::Equals { cf, key: key.into(), value });
         self
     }
 
@@ -232,6 +196,13 @@ impl Txn {
 
     pub fn drop_blob_ref(&mut self, hash: BlobHash) -> &mut Self {
         self.ops.push(Op::DropBlobRef { hash });
+        self
+    }
+
+    /// Records this transaction's journal entry under `prefix` (see [`MetaStore::journal_seqs_under`]),
+    /// so that, for example, a Dokument's history is a prefix scan. Call once per record concerned.
+    pub fn index_journal_entry(&mut self, cf: Cf, prefix: impl Into<Vec<u8>>) -> &mut Self {
+        self.ops.push(Op::IndexJournalEntry { cf, prefix: prefix.into() });
         self
     }
 }
@@ -266,13 +237,8 @@ impl MetaStore {
         let db = DB::open_cf_descriptors(&db_options, path, Cf::ALL.map(cf_options))
             .map_err(MetaError::rocks(format!("opening {}", path.display())))?;
         let db = Arc::new(db);
-        let store_check = db
-            .cf_handle(Cf::Meta.name())
-            .expect("opened with all column families");
-        match db
-            .get_cf(&store_check, SCHEMA_KEY)
-            .map_err(MetaError::rocks("reading the schema version"))?
-        {
+        let store_check = db.cf_handle(Cf::Meta.name()).expect("opened with all column families");
+        match db.get_cf(&store_check, SCHEMA_KEY).map_err(MetaError::rocks("reading the schema version"))? {
             None => db
                 .put_cf(&store_check, SCHEMA_KEY, SCHEMA_VERSION)
                 .map_err(MetaError::rocks("writing the schema version"))?,
@@ -291,10 +257,7 @@ impl MetaStore {
         }
         let head = read_head(&db)?;
         let committer = committer::Committer::start(Arc::clone(&db), options, head);
-        Ok(Self {
-            db,
-            committer: Arc::new(committer),
-        })
+        Ok(Self { db, committer: Arc::new(committer) })
     }
 
     /// Applies a transaction atomically and durably, sharing the fsync with concurrent commits.
@@ -309,15 +272,9 @@ impl MetaStore {
 
     /// All `(key, value)` pairs whose key starts with `prefix`, in key order.
     pub fn scan_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<KeyValue>, MetaError> {
-        let handle = self
-            .db
-            .cf_handle(cf.name())
-            .expect("opened with all column families");
+        let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
         let mut out = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(&handle, IteratorMode::From(prefix, Direction::Forward))
-        {
+        for item in self.db.iterator_cf(&handle, IteratorMode::From(prefix, Direction::Forward)) {
             let (key, value) = item.map_err(MetaError::rocks(format!("scanning {}", cf.name())))?;
             if !key.starts_with(prefix) {
                 break;
@@ -327,30 +284,72 @@ impl MetaStore {
         Ok(out)
     }
 
+    /// Visits `(key, value)` pairs whose key starts with `prefix`, in key order, beginning after
+    /// `start_after` (or at the prefix), until `visit` returns `ControlFlow::Break`. Paged listings use it.
+    pub fn visit_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        mut visit: impl FnMut(&[u8], &[u8]) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), MetaError> {
+        let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
+        let start = start_after.unwrap_or(prefix);
+        for item in self.db.iterator_cf(&handle, IteratorMode::From(start, Direction::Forward)) {
+            let (key, value) = item.map_err(MetaError::rocks(format!("scanning {}", cf.name())))?;
+            if start_after == Some(&key[..]) {
+                continue;
+            }
+            if !key.starts_with(prefix) || visit(&key, &value).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The greatest key starting with `prefix`, if any (for example to continue an id sequence).
+    pub fn last_key_with_prefix(&self, cf: Cf, prefix: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+        let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
+        // Seek to the first key past every key with the prefix, then step back.
+        let mut upper = prefix.to_vec();
+        while let Some(last) = upper.pop() {
+            if last < u8::MAX {
+                upper.push(last + 1);
+                break;
+            }
+        }
+        let mode =
+            if upper.is_empty() { IteratorMode::End } else { IteratorMode::From(&upper, Direction::Reverse) };
+        for item in self.db.iterator_cf(&handle, mode) {
+            let (key, _) = item.map_err(MetaError::rocks(format!("scanning {}", cf.name())))?;
+            if key.starts_with(prefix) {
+                return Ok(Some(key.into_vec()));
+            }
+            if key[..] < *prefix {
+                return Ok(None);
+            }
+        }
+        Ok(None)
+    }
+
     /// The reference record of a blob, if the metadata knows it.
     pub fn blob_record(&self, hash: &BlobHash) -> Result<Option<BlobRecord>, MetaError> {
         self.get(Cf::Blobs, hash.as_bytes())?
             .map(|bytes| {
-                BlobRecord::decode(&bytes)
-                    .map_err(|reason| undecodable(Cf::Blobs, hash.as_bytes(), reason))
+                BlobRecord::decode(&bytes).map_err(|reason| undecodable(Cf::Blobs, hash.as_bytes(), reason))
             })
             .transpose()
     }
 
     /// Every blob record, in hash order. Feeds fixity checks.
     pub fn blob_records(&self) -> Result<Vec<(BlobHash, BlobRecord)>, MetaError> {
-        let handle = self
-            .db
-            .cf_handle(Cf::Blobs.name())
-            .expect("opened with all column families");
+        let handle = self.db.cf_handle(Cf::Blobs.name()).expect("opened with all column families");
         let mut out = Vec::new();
         for item in self.db.iterator_cf(&handle, IteratorMode::Start) {
             let (key, value) = item.map_err(MetaError::rocks("scanning blob records"))?;
-            let hash: [u8; 32] = key[..]
-                .try_into()
-                .map_err(|_| undecodable(Cf::Blobs, &key, "key is not 32 bytes".into()))?;
-            let record = BlobRecord::decode(&value)
-                .map_err(|reason| undecodable(Cf::Blobs, &key, reason))?;
+            let hash: [u8; 32] =
+                key[..].try_into().map_err(|_| undecodable(Cf::Blobs, &key, "key is not 32 bytes".into()))?;
+            let record = BlobRecord::decode(&value).map_err(|reason| undecodable(Cf::Blobs, &key, reason))?;
             out.push((BlobHash::from_bytes(hash), record));
         }
         Ok(out)
@@ -363,31 +362,45 @@ impl MetaStore {
 
     /// Journal entries with `seq >= from`, in order, at most `limit`.
     pub fn journal_entries(&self, from: u64, limit: usize) -> Result<Vec<JournalEntry>, MetaError> {
-        let handle = self
-            .db
-            .cf_handle(Cf::Journal.name())
-            .expect("opened with all column families");
+        let handle = self.db.cf_handle(Cf::Journal.name()).expect("opened with all column families");
         let start = from.to_be_bytes();
         let mut out = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(&handle, IteratorMode::From(&start, Direction::Forward))
-            .take(limit)
-        {
+        for item in self.db.iterator_cf(&handle, IteratorMode::From(&start, Direction::Forward)).take(limit) {
             let (key, value) = item.map_err(MetaError::rocks("reading the journal"))?;
-            let entry = JournalEntry::decode(&value)
-                .map_err(|reason| undecodable(Cf::Journal, &key, reason))?;
+            let entry =
+                JournalEntry::decode(&value).map_err(|reason| undecodable(Cf::Journal, &key, reason))?;
             out.push(entry);
         }
         Ok(out)
     }
 
+    /// The journal entries indexed under `prefix` by [`Txn::index_journal_entry`], in order.
+    pub fn journal_seqs_under(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<u64>, MetaError> {
+        self.scan_prefix(cf, prefix)?
+            .into_iter()
+            .map(|(key, _)| {
+                let tail = key.len().checked_sub(8).filter(|&at| at == prefix.len());
+                let seq = tail.and_then(|at| <[u8; 8]>::try_from(&key[at..]).ok());
+                seq.map(u64::from_be_bytes).ok_or_else(|| {
+                    undecodable(cf, &key, "journal index key does not end in a sequence number".into())
+                })
+            })
+            .collect()
+    }
+
+    /// One journal entry by sequence number.
+    pub fn journal_entry(&self, seq: u64) -> Result<Option<JournalEntry>, MetaError> {
+        let key = seq.to_be_bytes();
+        self.get(Cf::Journal, &key)?
+            .map(|bytes| {
+                JournalEntry::decode(&bytes).map_err(|reason| undecodable(Cf::Journal, &key, reason))
+            })
+            .transpose()
+    }
+
     /// Walks the whole journal and reports the first broken link, if any.
     pub fn verify_journal(&self) -> Result<JournalReport, MetaError> {
-        let handle = self
-            .db
-            .cf_handle(Cf::Journal.name())
-            .expect("opened with all column families");
+        let handle = self.db.cf_handle(Cf::Journal.name()).expect("opened with all column families");
         let mut rows = Vec::new();
         let mut bad_key = None;
         for item in self.db.iterator_cf(&handle, IteratorMode::Start) {
@@ -413,30 +426,18 @@ impl MetaStore {
     /// Direct access to the database for tests that must damage it (tamper tests). Never for product code.
     #[doc(hidden)]
     pub fn raw_put_for_tests(&self, cf: Cf, key: &[u8], value: &[u8]) -> Result<(), MetaError> {
-        let handle = self
-            .db
-            .cf_handle(cf.name())
-            .expect("opened with all column families");
-        self.db
-            .put_cf(&handle, key, value)
-            .map_err(MetaError::rocks("raw test write"))
+        let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
+        self.db.put_cf(&handle, key, value).map_err(MetaError::rocks("raw test write"))
     }
 }
 
 fn get(db: &DB, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
-    let handle = db
-        .cf_handle(cf.name())
-        .expect("opened with all column families");
-    db.get_cf(&handle, key)
-        .map_err(MetaError::rocks(format!("reading {}", cf.name())))
+    let handle = db.cf_handle(cf.name()).expect("opened with all column families");
+    db.get_cf(&handle, key).map_err(MetaError::rocks(format!("reading {}", cf.name())))
 }
 
 fn undecodable(cf: Cf, key: &[u8], reason: String) -> MetaError {
-    MetaError::Undecodable {
-        cf: cf.name(),
-        key: hex::encode(key),
-        reason,
-    }
+    MetaError::Undecodable { cf: cf.name(), key: hex::encode(key), reason }
 }
 
 fn read_head(db: &DB) -> Result<Option<JournalHead>, MetaError> {
@@ -444,11 +445,7 @@ fn read_head(db: &DB) -> Result<Option<JournalHead>, MetaError> {
         return Ok(None);
     };
     if bytes.len() != 40 {
-        return Err(undecodable(
-            Cf::Meta,
-            HEAD_KEY,
-            format!("head is {} bytes, expected 40", bytes.len()),
-        ));
+        return Err(undecodable(Cf::Meta, HEAD_KEY, format!("head is {} bytes, expected 40", bytes.len())));
     }
     Ok(Some(JournalHead {
         seq: u64::from_be_bytes(bytes[..8].try_into().expect("checked length")),

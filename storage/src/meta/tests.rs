@@ -12,18 +12,12 @@ fn commit_writes_records_and_a_chained_journal_entry_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let mut txn = Txn::new("alice", "akte.create", b"{\"az\":\"1\"}".to_vec());
-    txn.put(Cf::Records, "akte/1", "one")
-        .put(Cf::Index, "az/1", "akte/1");
+    txn.put(Cf::Records, "akte/1", "one").put(Cf::Index, "az/1", "akte/1");
     let first = store.commit(txn).unwrap();
     assert_eq!(first.seq, 1);
-    let second = store
-        .commit(Txn::new("bob", "akte.close", Vec::new()))
-        .unwrap();
+    let second = store.commit(Txn::new("bob", "akte.close", Vec::new())).unwrap();
     assert_eq!(second.seq, 2);
-    assert_eq!(
-        store.get(Cf::Records, b"akte/1").unwrap().as_deref(),
-        Some(&b"one"[..])
-    );
+    assert_eq!(store.get(Cf::Records, b"akte/1").unwrap().as_deref(), Some(&b"one"[..]));
 
     let entries = store.journal_entries(1, 10).unwrap();
     assert_eq!(entries.len(), 2);
@@ -39,9 +33,7 @@ fn failed_precondition_writes_nothing_not_even_a_journal_entry() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let mut create = Txn::new("a", "create", Vec::new());
-    create
-        .require_absent(Cf::Index, "az/1")
-        .put(Cf::Index, "az/1", "x");
+    create.require_absent(Cf::Index, "az/1").put(Cf::Index, "az/1", "x");
     store.commit(create.clone()).unwrap();
     create.put(Cf::Records, "other", "y");
     assert!(matches!(store.commit(create), Err(MetaError::Conflict(_))));
@@ -49,13 +41,9 @@ fn failed_precondition_writes_nothing_not_even_a_journal_entry() {
     assert_eq!(store.journal_head().unwrap().seq, 1);
 
     let mut cas = Txn::new("a", "bump", Vec::new());
-    cas.require_value(Cf::Index, "az/1", Some(b"x".to_vec()))
-        .put(Cf::Index, "az/1", "z");
+    cas.require_value(Cf::Index, "az/1", Some(b"x".to_vec())).put(Cf::Index, "az/1", "z");
     store.commit(cas).unwrap();
-    assert_eq!(
-        store.get(Cf::Index, b"az/1").unwrap().as_deref(),
-        Some(&b"z"[..])
-    );
+    assert_eq!(store.get(Cf::Index, b"az/1").unwrap().as_deref(), Some(&b"z"[..]));
 }
 
 #[test]
@@ -64,35 +52,21 @@ fn blob_reference_counts_change_with_the_records_that_hold_them() {
     let store = open(&dir);
     let digest = crate::hash::BlobDigest::of(b"scan");
     let mut txn = Txn::new("m", "doc.add", Vec::new());
-    txn.put(Cf::Records, "doc/1", "v")
-        .add_blob_ref(digest)
-        .add_blob_ref(digest);
+    txn.put(Cf::Records, "doc/1", "v").add_blob_ref(digest).add_blob_ref(digest);
     store.commit(txn).unwrap();
     let record = store.blob_record(&digest.blake3).unwrap().unwrap();
-    assert_eq!(
-        (record.refcount, record.size, record.sha256),
-        (2, 4, digest.sha256)
-    );
+    assert_eq!((record.refcount, record.size, record.sha256), (2, 4, digest.sha256));
 
     let mut drop_ref = Txn::new("m", "doc.remove", Vec::new());
     drop_ref.drop_blob_ref(digest.blake3);
     store.commit(drop_ref.clone()).unwrap();
     store.commit(drop_ref.clone()).unwrap();
-    assert_eq!(
-        store.blob_record(&digest.blake3).unwrap().unwrap().refcount,
-        0
-    );
-    assert!(matches!(
-        store.commit(drop_ref),
-        Err(MetaError::InvalidBlobRef { .. })
-    ));
+    assert_eq!(store.blob_record(&digest.blake3).unwrap().unwrap().refcount, 0);
+    assert!(matches!(store.commit(drop_ref), Err(MetaError::InvalidBlobRef { .. })));
 
     let mut lie = Txn::new("m", "doc.add", Vec::new());
     lie.add_blob_ref(crate::hash::BlobDigest { size: 99, ..digest });
-    assert!(matches!(
-        store.commit(lie),
-        Err(MetaError::InvalidBlobRef { .. })
-    ));
+    assert!(matches!(store.commit(lie), Err(MetaError::InvalidBlobRef { .. })));
     assert_eq!(store.blob_records().unwrap().len(), 1);
 }
 
@@ -126,10 +100,7 @@ fn the_chain_continues_across_reopen() {
         store.commit(Txn::new("a", "one", Vec::new())).unwrap();
     }
     let store = open(&dir);
-    assert_eq!(
-        store.commit(Txn::new("a", "two", Vec::new())).unwrap().seq,
-        2
-    );
+    assert_eq!(store.commit(Txn::new("a", "two", Vec::new())).unwrap().seq, 2);
     assert_eq!(store.verify_journal().unwrap().entries_checked, 2);
 }
 
@@ -138,28 +109,15 @@ fn tampering_with_a_stored_entry_is_named_by_verify() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     for i in 0..5 {
-        store
-            .commit(Txn::new("clerk", "note", format!("{{\"i\":{i}}}")))
-            .unwrap();
+        store.commit(Txn::new("clerk", "note", format!("{{\"i\":{i}}}"))).unwrap();
     }
-    let mut raw = store
-        .get(Cf::Journal, &3u64.to_be_bytes())
-        .unwrap()
-        .unwrap();
+    let mut raw = store.get(Cf::Journal, &3u64.to_be_bytes()).unwrap().unwrap();
     let at = raw.windows(5).position(|w| w == b"clerk").unwrap();
     raw[at..at + 5].copy_from_slice(b"admin");
-    store
-        .raw_put_for_tests(Cf::Journal, &3u64.to_be_bytes(), &raw)
-        .unwrap();
+    store.raw_put_for_tests(Cf::Journal, &3u64.to_be_bytes(), &raw).unwrap();
     let report = store.verify_journal().unwrap();
     assert_eq!(report.entries_checked, 2);
-    assert_eq!(
-        report.first_break,
-        Some(JournalBreak {
-            seq: 3,
-            problem: BreakKind::HashMismatch
-        })
-    );
+    assert_eq!(report.first_break, Some(JournalBreak { seq: 3, problem: BreakKind::HashMismatch }));
 }
 
 #[test]
@@ -167,15 +125,50 @@ fn prefix_scan_stops_at_the_prefix_end() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
     let mut txn = Txn::new("a", "seed", Vec::new());
-    txn.put(Cf::Queues, "ocr/1", "a")
-        .put(Cf::Queues, "ocr/2", "b")
-        .put(Cf::Queues, "ocs/1", "c");
+    txn.put(Cf::Queues, "ocr/1", "a").put(Cf::Queues, "ocr/2", "b").put(Cf::Queues, "ocs/1", "c");
     store.commit(txn).unwrap();
-    let keys: Vec<_> = store
-        .scan_prefix(Cf::Queues, b"ocr/")
-        .unwrap()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let keys: Vec<_> = store.scan_prefix(Cf::Queues, b"ocr/").unwrap().into_iter().map(|(k, _)| k).collect();
     assert_eq!(keys, vec![b"ocr/1".to_vec(), b"ocr/2".to_vec()]);
+}
+
+#[test]
+fn journal_entries_can_be_indexed_per_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    for (i, doc) in ["doc/a", "doc/b", "doc/a"].into_iter().enumerate() {
+        let mut txn = Txn::new("clerk", "doc.change", format!("{i}"));
+        txn.index_journal_entry(Cf::Index, format!("hist/{doc}/"));
+        store.commit(txn).unwrap();
+    }
+    let seqs = store.journal_seqs_under(Cf::Index, b"hist/doc/a/").unwrap();
+    assert_eq!(seqs, vec![1, 3]);
+    assert_eq!(store.journal_entry(3).unwrap().unwrap().payload, b"2".to_vec());
+    assert_eq!(store.journal_entry(9).unwrap(), None);
+}
+
+#[test]
+fn visit_prefix_pages_and_last_key_finds_the_end_of_a_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut txn = Txn::new("a", "seed", Vec::new());
+    for key in ["a/1", "a/2", "a/3", "b/1", "a0"] {
+        txn.put(Cf::Records, key, "v");
+    }
+    store.commit(txn).unwrap();
+    let mut seen = Vec::new();
+    store
+        .visit_prefix(Cf::Records, b"a/", Some(b"a/1"), |key, _| {
+            seen.push(String::from_utf8_lossy(key).to_string());
+            if seen.len() == 1 {
+                std::ops::ControlFlow::Continue(())
+            } else {
+                std::ops::ControlFlow::Break(())
+            }
+        })
+        .unwrap();
+    assert_eq!(seen, vec!["a/2", "a/3"]);
+    assert_eq!(store.last_key_with_prefix(Cf::Records, b"a/").unwrap(), Some(b"a/3".to_vec()));
+    assert_eq!(store.last_key_with_prefix(Cf::Records, b"b/").unwrap(), Some(b"b/1".to_vec()));
+    assert_eq!(store.last_key_with_prefix(Cf::Records, b"c/").unwrap(), None);
+    assert_eq!(store.last_key_with_prefix(Cf::Records, b"0").unwrap(), None);
 }

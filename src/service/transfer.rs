@@ -1,8 +1,9 @@
-//! Blob uploads and downloads: bridging chunked, async transports to the blocking blob store.
+//! Uploads and downloads: bridging chunked, async transports to the blocking store.
 //!
-//! An upload feeds chunks over a bounded channel to a blocking task that streams them into the blob
-//! store; only an explicit [`BlobUpload::finish`] commits, so a client that disconnects mid-upload
-//! leaves nothing behind. A download verifies the blob before the first byte is sent.
+//! An upload feeds chunks over a bounded channel to a blocking task that reads them as one byte stream
+//! (into a blob, or into a new Dokument); only an explicit [`Upload::finish`] lets that stream end
+//! cleanly, so a client that disconnects mid-upload leaves nothing behind. A download verifies the blob
+//! before the first byte is sent.
 
 use std::io::{self, Read};
 
@@ -12,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{Engine, ServiceError};
+use crate::auth::{Principal, Role};
 
 /// Size of the chunks a download yields.
 const DOWNLOAD_CHUNK: usize = 256 * 1024;
@@ -26,10 +28,11 @@ pub struct StoredBlobInfo {
     pub journal_seq: u64,
 }
 
-/// An upload in progress. Dropping it without [`finish`](Self::finish) aborts it.
-pub struct BlobUpload {
+/// An upload in progress, yielding a `T` once stored. Dropping it without [`finish`](Self::finish)
+/// aborts it.
+pub struct Upload<T> {
     sender: Option<mpsc::Sender<UploadMessage>>,
-    task: JoinHandle<Result<StoredBlobInfo, ServiceError>>,
+    task: JoinHandle<Result<T, ServiceError>>,
     received: u64,
     limit: u64,
 }
@@ -47,51 +50,62 @@ pub struct BlobDownload {
 }
 
 impl Engine {
-    /// Starts an upload whose journal entry names `actor` and carries `note`.
-    pub fn begin_upload(&self, actor: &str, note: &str) -> BlobUpload {
+    /// Starts an upload that `store` consumes on a blocking thread as one byte stream.
+    pub(crate) fn begin_upload<T: Send + 'static>(
+        &self,
+        store: impl FnOnce(&mut dyn Read) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Upload<T> {
         let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
-        let store = self.inner.store.clone();
-        let actor = actor.to_string();
-        let note = note.to_string();
         let task = tokio::task::spawn_blocking(move || {
-            let mut reader = ChannelReader {
-                receiver,
-                current: Vec::new(),
-                at: 0,
-                finished: false,
-            };
-            let stored = store
-                .put_blob_with(&mut reader, |digest| {
-                    let payload = serde_json::json!({
-                        "blake3": digest.blake3.to_hex(),
-                        "sha256": digest.sha256.to_hex(),
-                        "size": digest.size,
-                        "note": note,
-                    });
-                    Txn::new(actor, "blob.put", payload.to_string())
-                })
-                .map_err(|error| match reader.finished {
-                    true => ServiceError::from(error),
-                    false => ServiceError::UploadAborted,
-                })?;
+            let mut reader =
+                ChannelReader { receiver, current: Vec::new(), at: 0, finished: false, aborted: false };
+            store(&mut reader)
+                .map_err(|error| if reader.aborted { ServiceError::UploadAborted } else { error })
+        });
+        Upload { sender: Some(sender), task, received: 0, limit: self.inner.limits.max_upload_bytes }
+    }
+
+    /// Starts a raw blob upload (admin only) whose journal entry names the principal and carries `note`.
+    pub fn begin_blob_upload(
+        &self,
+        principal: &Principal,
+        note: &str,
+    ) -> Result<Upload<StoredBlobInfo>, ServiceError> {
+        super::records::require_role(principal, &[Role::Admin], "store raw blobs")?;
+        let store = self.inner.store.clone();
+        let actor = principal.name.clone();
+        let note = note.to_string();
+        Ok(self.begin_upload(move |reader| {
+            let stored = store.put_blob_with(reader, |digest| {
+                let payload = serde_json::json!({
+                    "blake3": digest.blake3.to_hex(),
+                    "sha256": digest.sha256.to_hex(),
+                    "size": digest.size,
+                    "note": note,
+                });
+                Txn::new(actor, "blob.put", payload.to_string())
+            })?;
             Ok(StoredBlobInfo {
                 digest: stored.outcome.digest,
                 newly_stored: stored.outcome.newly_stored,
                 journal_seq: stored.receipt.seq,
             })
-        });
-        BlobUpload {
-            sender: Some(sender),
-            task,
-            received: 0,
-            limit: self.inner.limits.max_upload_bytes,
-        }
+        }))
+    }
+
+    /// Verifies a raw blob and streams it (admin only). `hash_hex` is the BLAKE3 address in hex.
+    pub async fn download_blob(
+        &self,
+        principal: &Principal,
+        hash_hex: &str,
+    ) -> Result<BlobDownload, ServiceError> {
+        super::records::require_role(principal, &[Role::Admin], "read raw blobs")?;
+        self.download(hash_hex).await
     }
 
     /// Verifies a blob and streams it. `hash_hex` is the BLAKE3 address in hex.
-    pub async fn download(&self, hash_hex: &str) -> Result<BlobDownload, ServiceError> {
-        let hash = BlobHash::from_hex(hash_hex)
-            .map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
+    pub(crate) async fn download(&self, hash_hex: &str) -> Result<BlobDownload, ServiceError> {
+        let hash = BlobHash::from_hex(hash_hex).map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
         let store = self.inner.store.clone();
         let (digest, reader) = tokio::task::spawn_blocking(move || {
             let digest = store.digest_of(&hash)?.ok_or_else(|| {
@@ -107,7 +121,7 @@ impl Engine {
     }
 }
 
-impl BlobUpload {
+impl<T> Upload<T> {
     /// Adds a chunk. Fails when the upload exceeds the size limit or the store failed.
     pub async fn write(&mut self, chunk: Vec<u8>) -> Result<(), ServiceError> {
         self.received += chunk.len() as u64;
@@ -120,16 +134,14 @@ impl BlobUpload {
             self.sender.take();
             return Err(match (&mut self.task).await? {
                 Err(error) => error,
-                Ok(_) => {
-                    ServiceError::Internal("upload task ended before the upload finished".into())
-                }
+                Ok(_) => ServiceError::Internal("upload task ended before the upload finished".into()),
             });
         }
         Ok(())
     }
 
     /// Commits the upload and waits until it is durable.
-    pub async fn finish(mut self) -> Result<StoredBlobInfo, ServiceError> {
+    pub async fn finish(mut self) -> Result<T, ServiceError> {
         if let Some(sender) = self.sender.take() {
             // A send error means the task already ended; its result below says why.
             let _ = sender.send(UploadMessage::Finish).await;
@@ -144,6 +156,8 @@ struct ChannelReader {
     current: Vec<u8>,
     at: usize,
     finished: bool,
+    /// The sender went away without `Finish`: whatever failed, the cause is the aborted upload.
+    aborted: bool,
 }
 
 impl Read for ChannelReader {
@@ -159,10 +173,8 @@ impl Read for ChannelReader {
                 }
                 Some(UploadMessage::Finish) => self.finished = true,
                 None => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::ConnectionAborted,
-                        "upload aborted",
-                    ));
+                    self.aborted = true;
+                    return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "upload aborted"));
                 }
             }
         }
@@ -186,12 +198,8 @@ fn stream_out(
                 chunk.truncate(n);
                 Ok(chunk)
             }
-            Err(error) if error.kind() == io::ErrorKind::InvalidData => {
-                Err(ServiceError::Corrupted { hash })
-            }
-            Err(error) => Err(ServiceError::Internal(format!(
-                "reading blob {hash}: {error}"
-            ))),
+            Err(error) if error.kind() == io::ErrorKind::InvalidData => Err(ServiceError::Corrupted { hash }),
+            Err(error) => Err(ServiceError::Internal(format!("reading blob {hash}: {error}"))),
         };
         let failed = result.is_err();
         if sender.blocking_send(result).is_err() || failed {

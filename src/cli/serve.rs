@@ -1,0 +1,94 @@
+//! `registratur serve`: configuration, tracing, the store, tokens, TLS, and the gRPC server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::auth::TokenRegistry;
+use crate::config::Config;
+use crate::grpc::server::TlsPem;
+use crate::records::aktenzeichen::AktenzeichenFormat;
+use crate::service::{Engine, EngineLimits, EngineSettings};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// TOML config file (default: $REGISTRATUR_CONFIG, else ./registratur.toml if present).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory for blobs and metadata (overrides the config file).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:50051 (overrides the config file).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+}
+
+pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(args.config.as_deref(), |name| std::env::var(name).ok())?;
+    if let Some(data_dir) = args.data_dir {
+        config.storage.data_dir = data_dir;
+    }
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    init_tracing(&config.log.filter);
+
+    let format = AktenzeichenFormat::new(&config.records.aktenzeichen_format)
+        .with_context(|| "records.aktenzeichen_format is invalid")?;
+    let settings = EngineSettings {
+        limits: EngineLimits { max_upload_bytes: config.server.max_upload_bytes },
+        aktenzeichen_format: format,
+    };
+    let data_dir = config.storage.data_dir.clone();
+    let engine = tokio::task::spawn_blocking(move || Engine::open(data_dir, settings))
+        .await?
+        .with_context(|| format!("cannot open the store in {}", config.storage.data_dir.display()))?;
+
+    let mut tokens = TokenRegistry::from_config(&config.auth.tokens)?;
+    if tokens.is_empty() {
+        tokens = tokens.with_bootstrap_admin(&config.storage.data_dir)?;
+        tracing::warn!(
+            file = %config.storage.data_dir.join(crate::auth::BOOTSTRAP_TOKEN_FILE).display(),
+            "no tokens configured: using the bootstrap admin token from this file; configure [[auth.tokens]] for production"
+        );
+    }
+    let tls = match &config.server.tls {
+        Some(tls) => Some(TlsPem {
+            certificate: std::fs::read(&tls.certificate)
+                .with_context(|| format!("cannot read the TLS certificate {}", tls.certificate.display()))?,
+            private_key: std::fs::read(&tls.private_key)
+                .with_context(|| format!("cannot read the TLS private key {}", tls.private_key.display()))?,
+        }),
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        data_dir = %config.storage.data_dir.display(),
+        tls = tls.is_some(),
+        "registratur serving gRPC (health and reflection enabled)"
+    );
+    crate::grpc::server::serve(engine, tokens, tls, listener, shutdown_signal()).await?;
+    tracing::info!("registratur stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

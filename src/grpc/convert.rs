@@ -1,0 +1,213 @@
+//! Conversions between generated protobuf messages and domain types, in one place.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use registratur_storage::BlobDigest;
+use tonic::Status;
+
+use super::pb;
+use crate::records::aktenzeichen::AktenplanKey;
+use crate::records::model::{
+    Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, Version, Vorgang,
+};
+use crate::records::repo::AkteRef;
+use crate::service::{DokumentDetails, HistoryItem};
+
+pub(crate) fn time(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub(crate) fn digest(digest: &BlobDigest) -> pb::BlobDigest {
+    pb::BlobDigest { blake3: digest.blake3.to_hex(), sha256: digest.sha256.to_hex(), size: digest.size }
+}
+
+/// A required `AkteRef` field.
+pub(crate) fn akte_ref(akte: Option<pb::AkteRef>) -> Result<AkteRef, Status> {
+    match akte.and_then(|a| a.by) {
+        Some(pb::akte_ref::By::Id(id)) => Ok(AkteRef::Id(id)),
+        Some(pb::akte_ref::By::Aktenzeichen(text)) => Ok(AkteRef::Aktenzeichen(text)),
+        None => Err(Status::invalid_argument("missing akte: give its id or its Aktenzeichen")),
+    }
+}
+
+pub(crate) fn akte(akte: &Akte) -> pb::Akte {
+    let (state, closed_at, closed_by) = match &akte.state {
+        AkteState::Open => ("open", String::new(), String::new()),
+        AkteState::Closed { at, by } => ("closed", time(at), by.clone()),
+    };
+    pb::Akte {
+        id: akte.id,
+        aktenzeichen: akte.aktenzeichen.clone(),
+        aktenplan_key: akte.key.to_string(),
+        title: akte.title.clone(),
+        state: state.into(),
+        created_at: time(&akte.created_at),
+        created_by: akte.created_by.clone(),
+        closed_at,
+        closed_by,
+    }
+}
+
+pub(crate) fn vorgang(vorgang: &Vorgang) -> pb::Vorgang {
+    pb::Vorgang {
+        id: vorgang.id,
+        akte_id: vorgang.akte_id,
+        title: vorgang.title.clone(),
+        created_at: time(&vorgang.created_at),
+        created_by: vorgang.created_by.clone(),
+    }
+}
+
+pub(crate) fn content(content: &Content) -> pb::Content {
+    pb::Content {
+        blake3: content.blake3.clone(),
+        sha256: content.sha256.clone(),
+        size: content.size,
+        media_type: content.media_type.clone(),
+        filename: content.filename.clone(),
+    }
+}
+
+fn version(version: &Version) -> pb::Version {
+    pb::Version {
+        number: version.number,
+        created_at: time(&version.created_at),
+        created_by: version.created_by.clone(),
+        reason: version.reason.clone(),
+        original: Some(content(&version.original)),
+        renditions: version
+            .renditions
+            .iter()
+            .map(|r| pb::Rendition { kind: r.kind.clone(), content: Some(content(&r.content)) })
+            .collect(),
+        derived_from: version.derived_from.unwrap_or(0),
+    }
+}
+
+pub(crate) fn document(details: &DokumentDetails) -> pb::Document {
+    let dokument = &details.dokument;
+    pb::Document {
+        id: dokument.id,
+        akte_id: dokument.akte_id,
+        aktenzeichen: details.aktenzeichen.clone(),
+        vorgang_id: dokument.vorgang_id.unwrap_or(0),
+        title: dokument.title.clone(),
+        sender: dokument.sender.clone(),
+        fremdes_geschaeftszeichen: dokument.fremdes_geschaeftszeichen.clone(),
+        eingang: Some(pb::Eingang {
+            posteingangsdatum: dokument.eingang.posteingangsdatum.to_string(),
+            channel: dokument.eingang.channel.as_str().into(),
+            source: dokument.eingang.source.clone(),
+            received_at: time(&dokument.eingang.received_at),
+        }),
+        versions: details.versions.iter().map(version).collect(),
+        created_by: dokument.created_by.clone(),
+        current_version: dokument.current_version,
+    }
+}
+
+pub(crate) fn history_entry(item: &HistoryItem) -> pb::HistoryEntry {
+    pb::HistoryEntry {
+        seq: item.seq,
+        time: time(&item.time),
+        actor: item.actor.clone(),
+        action: item.action.clone(),
+        details_json: item.details.clone(),
+        entry_hash: item.entry_hash.clone(),
+    }
+}
+
+// ----- messages → domain types, for the client -----
+
+fn parse_time(text: &str, field: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("{field}: {e}"))
+}
+
+pub(crate) fn akte_from_pb(akte: pb::Akte) -> Result<Akte, String> {
+    let state = match akte.state.as_str() {
+        "open" => AkteState::Open,
+        "closed" => AkteState::Closed { at: parse_time(&akte.closed_at, "closed_at")?, by: akte.closed_by },
+        other => return Err(format!("unknown Akte state {other:?}")),
+    };
+    Ok(Akte {
+        id: akte.id,
+        aktenzeichen: akte.aktenzeichen,
+        key: AktenplanKey::parse(&akte.aktenplan_key).map_err(|e| e.to_string())?,
+        title: akte.title,
+        state,
+        created_at: parse_time(&akte.created_at, "created_at")?,
+        created_by: akte.created_by,
+    })
+}
+
+pub(crate) fn vorgang_from_pb(vorgang: pb::Vorgang) -> Result<Vorgang, String> {
+    Ok(Vorgang {
+        id: vorgang.id,
+        akte_id: vorgang.akte_id,
+        title: vorgang.title,
+        created_at: parse_time(&vorgang.created_at, "created_at")?,
+        created_by: vorgang.created_by,
+    })
+}
+
+pub(crate) fn content_from_pb(content: Option<pb::Content>) -> Result<Content, String> {
+    let content = content.ok_or("missing content")?;
+    Ok(Content {
+        blake3: content.blake3,
+        sha256: content.sha256,
+        size: content.size,
+        media_type: content.media_type,
+        filename: content.filename,
+    })
+}
+
+fn version_from_pb(version: pb::Version) -> Result<Version, String> {
+    Ok(Version {
+        number: version.number,
+        created_at: parse_time(&version.created_at, "created_at")?,
+        created_by: version.created_by,
+        reason: version.reason,
+        original: content_from_pb(version.original)?,
+        renditions: version
+            .renditions
+            .into_iter()
+            .map(|r| Ok(Rendition { kind: r.kind, content: content_from_pb(r.content)? }))
+            .collect::<Result<_, String>>()?,
+        derived_from: Some(version.derived_from).filter(|&v| v != 0),
+    })
+}
+
+pub(crate) fn document_from_pb(document: pb::Document) -> Result<DokumentDetails, String> {
+    let eingang = document.eingang.ok_or("missing eingang")?;
+    let dokument = Dokument {
+        id: document.id,
+        akte_id: document.akte_id,
+        vorgang_id: Some(document.vorgang_id).filter(|&id| id != 0),
+        title: document.title,
+        sender: document.sender,
+        fremdes_geschaeftszeichen: document.fremdes_geschaeftszeichen,
+        eingang: Eingang {
+            posteingangsdatum: eingang
+                .posteingangsdatum
+                .parse()
+                .map_err(|e| format!("posteingangsdatum: {e}"))?,
+            channel: Channel::parse(&eingang.channel).ok_or("unknown channel")?,
+            source: eingang.source,
+            received_at: parse_time(&eingang.received_at, "received_at")?,
+        },
+        created_by: document.created_by,
+        current_version: document.current_version,
+    };
+    let versions = document.versions.into_iter().map(version_from_pb).collect::<Result<_, _>>()?;
+    Ok(DokumentDetails { dokument, aktenzeichen: document.aktenzeichen, versions })
+}
+
+pub(crate) fn history_from_pb(entry: pb::HistoryEntry) -> Result<HistoryItem, String> {
+    Ok(HistoryItem {
+        seq: entry.seq,
+        time: parse_time(&entry.time, "time")?,
+        actor: entry.actor,
+        action: entry.action,
+        details: entry.details_json,
+        entry_hash: entry.entry_hash,
+    })
+}

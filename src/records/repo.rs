@@ -1,0 +1,675 @@
+//! `Records`: the records model on top of the store — keys, JSON values, journaled transactions.
+//!
+//! Keys in the `records` column family (authoritative):
+//! - `aktenplan/current` → version (u32 BE); `aktenplan/v/<version BE>` → the plan as JSON
+//! - `akte/<id BE>`, `vorgang/<id BE>`, `dok/<id BE>` → JSON; `ver/<dok BE>/<n BE>` → Version JSON
+//! - `az/<Aktenzeichen>` → Akte id (makes Aktenzeichen unique)
+//! - `aznr/<key>/<year>` → the last running number assigned (u32 BE)
+//!
+//! Keys in the `index` column family (derived, rebuildable from `records`):
+//! - `unit/<key>/<akte BE>`, `vorg/<akte BE>/<id BE>`, `doks/<akte BE>/<dok BE>` → empty
+//! - `hist/akte/<id BE>/<seq>`, `hist/dok/<id BE>/<seq>` → empty (the journal entries concerning a record)
+//!
+//! Every write is one `Txn` whose preconditions pin what it relied on (for example the Akte record, so a
+//! concurrent z.d.A. makes an addition fail instead of slipping into a closed Akte). Ids come from
+//! in-memory counters seeded from the highest stored id: only one process opens a store.
+
+use std::io::Read;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use registratur_storage::meta::{Cf, MetaError, Txn};
+use registratur_storage::{BlobDigest, Store, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::aktenplan::{Aktenplan, AktenplanError};
+use super::aktenzeichen::{AktenplanKey, Aktenzeichen, AktenzeichenError, AktenzeichenFormat};
+use super::model::{Akte, AkteState, Channel, Content, Dokument, Eingang, Version, Vorgang};
+
+/// Errors of the records layer.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordsError {
+    #[error("no Aktenplan has been imported yet; import one first (`registratur aktenplan import FILE`)")]
+    NoAktenplan,
+    #[error("Aktenplan unit {0} does not exist; check the key or import an Aktenplan that has it")]
+    UnknownUnit(String),
+    #[error(transparent)]
+    InvalidAktenzeichen(#[from] AktenzeichenError),
+    #[error(transparent)]
+    InvalidAktenplan(#[from] AktenplanError),
+    #[error("Akte {0} not found")]
+    AkteNotFound(String),
+    #[error("Vorgang {vorgang} not found in Akte {akte}")]
+    VorgangNotFound { akte: String, vorgang: u64 },
+    #[error("Dokument {0} not found")]
+    DokumentNotFound(u64),
+    #[error("Dokument {dokument} has no Version {version}")]
+    VersionNotFound { dokument: u64, version: u32 },
+    #[error("Version {version} of Dokument {dokument} has no rendition {kind:?}")]
+    RenditionNotFound { dokument: u64, version: u32, kind: String },
+    #[error("Akte {0} is closed (z.d.A.); nothing can be added to it or changed")]
+    AkteClosed(String),
+    #[error("Aktenzeichen {aktenzeichen} is already taken by Akte {akte_id}")]
+    AktenzeichenTaken { aktenzeichen: String, akte_id: u64 },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("too many concurrent changes to {0}; retry the request")]
+    Contention(String),
+    #[error("stored record {key} is unreadable: {reason}")]
+    Undecodable { key: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<MetaError> for RecordsError {
+    fn from(error: MetaError) -> Self {
+        RecordsError::Store(StoreError::Meta(error))
+    }
+}
+
+/// Names an Akte by id or by Aktenzeichen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AkteRef {
+    Id(u64),
+    Aktenzeichen(String),
+}
+
+/// What a new Dokument needs besides its bytes.
+#[derive(Clone, Debug)]
+pub struct NewDokument {
+    pub akte: AkteRef,
+    pub vorgang_id: Option<u64>,
+    pub title: String,
+    pub sender: String,
+    pub fremdes_geschaeftszeichen: String,
+    pub posteingangsdatum: NaiveDate,
+    pub channel: Channel,
+    pub source: String,
+    pub filename: String,
+    pub media_type: String,
+}
+
+/// What a new Version needs besides its bytes.
+#[derive(Clone, Debug)]
+pub struct NewVersion {
+    pub dokument_id: u64,
+    pub reason: String,
+    pub filename: String,
+    pub media_type: String,
+}
+
+/// A page of Akten and the token for the next one.
+#[derive(Clone, Debug)]
+pub struct AktenPage {
+    pub akten: Vec<Akte>,
+    pub next: Option<Vec<u8>>,
+}
+
+/// The records model over a store. See the module documentation.
+pub struct Records {
+    store: Store,
+    format: AktenzeichenFormat,
+    next_akte: AtomicU64,
+    next_vorgang: AtomicU64,
+    next_dokument: AtomicU64,
+}
+
+/// How often a write retries after losing a compare-and-set race.
+const RETRIES: usize = 16;
+
+fn be(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+fn key(prefix: &str, id: u64) -> Vec<u8> {
+    let mut key = prefix.as_bytes().to_vec();
+    key.extend_from_slice(&be(id));
+    key
+}
+
+fn akte_key(id: u64) -> Vec<u8> {
+    key("akte/", id)
+}
+
+fn dok_key(id: u64) -> Vec<u8> {
+    key("dok/", id)
+}
+
+fn version_key(dokument: u64, number: u32) -> Vec<u8> {
+    let mut key = key("ver/", dokument);
+    key.push(b'/');
+    key.extend_from_slice(&number.to_be_bytes());
+    key
+}
+
+fn az_key(aktenzeichen: &str) -> Vec<u8> {
+    format!("az/{aktenzeichen}").into_bytes()
+}
+
+fn history_prefix(kind: &str, id: u64) -> Vec<u8> {
+    let mut prefix = key(&format!("hist/{kind}/"), id);
+    prefix.push(b'/');
+    prefix
+}
+
+fn json<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records serialise to JSON")
+}
+
+impl Records {
+    pub fn open(store: Store, format: AktenzeichenFormat) -> Result<Self, RecordsError> {
+        let next = |prefix: &str| -> Result<AtomicU64, RecordsError> {
+            let last = store.meta().last_key_with_prefix(Cf::Records, prefix.as_bytes())?;
+            let last_id = last
+                .and_then(|key| key.get(prefix.len()..).and_then(|id| <[u8; 8]>::try_from(id).ok()))
+                .map_or(0, u64::from_be_bytes);
+            Ok(AtomicU64::new(last_id + 1))
+        };
+        Ok(Self {
+            next_akte: next("akte/")?,
+            next_vorgang: next("vorgang/")?,
+            next_dokument: next("dok/")?,
+            store,
+            format,
+        })
+    }
+
+    pub fn format(&self) -> &AktenzeichenFormat {
+        &self.format
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn load<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<(T, Vec<u8>)>, RecordsError> {
+        let Some(bytes) = self.store.meta().get(Cf::Records, key)? else { return Ok(None) };
+        let value = serde_json::from_slice(&bytes).map_err(|e| RecordsError::Undecodable {
+            key: String::from_utf8_lossy(key).into_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(Some((value, bytes)))
+    }
+
+    // ----- Aktenplan -----
+
+    /// The current Aktenplan and its version.
+    pub fn aktenplan(&self) -> Result<Option<(u32, Aktenplan)>, RecordsError> {
+        let Some(version) = self.current_aktenplan_version()? else { return Ok(None) };
+        let plan_key = [b"aktenplan/v/".as_slice(), &version.to_be_bytes()].concat();
+        Ok(self.load::<Aktenplan>(&plan_key)?.map(|(plan, _)| (version, plan)))
+    }
+
+    fn current_aktenplan_version(&self) -> Result<Option<u32>, RecordsError> {
+        let bytes = self.store.meta().get(Cf::Records, b"aktenplan/current")?;
+        Ok(bytes.and_then(|b| <[u8; 4]>::try_from(&b[..]).ok()).map(u32::from_be_bytes))
+    }
+
+    /// Makes `plan` the current Aktenplan as a new version; earlier versions stay stored.
+    pub fn import_aktenplan(&self, actor: &str, plan: &Aktenplan) -> Result<u32, RecordsError> {
+        for _ in 0..RETRIES {
+            let current = self.current_aktenplan_version()?;
+            let version = current.map_or(1, |v| v + 1);
+            let payload = serde_json::json!({ "version": version, "units": plan.len() });
+            let mut txn = Txn::new(actor, "aktenplan.import", payload.to_string());
+            txn.require_value(Cf::Records, "aktenplan/current", current.map(|v| v.to_be_bytes().to_vec()))
+                .put(Cf::Records, [b"aktenplan/v/".as_slice(), &version.to_be_bytes()].concat(), json(plan))
+                .put(Cf::Records, "aktenplan/current", version.to_be_bytes().to_vec());
+            match self.store.meta().commit(txn) {
+                Ok(_) => return Ok(version),
+                Err(MetaError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RecordsError::Contention("the Aktenplan".into()))
+    }
+
+    // ----- Akten -----
+
+    /// Creates an Akte under Aktenplan unit `key`. With `explicit`, takes over that Aktenzeichen (its key
+    /// must be `key`); otherwise assigns the next running number for the key and `year` (default: now).
+    pub fn create_akte(
+        &self,
+        actor: &str,
+        unit: &AktenplanKey,
+        title: &str,
+        explicit: Option<&str>,
+        year: Option<u16>,
+    ) -> Result<Akte, RecordsError> {
+        let title = required("title", title)?;
+        let (_, plan) = self.aktenplan()?.ok_or(RecordsError::NoAktenplan)?;
+        if plan.unit(unit).is_none() {
+            return Err(RecordsError::UnknownUnit(unit.to_string()));
+        }
+        let explicit = explicit.map(|text| self.format.parse(text)).transpose()?;
+        if let Some(az) = &explicit
+            && az.key() != unit
+        {
+            return Err(RecordsError::Invalid(format!(
+                "Aktenzeichen {} belongs to Aktenplan unit {}, not {unit}; give the matching unit",
+                self.format.format(az),
+                az.key()
+            )));
+        }
+        let year = match (&explicit, year) {
+            (Some(az), _) => az.year(),
+            (None, Some(year)) => year,
+            (None, None) => Utc::now().year() as u16,
+        };
+        let counter_key = format!("aznr/{unit}/{year}");
+        for _ in 0..RETRIES {
+            let counter_bytes = self.store.meta().get(Cf::Records, counter_key.as_bytes())?;
+            let last = counter_bytes
+                .as_deref()
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(0, u32::from_be_bytes);
+            let az = match &explicit {
+                Some(az) => az.clone(),
+                None => Aktenzeichen::new(unit.clone(), last + 1, year)?,
+            };
+            let aktenzeichen = self.format.format(&az);
+            let id = self.next_akte.fetch_add(1, Ordering::Relaxed);
+            let akte = Akte {
+                id,
+                aktenzeichen: aktenzeichen.clone(),
+                key: unit.clone(),
+                title: title.to_string(),
+                state: AkteState::Open,
+                created_at: Utc::now(),
+                created_by: actor.to_string(),
+            };
+            let payload = serde_json::json!({ "akte_id": id, "aktenzeichen": aktenzeichen, "title": title });
+            let mut txn = Txn::new(actor, "akte.create", payload.to_string());
+            txn.require_absent(Cf::Records, az_key(&aktenzeichen))
+                .require_value(Cf::Records, counter_key.as_bytes(), counter_bytes.clone())
+                .put(Cf::Records, counter_key.as_bytes(), last.max(az.number()).to_be_bytes().to_vec())
+                .put(Cf::Records, akte_key(id), json(&akte))
+                .put(Cf::Records, az_key(&aktenzeichen), be(id).to_vec())
+                .put(Cf::Index, [format!("unit/{unit}/").as_bytes(), &be(id)].concat(), Vec::new())
+                .index_journal_entry(Cf::Index, history_prefix("akte", id));
+            match self.store.meta().commit(txn) {
+                Ok(_) => return Ok(akte),
+                Err(MetaError::Conflict(_)) => {
+                    if explicit.is_some()
+                        && let Some(existing) = self.store.meta().get(Cf::Records, &az_key(&aktenzeichen))?
+                    {
+                        let akte_id = <[u8; 8]>::try_from(&existing[..]).map_or(0, u64::from_be_bytes);
+                        return Err(RecordsError::AktenzeichenTaken { aktenzeichen, akte_id });
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RecordsError::Contention(format!("the running numbers of {unit}/{year}")))
+    }
+
+    /// An Akte with its stored bytes (for compare-and-set).
+    fn akte_with_bytes(&self, akte: &AkteRef) -> Result<(Akte, Vec<u8>), RecordsError> {
+        let id = match akte {
+            AkteRef::Id(id) => *id,
+            AkteRef::Aktenzeichen(text) => {
+                let canonical = self.format.format(&self.format.parse(text)?);
+                let bytes = self.store.meta().get(Cf::Records, &az_key(&canonical))?;
+                let id = bytes.and_then(|b| <[u8; 8]>::try_from(&b[..]).ok()).map(u64::from_be_bytes);
+                id.ok_or(RecordsError::AkteNotFound(canonical))?
+            }
+        };
+        self.load::<Akte>(&akte_key(id))?.ok_or_else(|| RecordsError::AkteNotFound(id.to_string()))
+    }
+
+    pub fn akte(&self, akte: &AkteRef) -> Result<Akte, RecordsError> {
+        Ok(self.akte_with_bytes(akte)?.0)
+    }
+
+    /// Akten under `subtree` (all when `None`) that pass `visible`, in key and id order, after the
+    /// position `after` of a previous page.
+    pub fn list_akten(
+        &self,
+        subtree: Option<&AktenplanKey>,
+        include_closed: bool,
+        after: Option<&[u8]>,
+        limit: usize,
+        visible: impl Fn(&Akte) -> bool,
+    ) -> Result<AktenPage, RecordsError> {
+        let prefix = match subtree {
+            Some(key) => format!("unit/{key}"),
+            None => "unit/".to_string(),
+        };
+        let mut akten = Vec::new();
+        let mut next = None;
+        let mut failure = None;
+        self.store.meta().visit_prefix(Cf::Index, prefix.as_bytes(), after, |index_key, _| {
+            // `unit/32.10` also matches `unit/32.100/…`: only the unit itself and its descendants count.
+            if subtree.is_some() && !matches!(index_key.get(prefix.len()), Some(b'/') | Some(b'.')) {
+                return ControlFlow::Continue(());
+            }
+            let id = index_key.len().checked_sub(8).and_then(|at| <[u8; 8]>::try_from(&index_key[at..]).ok());
+            let Some(id) = id.map(u64::from_be_bytes) else { return ControlFlow::Continue(()) };
+            match self.load::<Akte>(&akte_key(id)) {
+                Ok(Some((akte, _))) => {
+                    if (include_closed || akte.is_open()) && visible(&akte) {
+                        akten.push(akte);
+                        if akten.len() == limit {
+                            next = Some(index_key.to_vec());
+                            return ControlFlow::Break(());
+                        }
+                    }
+                    ControlFlow::Continue(())
+                }
+                Ok(None) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok(AktenPage { akten, next })
+    }
+
+    /// z.d.A.: closes an open Akte.
+    pub fn close_akte(&self, actor: &str, akte: &AkteRef, note: &str) -> Result<Akte, RecordsError> {
+        for _ in 0..RETRIES {
+            let (mut record, bytes) = self.akte_with_bytes(akte)?;
+            if !record.is_open() {
+                return Err(RecordsError::AkteClosed(record.aktenzeichen));
+            }
+            record.state = AkteState::Closed { at: Utc::now(), by: actor.to_string() };
+            let payload = serde_json::json!({ "akte_id": record.id, "aktenzeichen": record.aktenzeichen, "note": note });
+            let mut txn = Txn::new(actor, "akte.close", payload.to_string());
+            txn.require_value(Cf::Records, akte_key(record.id), Some(bytes))
+                .put(Cf::Records, akte_key(record.id), json(&record))
+                .index_journal_entry(Cf::Index, history_prefix("akte", record.id));
+            match self.store.meta().commit(txn) {
+                Ok(_) => return Ok(record),
+                Err(MetaError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RecordsError::Contention(format!("Akte {akte:?}")))
+    }
+
+    // ----- Vorgänge -----
+
+    pub fn create_vorgang(&self, actor: &str, akte: &AkteRef, title: &str) -> Result<Vorgang, RecordsError> {
+        let title = required("title", title)?;
+        let (record, bytes) = self.open_akte(akte)?;
+        let vorgang = Vorgang {
+            id: self.next_vorgang.fetch_add(1, Ordering::Relaxed),
+            akte_id: record.id,
+            title: title.to_string(),
+            created_at: Utc::now(),
+            created_by: actor.to_string(),
+        };
+        let payload = serde_json::json!({ "akte_id": record.id, "vorgang_id": vorgang.id, "title": title });
+        let mut txn = Txn::new(actor, "vorgang.create", payload.to_string());
+        txn.require_value(Cf::Records, akte_key(record.id), Some(bytes))
+            .put(Cf::Records, key("vorgang/", vorgang.id), json(&vorgang))
+            .put(
+                Cf::Index,
+                [key("vorg/", record.id), b"/".to_vec(), be(vorgang.id).to_vec()].concat(),
+                Vec::new(),
+            )
+            .index_journal_entry(Cf::Index, history_prefix("akte", record.id));
+        self.commit_in_akte(txn, &record)?;
+        Ok(vorgang)
+    }
+
+    pub fn vorgaenge(&self, akte_id: u64) -> Result<Vec<Vorgang>, RecordsError> {
+        self.children(&[key("vorg/", akte_id), b"/".to_vec()].concat(), |id| key("vorgang/", id))
+    }
+
+    fn vorgang(&self, id: u64) -> Result<Option<Vorgang>, RecordsError> {
+        Ok(self.load::<Vorgang>(&key("vorgang/", id))?.map(|(v, _)| v))
+    }
+
+    // ----- Dokumente -----
+
+    /// Stores the reader's bytes as the first Version of a new Dokument with its own Eingang.
+    pub fn add_dokument(
+        &self,
+        actor: &str,
+        new: &NewDokument,
+        bytes: &mut dyn Read,
+    ) -> Result<(Dokument, Version), RecordsError> {
+        let title = required("title", &new.title)?;
+        let (akte, akte_bytes) = self.open_akte(&new.akte)?;
+        if let Some(vorgang_id) = new.vorgang_id
+            && self.vorgang(vorgang_id)?.is_none_or(|v| v.akte_id != akte.id)
+        {
+            return Err(RecordsError::VorgangNotFound { akte: akte.aktenzeichen, vorgang: vorgang_id });
+        }
+        let now = Utc::now();
+        let dokument = Dokument {
+            id: self.next_dokument.fetch_add(1, Ordering::Relaxed),
+            akte_id: akte.id,
+            vorgang_id: new.vorgang_id,
+            title: title.to_string(),
+            sender: new.sender.trim().to_string(),
+            fremdes_geschaeftszeichen: new.fremdes_geschaeftszeichen.trim().to_string(),
+            eingang: Eingang {
+                posteingangsdatum: new.posteingangsdatum,
+                channel: new.channel,
+                source: new.source.trim().to_string(),
+                received_at: now,
+            },
+            created_by: actor.to_string(),
+            current_version: 1,
+        };
+        let mut version = None;
+        let stored = self.store.put_blob_with(bytes, |digest| {
+            let first = new_version(1, actor, now, "eingang", digest, &new.filename, &new.media_type);
+            let payload = serde_json::json!({
+                "dokument_id": dokument.id, "akte_id": akte.id, "title": dokument.title,
+                "posteingangsdatum": dokument.eingang.posteingangsdatum, "channel": dokument.eingang.channel,
+                "source": dokument.eingang.source, "blake3": first.original.blake3, "sha256": first.original.sha256,
+            });
+            let mut txn = Txn::new(actor, "dokument.add", payload.to_string());
+            txn.require_value(Cf::Records, akte_key(akte.id), Some(akte_bytes.clone()))
+                .put(Cf::Records, dok_key(dokument.id), json(&dokument))
+                .put(Cf::Records, version_key(dokument.id, 1), json(&first))
+                .put(Cf::Index, [key("doks/", akte.id), b"/".to_vec(), be(dokument.id).to_vec()].concat(), Vec::new())
+                .index_journal_entry(Cf::Index, history_prefix("akte", akte.id))
+                .index_journal_entry(Cf::Index, history_prefix("dok", dokument.id));
+            version = Some(first);
+            txn
+        });
+        self.settle_in_akte(stored.map(|_| ()), &akte)?;
+        Ok((dokument, version.expect("the transaction was built")))
+    }
+
+    /// Stores the reader's bytes as a new Version of an existing Dokument.
+    pub fn add_version(
+        &self,
+        actor: &str,
+        new: &NewVersion,
+        bytes: &mut dyn Read,
+    ) -> Result<(Dokument, Version), RecordsError> {
+        let reason = required("reason", &new.reason)?;
+        let (mut dokument, dok_bytes) = self
+            .load::<Dokument>(&dok_key(new.dokument_id))?
+            .ok_or(RecordsError::DokumentNotFound(new.dokument_id))?;
+        let (akte, akte_bytes) = self.open_akte(&AkteRef::Id(dokument.akte_id))?;
+        let number = dokument.current_version + 1;
+        dokument.current_version = number;
+        let mut version = None;
+        let stored = self.store.put_blob_with(bytes, |digest| {
+            let next = new_version(number, actor, Utc::now(), reason, digest, &new.filename, &new.media_type);
+            let payload = serde_json::json!({
+                "dokument_id": dokument.id, "version": number, "reason": reason,
+                "blake3": next.original.blake3, "sha256": next.original.sha256,
+            });
+            let mut txn = Txn::new(actor, "version.add", payload.to_string());
+            txn.require_value(Cf::Records, akte_key(akte.id), Some(akte_bytes.clone()))
+                .require_value(Cf::Records, dok_key(dokument.id), Some(dok_bytes.clone()))
+                .put(Cf::Records, dok_key(dokument.id), json(&dokument))
+                .put(Cf::Records, version_key(dokument.id, number), json(&next))
+                .index_journal_entry(Cf::Index, history_prefix("akte", akte.id))
+                .index_journal_entry(Cf::Index, history_prefix("dok", dokument.id));
+            version = Some(next);
+            txn
+        });
+        self.settle_in_akte(stored.map(|_| ()), &akte)?;
+        Ok((dokument, version.expect("the transaction was built")))
+    }
+
+    pub fn dokument(&self, id: u64) -> Result<Dokument, RecordsError> {
+        Ok(self.load::<Dokument>(&dok_key(id))?.ok_or(RecordsError::DokumentNotFound(id))?.0)
+    }
+
+    /// All Versions of a Dokument, oldest first.
+    pub fn versions(&self, dokument: &Dokument) -> Result<Vec<Version>, RecordsError> {
+        (1..=dokument.current_version)
+            .map(|n| {
+                self.load::<Version>(&version_key(dokument.id, n))?
+                    .map(|(v, _)| v)
+                    .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: n })
+            })
+            .collect()
+    }
+
+    pub fn dokumente(&self, akte_id: u64) -> Result<Vec<Dokument>, RecordsError> {
+        self.children(&[key("doks/", akte_id), b"/".to_vec()].concat(), dok_key)
+    }
+
+    /// The content of a Version (`None`: the newest) — its original, or the rendition of `kind`.
+    pub fn content(
+        &self,
+        dokument: &Dokument,
+        version: Option<u32>,
+        kind: Option<&str>,
+    ) -> Result<Content, RecordsError> {
+        let number = version.unwrap_or(dokument.current_version);
+        let (record, _) = self
+            .load::<Version>(&version_key(dokument.id, number))?
+            .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: number })?;
+        match kind {
+            None => Ok(record.original),
+            Some(kind) => {
+                record.renditions.into_iter().find(|r| r.kind == kind).map(|r| r.content).ok_or_else(|| {
+                    RecordsError::RenditionNotFound {
+                        dokument: dokument.id,
+                        version: number,
+                        kind: kind.to_string(),
+                    }
+                })
+            }
+        }
+    }
+
+    // ----- History -----
+
+    pub fn akte_history(
+        &self,
+        akte_id: u64,
+    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
+        self.history(&history_prefix("akte", akte_id))
+    }
+
+    pub fn dokument_history(
+        &self,
+        dokument_id: u64,
+    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
+        self.history(&history_prefix("dok", dokument_id))
+    }
+
+    fn history(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
+        let meta = self.store.meta();
+        let mut entries = Vec::new();
+        for seq in meta.journal_seqs_under(Cf::Index, prefix)? {
+            entries.extend(meta.journal_entry(seq)?);
+        }
+        Ok(entries)
+    }
+
+    // ----- helpers -----
+
+    fn open_akte(&self, akte: &AkteRef) -> Result<(Akte, Vec<u8>), RecordsError> {
+        let (record, bytes) = self.akte_with_bytes(akte)?;
+        if !record.is_open() {
+            return Err(RecordsError::AkteClosed(record.aktenzeichen));
+        }
+        Ok((record, bytes))
+    }
+
+    /// Commits a change that relied on `akte` being open and unchanged.
+    fn commit_in_akte(&self, txn: Txn, akte: &Akte) -> Result<(), RecordsError> {
+        let result = self.store.meta().commit(txn).map(|_| ()).map_err(StoreError::Meta);
+        self.settle_in_akte(result, akte)
+    }
+
+    /// Turns a lost race on the Akte record into the reason: it was closed meanwhile.
+    fn settle_in_akte(&self, result: Result<(), StoreError>, akte: &Akte) -> Result<(), RecordsError> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(StoreError::Meta(MetaError::Conflict(_))) => match self.akte(&AkteRef::Id(akte.id)) {
+                Ok(current) if !current.is_open() => Err(RecordsError::AkteClosed(current.aktenzeichen)),
+                Ok(_) => Err(RecordsError::Contention(format!("Akte {}", akte.aktenzeichen))),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Loads the records listed under an index prefix whose keys end in a big-endian id.
+    fn children<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+        record_key: impl Fn(u64) -> Vec<u8>,
+    ) -> Result<Vec<T>, RecordsError> {
+        let mut out = Vec::new();
+        for (index_key, _) in self.store.meta().scan_prefix(Cf::Index, prefix)? {
+            let Some(id) = index_key.get(prefix.len()..).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+                continue;
+            };
+            if let Some((record, _)) = self.load::<T>(&record_key(u64::from_be_bytes(id)))? {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn new_version(
+    number: u32,
+    actor: &str,
+    at: DateTime<Utc>,
+    reason: &str,
+    digest: &BlobDigest,
+    filename: &str,
+    media_type: &str,
+) -> Version {
+    Version {
+        number,
+        created_at: at,
+        created_by: actor.to_string(),
+        reason: reason.to_string(),
+        original: Content {
+            blake3: digest.blake3.to_hex(),
+            sha256: digest.sha256.to_hex(),
+            size: digest.size,
+            media_type: media_type.trim().to_string(),
+            filename: filename.trim().to_string(),
+        },
+        renditions: Vec::new(),
+        derived_from: None,
+    }
+}
+
+fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, RecordsError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(RecordsError::Invalid(format!("{field} must not be empty")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(RecordsError::Invalid(format!("{field} must not contain control characters")));
+    }
+    Ok(value)
+}
