@@ -409,6 +409,13 @@ async fn routing_codes_name_the_akte_and_verify() {
         qrcode::Version::Normal(version) => assert!(version <= 6, "QR version {version}"),
         other => panic!("unexpected QR version {other:?}"),
     }
+    let ring =
+        RoutingKeyRing::new(RoutingKey::load_or_create(&server.data_dir.join(ROUTING_KEY_FILE)).unwrap());
+    let verified = verify(&ring, &issued.payload).unwrap();
+    assert_eq!((verified.akte_id, verified.aktenzeichen.as_str()), (akte.id, akte.aktenzeichen.as_str()));
+    let forged = issued.payload.replace(&format!(":{}:", akte.id), &format!(":{}:", akte.id + 1));
+    assert!(verify(&ring, &forged).is_err());
+
     let mut archivist = server.client_as(ARCHIVIST).await;
     assert_eq!(
         code(archivist.issue_routing_code(&AkteRef::Id(akte.id)).await.unwrap_err()),
