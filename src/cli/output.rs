@@ -233,15 +233,15 @@ pub(super) fn document(details: &DokumentDetails, as_json: bool) {
     for version in &details.versions {
         let original = &version.original;
         println!(
-            "version {:<4}  {}  {} bytes  {}  {} ({}, {} by {})",
+            "version {:<4}  {}  {} bytes  {}  \"{}\"  {} by {}  sha256 {}",
             version.number,
             original.filename,
             original.size,
             original.media_type,
             version.reason,
             version.created_at.date_naive(),
-            original.sha256.get(..16).unwrap_or_default(),
-            version.created_by
+            version.created_by,
+            original.sha256,
         );
         for rendition in &version.renditions {
             println!("  rendition   {}  {} bytes", rendition.kind, rendition.content.size);

@@ -164,7 +164,7 @@ impl Client {
             }
             endpoint = endpoint.tls_config(tls).map_err(|e| connect_error(e.to_string()))?;
         }
-        let channel = endpoint.connect().await.map_err(|e| connect_error(format!("{e:?}")))?;
+        let channel = endpoint.connect().await.map_err(|e| connect_error(error_chain(&e)))?;
         let token = options
             .token
             .map(|token| {
@@ -428,6 +428,18 @@ impl Client {
         let response = self.records.export_aktenplan(pb::ExportAktenplanRequest {}).await?.into_inner();
         Ok((response.version, response.csv))
     }
+}
+
+/// An error and its sources, joined: "transport error: tcp connect error: Connection refused".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn check_length(written: u64, expected: u64) -> Result<(), ClientError> {

@@ -227,13 +227,9 @@ impl MetaStore {
         db_options.create_if_missing(true);
         db_options.create_missing_column_families(true);
         db_options.set_keep_log_file_num(5);
-        let cf_options = |cf: Cf| {
-            let mut options = Options::default();
-            if matches!(cf, Cf::Records | Cf::Journal) {
-                options.set_compression_type(rocksdb::DBCompressionType::Lz4);
-            }
-            ColumnFamilyDescriptor::new(cf.name(), options)
-        };
+        // Compression stays at RocksDB's default (Snappy where the linked library has it, else none):
+        // naming a codec the library lacks would make the store unopenable.
+        let cf_options = |cf: Cf| ColumnFamilyDescriptor::new(cf.name(), Options::default());
         let db = DB::open_cf_descriptors(&db_options, path, Cf::ALL.map(cf_options))
             .map_err(MetaError::rocks(format!("opening {}", path.display())))?;
         let db = Arc::new(db);
