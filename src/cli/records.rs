@@ -7,8 +7,9 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::{open, output, write_output};
-use crate::grpc::client::{Client, NewDocumentRequest};
+use crate::grpc::client::Client;
 use crate::records::repo::AkteRef;
+use crate::service::DocumentHeader;
 
 /// An Akte on the command line: a number is its id, anything else its Aktenzeichen.
 fn akte_ref(text: &str) -> AkteRef {
@@ -233,7 +234,8 @@ pub(super) async fn doc(mut client: Client, command: DocCommand, json: bool) -> 
             source,
             media_type,
         } => {
-            let new = NewDocumentRequest {
+            let new = DocumentHeader {
+                akte: akte_ref(&akte),
                 vorgang_id: vorgang,
                 title: title.unwrap_or_else(|| file_name(&file)),
                 sender,
@@ -245,7 +247,7 @@ pub(super) async fn doc(mut client: Client, command: DocCommand, json: bool) -> 
                 filename: file_name(&file),
                 media_type: media_type.unwrap_or_else(|| media_type_of(&file).to_string()),
             };
-            let details = client.add_document(&akte_ref(&akte), new, open(&file).await?).await?;
+            let details = client.add_document(new, open(&file).await?).await?;
             output::document(&details, json);
         }
         DocCommand::Version { document, file, reason, media_type } => {

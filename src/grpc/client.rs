@@ -16,7 +16,8 @@ use super::pb::records_service_client::RecordsServiceClient;
 use crate::records::model::{Akte, Content, Vorgang};
 use crate::records::repo::AkteRef;
 use crate::service::{
-    AkteDetails, DokumentDetails, HistoryItem, IssuedRoutingCode, JournalCheck, StatusReport, StoredBlobInfo,
+    AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, IssuedRoutingCode, JournalCheck, StatusReport,
+    StoredBlobInfo,
 };
 
 /// Size of the chunks an upload sends.
@@ -134,20 +135,6 @@ fn akte_ref(akte: &AkteRef) -> Option<pb::AkteRef> {
         AkteRef::Aktenzeichen(text) => pb::akte_ref::By::Aktenzeichen(text.clone()),
     };
     Some(pb::AkteRef { by: Some(by) })
-}
-
-/// What a new document upload carries besides its bytes.
-#[derive(Clone, Debug, Default)]
-pub struct NewDocumentRequest {
-    pub vorgang_id: Option<u64>,
-    pub title: String,
-    pub sender: String,
-    pub fremdes_geschaeftszeichen: String,
-    pub posteingangsdatum: String,
-    pub channel: String,
-    pub source: String,
-    pub filename: String,
-    pub media_type: String,
 }
 
 impl Client {
@@ -314,12 +301,11 @@ impl Client {
 
     pub async fn add_document(
         &mut self,
-        akte: &AkteRef,
-        new: NewDocumentRequest,
+        new: DocumentHeader,
         source: impl AsyncRead + Unpin + Send + 'static,
     ) -> Result<DokumentDetails, ClientError> {
         let header = pb::DocumentHeader {
-            akte: akte_ref(akte),
+            akte: akte_ref(&new.akte),
             vorgang_id: new.vorgang_id.unwrap_or(0),
             title: new.title,
             sender: new.sender,

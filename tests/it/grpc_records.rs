@@ -1,11 +1,11 @@
 //! End-to-end tests of `RecordsService` over real gRPC on loopback: every RPC, its error paths and the
 //! role and subtree boundaries.
 
-use registratur::grpc::client::{Client, ClientError, NewDocumentRequest};
+use registratur::grpc::client::{Client, ClientError};
 use registratur::records::aktenplan::Aktenplan;
 use registratur::records::repo::AkteRef;
 use registratur::route::code::{RoutingKey, RoutingKeyRing, verify};
-use registratur::service::ROUTING_KEY_FILE;
+use registratur::service::{DocumentHeader, ROUTING_KEY_FILE};
 use registratur_storage::BlobDigest;
 use tonic::Code;
 
@@ -30,8 +30,9 @@ async fn server_with_plan() -> TestServer {
     server
 }
 
-fn letter(title: &str) -> NewDocumentRequest {
-    NewDocumentRequest {
+fn letter(akte: &AkteRef, title: &str) -> DocumentHeader {
+    DocumentHeader {
+        akte: akte.clone(),
         vorgang_id: None,
         title: title.into(),
         sender: "Erika Mustermann".into(),
@@ -45,7 +46,7 @@ fn letter(title: &str) -> NewDocumentRequest {
 }
 
 async fn add(client: &mut Client, akte: &AkteRef, title: &str, bytes: Vec<u8>) -> Result<u64, ClientError> {
-    client.add_document(akte, letter(title), std::io::Cursor::new(bytes)).await.map(|d| d.dokument.id)
+    client.add_document(letter(akte, title), std::io::Cursor::new(bytes)).await.map(|d| d.dokument.id)
 }
 
 /// A unit of the example plan under 32, and one outside it.
@@ -142,9 +143,9 @@ async fn documents_versions_content_and_history() {
     let vorgang = fv.create_vorgang(&akte_ref, "Widerspruchsverfahren").await.unwrap();
 
     let bytes = sample(700_000, 3);
-    let mut new = letter("Widerspruch vom 19.11.");
+    let mut new = letter(&akte_ref, "Widerspruch vom 19.11.");
     new.vorgang_id = Some(vorgang.id);
-    let details = fv.add_document(&akte_ref, new, std::io::Cursor::new(bytes.clone())).await.unwrap();
+    let details = fv.add_document(new, std::io::Cursor::new(bytes.clone())).await.unwrap();
     let dokument = details.dokument.clone();
     assert_eq!(details.aktenzeichen, akte.aktenzeichen);
     assert_eq!(dokument.vorgang_id, Some(vorgang.id));
@@ -203,22 +204,22 @@ async fn documents_versions_content_and_history() {
     assert_eq!(actions, vec!["akte.create", "vorgang.create", "dokument.add", "dokument.add", "version.add"]);
 
     let wrong_vorgang = {
-        let mut new = letter("falscher Vorgang");
+        let mut new = letter(&akte_ref, "falscher Vorgang");
         new.vorgang_id = Some(vorgang.id + 1000);
-        fv.add_document(&akte_ref, new, std::io::Cursor::new(vec![1])).await.unwrap_err()
+        fv.add_document(new, std::io::Cursor::new(vec![1])).await.unwrap_err()
     };
     assert_eq!(code(wrong_vorgang), Code::NotFound);
     let bad_date = {
-        let mut new = letter("x");
+        let mut new = letter(&akte_ref, "x");
         new.posteingangsdatum = "20.11.2026".into();
-        fv.add_document(&akte_ref, new, std::io::Cursor::new(vec![1])).await.unwrap_err()
+        fv.add_document(new, std::io::Cursor::new(vec![1])).await.unwrap_err()
     };
     assert!(message(&bad_date).contains("YYYY-MM-DD"), "{bad_date}");
     assert_eq!(code(bad_date), Code::InvalidArgument);
     let bad_channel = {
-        let mut new = letter("x");
+        let mut new = letter(&akte_ref, "x");
         new.channel = "pigeon".into();
-        fv.add_document(&akte_ref, new, std::io::Cursor::new(vec![1])).await.unwrap_err()
+        fv.add_document(new, std::io::Cursor::new(vec![1])).await.unwrap_err()
     };
     assert_eq!(code(bad_channel), Code::InvalidArgument);
     server.stop().await;
