@@ -6,7 +6,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -190,6 +190,8 @@ impl BlobStore for LocalBlobStore {
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
+            // Read-only from birth: the open handle may still write, nobody else ever can.
+            .mode(0o444)
             .open(&temp_path)
             .map_err(BlobError::io(format!("creating {}", temp_path.display())))?;
         Ok(Box::new(LocalBlobWriter {
@@ -304,8 +306,6 @@ impl BlobWriter for LocalBlobWriter {
         if store.durability == Durability::Fsync {
             self.file.sync_all().map_err(BlobError::io(format!("syncing new blob {hash}")))?;
         }
-        fs::set_permissions(&temp_path, fs::Permissions::from_mode(0o444))
-            .map_err(BlobError::io(format!("making blob {hash} read-only")))?;
         let target = store.path_of(&hash);
         let dir = target.parent().expect("blob paths have a parent");
         store.ensure_fanout_dir(dir)?;

@@ -1,17 +1,16 @@
 //! The committer thread: applies transactions one at a time, writes them in groups with one fsync.
 //!
-//! Callers hand a transaction over a channel and wait for its receipt. The thread takes the first
-//! waiting transaction and everything else that queued up meanwhile (up to `max_group`), checks each
+//! Callers queue a transaction and sleep until its receipt arrives. The thread takes everything that
+//! queued up meanwhile (up to `max_group`), checks each
 //! one's preconditions against the database plus the writes staged before it in the same group, chains
 //! a journal entry to each, and writes the whole group as one RocksDB batch with one fsync. A rejected
 //! transaction is answered with its error and leaves no trace; the others in its group go ahead.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, Sender};
 use rocksdb::{DB, WriteBatch, WriteOptions};
 
 use super::{
@@ -20,47 +19,116 @@ use super::{
 use crate::journal::{GENESIS, JournalEntry, JournalHead};
 
 pub(super) struct Committer {
-    sender: Option<Sender<Pending>>,
+    queue: Arc<Queue>,
     thread: Option<JoinHandle<()>>,
     head: Arc<Mutex<Option<JournalHead>>>,
 }
 
+/// Transactions waiting for the committer.
+///
+/// A mutex and condition variables rather than channels: channel receivers spin and yield before they
+/// sleep, and with sixteen waiting writers on two cores that spinning starves the committer itself.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+    arrived: Condvar,
+}
+
+#[derive(Default)]
+struct QueueState {
+    pending: VecDeque<Pending>,
+    closed: bool,
+}
+
 struct Pending {
     txn: Txn,
-    reply: Sender<Result<Receipt, MetaError>>,
+    reply: Reply,
 }
+
+/// Where the committer leaves one transaction's outcome for its caller.
+#[derive(Default)]
+struct Slot {
+    outcome: Mutex<Option<Result<Receipt, MetaError>>>,
+    ready: Condvar,
+}
+
+/// The committer's end of a [`Slot`]. Dropping it unanswered (the committer died) answers `Closed`, so
+/// no caller waits forever.
+struct Reply(Arc<Slot>);
 
 /// Writes staged so far: `None` marks a deletion.
 type Overlay = HashMap<(Cf, Vec<u8>), Option<Vec<u8>>>;
 
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Slot {
+    fn wait(&self) -> Result<Receipt, MetaError> {
+        let mut outcome = lock(&self.outcome);
+        loop {
+            if let Some(outcome) = outcome.take() {
+                return outcome;
+            }
+            outcome = self.ready.wait(outcome).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl Reply {
+    fn send(self, outcome: Result<Receipt, MetaError>) {
+        *lock(&self.0.outcome) = Some(outcome);
+        self.0.ready.notify_one();
+        // Drop sees the slot filled and leaves it alone.
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        let mut outcome = lock(&self.0.outcome);
+        if outcome.is_none() && Arc::strong_count(&self.0) > 1 {
+            *outcome = Some(Err(MetaError::Closed));
+            self.0.ready.notify_one();
+        }
+    }
+}
+
 impl Committer {
     pub(super) fn start(db: Arc<DB>, options: MetaOptions, head: Option<JournalHead>) -> Self {
-        let (sender, receiver) = crossbeam_channel::unbounded();
+        let queue = Arc::new(Queue::default());
         let head = Arc::new(Mutex::new(head));
         let worker = Worker { db, options, head: Arc::clone(&head) };
+        let worker_queue = Arc::clone(&queue);
         let thread = std::thread::Builder::new()
             .name("meta-committer".into())
-            .spawn(move || worker.run(receiver))
+            .spawn(move || worker.run(&worker_queue))
             .expect("spawning the committer thread");
-        Self { sender: Some(sender), thread: Some(thread), head }
+        Self { queue, thread: Some(thread), head }
     }
 
     pub(super) fn commit(&self, txn: Txn) -> Result<Receipt, MetaError> {
-        let (reply, answer) = crossbeam_channel::bounded(1);
-        let sender = self.sender.as_ref().ok_or(MetaError::Closed)?;
-        sender.send(Pending { txn, reply }).map_err(|_| MetaError::Closed)?;
-        answer.recv().map_err(|_| MetaError::Closed)?
+        let slot = Arc::new(Slot::default());
+        {
+            let mut state = lock(&self.queue.state);
+            if state.closed {
+                return Err(MetaError::Closed);
+            }
+            state.pending.push_back(Pending { txn, reply: Reply(Arc::clone(&slot)) });
+        }
+        self.queue.arrived.notify_one();
+        slot.wait()
     }
 
     pub(super) fn head(&self) -> Option<JournalHead> {
-        *self.head.lock().unwrap_or_else(|e| e.into_inner())
+        *lock(&self.head)
     }
 }
 
 impl Drop for Committer {
     fn drop(&mut self) {
-        // Closing the channel ends the thread after it has answered everything already queued.
-        self.sender.take();
+        // The thread answers everything already queued, then ends.
+        lock(&self.queue.state).closed = true;
+        self.queue.arrived.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -70,16 +138,6 @@ impl Drop for Committer {
 /// The longest a group waits for writers expected to join it.
 const MAX_COMMIT_DELAY: Duration = Duration::from_millis(1);
 
-/// Moves whatever is queued into the group, up to `max_group`.
-fn drain(receiver: &Receiver<Pending>, group: &mut Vec<Pending>, max_group: usize) {
-    while group.len() < max_group {
-        match receiver.try_recv() {
-            Ok(pending) => group.push(pending),
-            Err(_) => break,
-        }
-    }
-}
-
 struct Worker {
     db: Arc<DB>,
     options: MetaOptions,
@@ -87,28 +145,33 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(self, receiver: Receiver<Pending>) {
+    fn run(self, queue: &Queue) {
         let max_group = self.options.max_group.max(1);
         // The largest recent group, decaying by one per group: how many writers are likely active.
         let mut expected = 1;
         let mut last_write = Duration::ZERO;
-        while let Ok(first) = receiver.recv() {
-            let mut group = vec![first];
-            drain(&receiver, &mut group, max_group);
+        loop {
+            let mut state = lock(&queue.state);
+            while state.pending.is_empty() {
+                if state.closed {
+                    return;
+                }
+                state = queue.arrived.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
             // Writers answered by the previous group are about to send their next transaction. Waiting
             // for them a fraction of an fsync lets them share this fsync instead of alternating with
             // the other writers in two half-sized groups.
             let target = expected.min(max_group);
-            if self.options.sync && group.len() < target {
+            if self.options.sync && state.pending.len() < target {
                 let deadline = Instant::now() + (last_write / 2).min(MAX_COMMIT_DELAY);
-                while group.len() < target {
-                    match receiver.recv_deadline(deadline) {
-                        Ok(pending) => group.push(pending),
-                        Err(_) => break,
-                    }
+                while state.pending.len() < target && !state.closed {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else { break };
+                    state = queue.arrived.wait_timeout(state, left).unwrap_or_else(|e| e.into_inner()).0;
                 }
-                drain(&receiver, &mut group, max_group);
             }
+            let take = state.pending.len().min(max_group);
+            let group: Vec<Pending> = state.pending.drain(..take).collect();
+            drop(state);
             expected = group.len().max(expected.saturating_sub(1));
             let started = Instant::now();
             self.commit_group(group);
@@ -117,7 +180,7 @@ impl Worker {
     }
 
     fn commit_group(&self, group: Vec<Pending>) {
-        let mut head = *self.head.lock().unwrap_or_else(|e| e.into_inner());
+        let mut head = *lock(&self.head);
         let mut batch = WriteBatch::default();
         let mut overlay = Overlay::new();
         let mut accepted = Vec::with_capacity(group.len());
@@ -128,7 +191,7 @@ impl Worker {
             let staged = match self.stage(&overlay, &txn, time_ms, seq) {
                 Ok(staged) => staged,
                 Err(error) => {
-                    let _ = reply.send(Err(error));
+                    reply.send(Err(error));
                     continue;
                 }
             };
@@ -156,15 +219,15 @@ impl Worker {
         write_options.set_sync(self.options.sync);
         match self.db.write_opt(batch, &write_options) {
             Ok(()) => {
-                *self.head.lock().unwrap_or_else(|e| e.into_inner()) = head;
+                *lock(&self.head) = head;
                 for (reply, receipt) in accepted {
-                    let _ = reply.send(Ok(receipt));
+                    reply.send(Ok(receipt));
                 }
             }
             Err(source) => {
                 tracing::error!(error = %source, "group commit failed; no transaction of the group was written");
                 for (reply, _) in accepted {
-                    let _ = reply.send(Err(MetaError::Rocks {
+                    reply.send(Err(MetaError::Rocks {
                         context: "writing a group commit".into(),
                         source: source.clone(),
                     }));
