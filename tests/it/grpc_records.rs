@@ -426,3 +426,85 @@ async fn routing_codes_name_the_akte_and_verify() {
     assert_eq!(code(admin.issue_routing_code(&AkteRef::Id(9999)).await.unwrap_err()), Code::NotFound);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn remaining_error_paths_of_each_rpc() {
+    use registratur::grpc::pb;
+    use registratur::grpc::pb::records_service_client::RecordsServiceClient;
+
+    let server = server_with_plan().await;
+    let (_, outside) = units();
+    let mut fv = server.client_as(FACHVERFAHREN).await;
+    let akte_out = fv.create_akte(&outside, "Außen", None, None).await.unwrap();
+    let doc_out = add(&mut fv, &AkteRef::Id(akte_out.id), "Brief", vec![1]).await.unwrap();
+
+    // CreateVorgang: unknown Akte, wrong role, outside the subtree.
+    assert_eq!(code(fv.create_vorgang(&AkteRef::Id(777_777), "x").await.unwrap_err()), Code::NotFound);
+    let mut archivist = server.client_as(ARCHIVIST).await;
+    assert_eq!(
+        code(archivist.create_vorgang(&AkteRef::Id(akte_out.id), "x").await.unwrap_err()),
+        Code::PermissionDenied
+    );
+    let mut fv32 = server.client_as(FACHVERFAHREN_32).await;
+    assert_eq!(
+        code(fv32.create_vorgang(&AkteRef::Id(akte_out.id), "x").await.unwrap_err()),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        code(fv.create_vorgang(&AkteRef::Id(akte_out.id), "").await.unwrap_err()),
+        Code::InvalidArgument
+    );
+
+    // AddVersion: unknown Dokument, outside the subtree, wrong role.
+    let version = |client: &mut Client, id| {
+        let mut client = client.clone();
+        async move {
+            client.add_version(id, "neu", "v.pdf", "application/pdf", std::io::Cursor::new(vec![2])).await
+        }
+    };
+    assert_eq!(code(version(&mut fv, 888_888).await.unwrap_err()), Code::NotFound);
+    assert_eq!(code(version(&mut fv32, doc_out).await.unwrap_err()), Code::PermissionDenied);
+    assert_eq!(code(version(&mut archivist, doc_out).await.unwrap_err()), Code::PermissionDenied);
+    let no_reason =
+        fv.add_version(doc_out, " ", "v.pdf", "application/pdf", std::io::Cursor::new(vec![2])).await;
+    assert_eq!(code(no_reason.unwrap_err()), Code::InvalidArgument);
+
+    // GetHistory and AddDocument with missing parts of the request.
+    let mut raw = RecordsServiceClient::new(server.channel().await);
+    let mut history = tonic::Request::new(pb::GetHistoryRequest { of: None });
+    history.metadata_mut().insert("authorization", format!("Bearer {FACHVERFAHREN}").parse().unwrap());
+    assert_eq!(raw.get_history(history).await.unwrap_err().code(), Code::InvalidArgument);
+    let headless = vec![pb::AddDocumentRequest { header: None, chunk: vec![1], last: true }];
+    let mut request = tonic::Request::new(tokio_stream::iter(headless));
+    request.metadata_mut().insert("authorization", format!("Bearer {FACHVERFAHREN}").parse().unwrap());
+    assert_eq!(raw.add_document(request).await.unwrap_err().code(), Code::InvalidArgument);
+    // A document stream that ends without its final message stores nothing.
+    let header = pb::DocumentHeader {
+        akte: Some(pb::AkteRef { by: Some(pb::akte_ref::By::Id(akte_out.id)) }),
+        title: "abgebrochen".into(),
+        eingang: Some(pb::Eingang {
+            posteingangsdatum: "2026-11-20".into(),
+            channel: "email".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let cut = vec![pb::AddDocumentRequest { header: Some(header), chunk: vec![1, 2], last: false }];
+    let mut request = tonic::Request::new(tokio_stream::iter(cut));
+    request.metadata_mut().insert("authorization", format!("Bearer {FACHVERFAHREN}").parse().unwrap());
+    assert_eq!(raw.add_document(request).await.unwrap_err().code(), Code::Aborted);
+    assert_eq!(fv.akte(&AkteRef::Id(akte_out.id)).await.unwrap().dokumente.len(), 1);
+
+    // IssueRoutingCode for a closed Akte; raw blob reads are for admins only.
+    fv.close_akte(&AkteRef::Id(akte_out.id), "").await.unwrap();
+    assert_eq!(
+        code(fv.issue_routing_code(&AkteRef::Id(akte_out.id)).await.unwrap_err()),
+        Code::FailedPrecondition
+    );
+    let hash = fv.document(doc_out).await.unwrap().versions[0].original.blake3.clone();
+    assert_eq!(code(archivist.get_blob(&hash, Vec::new()).await.unwrap_err()), Code::PermissionDenied);
+    assert_eq!(code(fv.get_blob(&hash, Vec::new()).await.unwrap_err()), Code::PermissionDenied);
+    let mut admin = server.client_as(ADMIN).await;
+    assert_eq!(admin.get_blob(&hash, Vec::new()).await.unwrap().size, 1);
+    server.stop().await;
+}
