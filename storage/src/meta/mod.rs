@@ -13,8 +13,9 @@
 //! **Invariant**: every change goes through [`MetaStore::commit`] as one [`Txn`]: its record writes,
 //! blob reference-count changes and its journal entry land in one RocksDB write batch, or none do.
 //! A single committer thread applies transactions in order (so the journal chain and reference counts
-//! need no locks) and writes everything that queued up during the previous fsync with one fsync: group
-//! commit.
+//! need no locks); a syncer thread makes everything written during the previous fsync durable with one
+//! fsync: group commit. A commit returns only once durable, but a concurrent reader may see its
+//! changes shortly before that (see `committer`).
 
 mod blob_record;
 mod committer;
