@@ -168,7 +168,8 @@ impl Inner {
         let actual = BlobHash::from_bytes(*hasher.finalize().as_bytes());
         if actual != *hash {
             drop(file);
-            return self.check_address(hash, &actual).map(|()| None);
+            self.quarantine(hash)?;
+            return Err(BlobError::Corrupted { hash: *hash });
         }
         Ok(Some(file))
     }
