@@ -21,7 +21,7 @@ pub use transfer::{BlobDownload, StoredBlobInfo, Upload};
 use crate::auth::{Principal, Role};
 use crate::records::aktenzeichen::AktenzeichenFormat;
 use crate::records::repo::Records;
-use crate::route::code::{RoutingKey, RoutingKeyRing};
+use crate::route::code::RoutingKeyRing;
 
 /// Settings the engine needs beyond the store.
 #[derive(Clone, Debug)]
@@ -82,8 +82,8 @@ impl Engine {
     /// An engine over `store`; the routing key is read from (or created in) the store's data directory.
     pub fn new(store: Store, settings: EngineSettings) -> Result<Self, ServiceError> {
         let records = Records::open(store.clone(), settings.aktenzeichen_format)?;
-        let key = RoutingKey::load_or_create(&store.data_dir().join(ROUTING_KEY_FILE))?;
-        let routing_keys = RoutingKeyRing::new(key);
+        // The whole ring: codes signed with rotated-out keys must still verify.
+        let routing_keys = RoutingKeyRing::load_or_create(&store.data_dir().join(ROUTING_KEY_FILE))?;
         Ok(Self { inner: Arc::new(EngineInner { store, records, routing_keys, limits: settings.limits }) })
     }
 
