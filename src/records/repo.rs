@@ -423,8 +423,12 @@ impl Records {
         self.children(&[key("vorg/", akte_id), b"/".to_vec()].concat(), |id| key("vorgang/", id))
     }
 
-    fn vorgang(&self, id: u64) -> Result<Option<Vorgang>, RecordsError> {
-        Ok(self.load::<Vorgang>(&key("vorgang/", id))?.map(|(v, _)| v))
+    /// Fails with `VorgangNotFound` unless Vorgang `id` exists in `akte`.
+    pub fn check_vorgang_in(&self, akte: &Akte, id: u64) -> Result<(), RecordsError> {
+        match self.load::<Vorgang>(&key("vorgang/", id))? {
+            Some((vorgang, _)) if vorgang.akte_id == akte.id => Ok(()),
+            _ => Err(RecordsError::VorgangNotFound { akte: akte.aktenzeichen.clone(), vorgang: id }),
+        }
     }
 
     // ----- Dokumente -----
@@ -438,10 +442,8 @@ impl Records {
     ) -> Result<(Dokument, Version), RecordsError> {
         let title = required("title", &new.title)?;
         let (akte, akte_bytes) = self.open_akte(&new.akte)?;
-        if let Some(vorgang_id) = new.vorgang_id
-            && self.vorgang(vorgang_id)?.is_none_or(|v| v.akte_id != akte.id)
-        {
-            return Err(RecordsError::VorgangNotFound { akte: akte.aktenzeichen, vorgang: vorgang_id });
+        if let Some(vorgang_id) = new.vorgang_id {
+            self.check_vorgang_in(&akte, vorgang_id)?;
         }
         let now = Utc::now();
         let dokument = Dokument {

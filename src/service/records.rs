@@ -254,10 +254,8 @@ impl Engine {
                 if !akte.is_open() {
                     return Err(RecordsError::AkteClosed(akte.aktenzeichen).into());
                 }
-                if let Some(vorgang) = header.vorgang_id
-                    && !engine.records().vorgaenge(akte.id)?.iter().any(|v| v.id == vorgang)
-                {
-                    return Err(RecordsError::VorgangNotFound { akte: akte.aktenzeichen, vorgang }.into());
+                if let Some(vorgang) = header.vorgang_id {
+                    engine.records().check_vorgang_in(&akte, vorgang)?;
                 }
                 let posteingangsdatum =
                     NaiveDate::parse_from_str(header.posteingangsdatum.trim(), "%Y-%m-%d").map_err(|_| {

@@ -165,15 +165,11 @@ impl Inner {
         let Some(file) = read.map_err(BlobError::io(format!("reading blob {hash}")))? else {
             return Ok(None);
         };
-        let actual = BlobHash::from_bytes(*hasher.finalize().as_bytes());
-        if actual != *hash {
-            drop(file);
-            self.quarantine(hash)?;
-            return Err(BlobError::Corrupted { hash: *hash });
-        }
+        self.check_address(hash, &BlobHash::from_bytes(*hasher.finalize().as_bytes()))?;
         Ok(Some(file))
     }
 
+    /// Quarantines the blob and fails with `Corrupted` unless its bytes hashed to its address.
     fn check_address(&self, hash: &BlobHash, actual: &BlobHash) -> Result<(), BlobError> {
         if actual == hash {
             return Ok(());
