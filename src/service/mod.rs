@@ -107,8 +107,7 @@ impl Engine {
 
     pub async fn status(&self, principal: &Principal) -> Result<StatusReport, ServiceError> {
         records::require_role(principal, &[Role::Admin, Role::Archivist], "read the store status")?;
-        let store = self.inner.store.clone();
-        let status = tokio::task::spawn_blocking(move || store.status()).await??;
+        let status = self.blocking(|engine| Ok(engine.store().status()?)).await?;
         Ok(StatusReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
             data_dir: self.inner.store.data_dir().to_path_buf(),
@@ -121,8 +120,7 @@ impl Engine {
 
     pub async fn verify_journal(&self, principal: &Principal) -> Result<JournalCheck, ServiceError> {
         records::require_role(principal, &[Role::Admin, Role::Archivist], "verify the journal")?;
-        let store = self.inner.store.clone();
-        let report = tokio::task::spawn_blocking(move || store.verify_journal()).await??;
+        let report = self.blocking(|engine| Ok(engine.store().verify_journal()?)).await?;
         Ok(JournalCheck {
             entries_checked: report.entries_checked,
             first_break: report.first_break.map(|b| (b.seq, b.problem.to_string())),
@@ -132,7 +130,15 @@ impl Engine {
     /// Re-hashes every blob the metadata knows (see `registratur_storage::fixity`).
     pub async fn check_fixity(&self, principal: &Principal) -> Result<FixityReport, ServiceError> {
         records::require_role(principal, &[Role::Admin, Role::Archivist], "check fixity")?;
-        let store = self.inner.store.clone();
-        Ok(tokio::task::spawn_blocking(move || store.check_fixity(|_| {})).await??)
+        self.blocking(|engine| Ok(engine.store().check_fixity(|_| {})?)).await
+    }
+
+    /// Runs a blocking call (file I/O, hashing, RocksDB) on tokio's blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&Engine) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || call(&engine)).await?
     }
 }

@@ -118,15 +118,6 @@ fn require_scope(principal: &Principal, key: &AktenplanKey) -> Result<(), Servic
 }
 
 impl Engine {
-    /// Runs a records call on the blocking pool.
-    async fn blocking<T: Send + 'static>(
-        &self,
-        call: impl FnOnce(&Engine) -> Result<T, ServiceError> + Send + 'static,
-    ) -> Result<T, ServiceError> {
-        let engine = self.clone();
-        tokio::task::spawn_blocking(move || call(&engine)).await?
-    }
-
     /// Loads an Akte the principal may see (`allowed` roles, within its subtrees).
     fn visible_akte(
         &self,

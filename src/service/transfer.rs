@@ -106,15 +106,14 @@ impl Engine {
     /// Verifies a blob and streams it. `hash_hex` is the BLAKE3 address in hex.
     pub(crate) async fn download(&self, hash_hex: &str) -> Result<BlobDownload, ServiceError> {
         let hash = BlobHash::from_hex(hash_hex).map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
-        let store = self.inner.store.clone();
-        let (digest, reader) = tokio::task::spawn_blocking(move || {
-            let digest = store.digest_of(&hash)?.ok_or_else(|| {
-                ServiceError::NotFound(format!("blob {hash} is not recorded in this store"))
-            })?;
-            let reader = store.blobs().open(&hash)?;
-            Ok::<_, ServiceError>((digest, reader))
-        })
-        .await??;
+        let (digest, reader) = self
+            .blocking(move |engine| {
+                let digest = engine.store().digest_of(&hash)?.ok_or_else(|| {
+                    ServiceError::NotFound(format!("blob {hash} is not recorded in this store"))
+                })?;
+                Ok((digest, engine.store().blobs().open(&hash)?))
+            })
+            .await?;
         let (sender, chunks) = mpsc::channel(CHANNEL_DEPTH);
         tokio::task::spawn_blocking(move || stream_out(reader, hash, sender));
         Ok(BlobDownload { digest, chunks })
