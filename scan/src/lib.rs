@@ -1,0 +1,14 @@
+//! Scanned pages, from bytes to a PDF/A rendition: decoding the files a scanner produces (`decode`),
+//! finding what is printed on a page (`analyse`: QR codes, 1D barcodes, blank pages), reading its text
+//! (`ocr`) and writing the archival rendition (`pdfa`).
+//!
+//! Everything here is a pure function of its inputs: no store, no records, no gRPC. The mailroom in the
+//! service crate decides what a page means (separator, routing code) and what gets kept.
+
+pub mod analyse;
+pub mod decode;
+pub mod ocr;
+pub mod page;
+pub mod pdfa;
+
+pub use page::{Dpi, EmbeddedImage, Page, PixelRect, QuarterTurns, Raster};

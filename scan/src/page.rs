@@ -1,0 +1,105 @@
+//! The page: what decoding produces and every later step consumes.
+
+use image::{GrayImage, RgbImage};
+
+/// Resolution in dots per inch, horizontally and vertically.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dpi {
+    pub x: f32,
+    pub y: f32,
+}
+
+impl Dpi {
+    pub const fn uniform(dpi: f32) -> Dpi {
+        Dpi { x: dpi, y: dpi }
+    }
+}
+
+/// The decoded pixels of a page, in the colour model the source used.
+#[derive(Clone, Debug)]
+pub enum Raster {
+    /// Black and white (1 bit per pixel in the source); samples are 0 (black) or 255 (white).
+    Bilevel(GrayImage),
+    /// 8-bit grey.
+    Gray(GrayImage),
+    /// 8-bit RGB.
+    Rgb(RgbImage),
+}
+
+impl Raster {
+    pub fn width(&self) -> u32 {
+        match self {
+            Raster::Bilevel(image) | Raster::Gray(image) => image.width(),
+            Raster::Rgb(image) => image.width(),
+        }
+    }
+
+    pub fn height(&self) -> u32 {
+        match self {
+            Raster::Bilevel(image) | Raster::Gray(image) => image.height(),
+            Raster::Rgb(image) => image.height(),
+        }
+    }
+
+    /// The page in grey, which is what analysis and OCR look at. Borrowed when it already is grey.
+    pub fn to_gray(&self) -> std::borrow::Cow<'_, GrayImage> {
+        match self {
+            Raster::Bilevel(image) | Raster::Gray(image) => std::borrow::Cow::Borrowed(image),
+            Raster::Rgb(image) => {
+                std::borrow::Cow::Owned(image::DynamicImage::ImageRgb8(image.clone()).to_luma8())
+            }
+        }
+    }
+}
+
+/// A compressed image stream that a PDF can embed as it is, without recompression.
+#[derive(Clone, Debug)]
+pub enum EmbeddedImage {
+    /// A baseline or progressive JPEG (PDF `DCTDecode`). `components` is 1 (grey), 3 (YCbCr/RGB) or 4
+    /// (CMYK; `adobe_inverted` when an Adobe APP14 marker says the samples are inverted).
+    Jpeg { bytes: Vec<u8>, width: u32, height: u32, components: u8, adobe_inverted: bool },
+    /// CCITT Group 4 (PDF `CCITTFaxDecode` with `K -1`). `black_is_1` as in the PDF parameter.
+    CcittG4 { bytes: Vec<u8>, width: u32, height: u32, black_is_1: bool },
+}
+
+/// One scanned page as decoded from an input file.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// The pixels, as stored in the source (not yet turned upright).
+    pub raster: Raster,
+    /// The resolution the source declares, or the scanner profile's when it declares none.
+    pub dpi: Dpi,
+    /// The source's own compressed stream when it can go into a PDF unchanged.
+    pub embedded: Option<EmbeddedImage>,
+}
+
+/// How many quarter turns clockwise make a page upright (0..=3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct QuarterTurns(u8);
+
+impl QuarterTurns {
+    pub const NONE: QuarterTurns = QuarterTurns(0);
+    pub const HALF: QuarterTurns = QuarterTurns(2);
+
+    /// `turns` modulo 4.
+    pub fn new(turns: u8) -> QuarterTurns {
+        QuarterTurns(turns % 4)
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+
+    pub fn degrees(self) -> u32 {
+        u32::from(self.0) * 90
+    }
+}
+
+/// A rectangle in pixel coordinates, origin top left, `x1`/`y1` exclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PixelRect {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+}
