@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod grpc;
+pub mod ingest;
 pub mod records;
 pub mod route;
 pub mod service;

@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 
 use super::aktenplan::{Aktenplan, AktenplanError};
 use super::aktenzeichen::{AktenplanKey, Aktenzeichen, AktenzeichenError, AktenzeichenFormat};
-use super::model::{Akte, AkteState, Channel, Content, Dokument, Eingang, Version, Vorgang};
+use super::model::{Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, Version, Vorgang};
 
 /// Errors of the records layer.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +87,14 @@ pub struct NewDokument {
     pub posteingangsdatum: NaiveDate,
     pub channel: Channel,
     pub source: String,
+    pub filename: String,
+    pub media_type: String,
+}
+
+/// Bytes already in the blob store, and how a record names them.
+#[derive(Clone, Debug)]
+pub struct StoredContent {
+    pub digest: BlobDigest,
     pub filename: String,
     pub media_type: String,
 }
@@ -440,6 +448,27 @@ impl Records {
         new: &NewDokument,
         bytes: &mut dyn Read,
     ) -> Result<(Dokument, Version), RecordsError> {
+        required("title", &new.title)?;
+        // Fail before storing bytes when the Akte cannot take them anyway.
+        self.open_akte(&new.akte)?;
+        let digest = self.store.blobs().put_reader(bytes).map_err(StoreError::from)?.digest;
+        let original =
+            StoredContent { digest, filename: new.filename.clone(), media_type: new.media_type.clone() };
+        self.file_dokument(actor, new, &original, &[], |_| {})
+    }
+
+    /// Files a new Dokument whose bytes are already in the blob store: `original` becomes Version 1,
+    /// `renditions` (kind, content) are attached to it, and `extra` may add writes and preconditions
+    /// of the caller's own (the mailroom marks its piece as filed in the same transaction). Blob
+    /// references for every content are added here.
+    pub fn file_dokument(
+        &self,
+        actor: &str,
+        new: &NewDokument,
+        original: &StoredContent,
+        renditions: &[(String, StoredContent)],
+        extra: impl FnOnce(&mut Txn),
+    ) -> Result<(Dokument, Version), RecordsError> {
         let title = required("title", &new.title)?;
         let (akte, akte_bytes) = self.open_akte(&new.akte)?;
         if let Some(vorgang_id) = new.vorgang_id {
@@ -462,26 +491,37 @@ impl Records {
             created_by: actor.to_string(),
             current_version: 1,
         };
-        let mut version = None;
-        let stored = self.store.put_blob_with(bytes, |digest| {
-            let first = new_version(1, actor, now, "eingang", digest, &new.filename, &new.media_type);
-            let payload = serde_json::json!({
-                "dokument_id": dokument.id, "akte_id": akte.id, "title": dokument.title,
-                "posteingangsdatum": dokument.eingang.posteingangsdatum, "channel": dokument.eingang.channel,
-                "source": dokument.eingang.source, "blake3": first.original.blake3, "sha256": first.original.sha256,
-            });
-            let mut txn = Txn::new(actor, "dokument.add", payload.to_string());
-            txn.require_value(Cf::Records, akte_key(akte.id), Some(akte_bytes.clone()))
-                .put(Cf::Records, dok_key(dokument.id), json(&dokument))
-                .put(Cf::Records, version_key(dokument.id, 1), json(&first))
-                .put(Cf::Index, [key("doks/", akte.id), b"/".to_vec(), be(dokument.id).to_vec()].concat(), Vec::new())
-                .index_journal_entry(Cf::Index, history_prefix("akte", akte.id))
-                .index_journal_entry(Cf::Index, history_prefix("dok", dokument.id));
-            version = Some(first);
-            txn
+        let mut first = new_version(1, actor, now, "eingang", original);
+        first.renditions = renditions
+            .iter()
+            .map(|(kind, content)| Rendition { kind: kind.clone(), content: content.to_content() })
+            .collect();
+        let payload = serde_json::json!({
+            "dokument_id": dokument.id, "akte_id": akte.id, "title": dokument.title,
+            "posteingangsdatum": dokument.eingang.posteingangsdatum, "channel": dokument.eingang.channel,
+            "source": dokument.eingang.source, "blake3": first.original.blake3, "sha256": first.original.sha256,
+            "renditions": first.renditions.iter().map(|r| serde_json::json!({
+                "kind": r.kind, "blake3": r.content.blake3, "sha256": r.content.sha256,
+            })).collect::<Vec<_>>(),
         });
-        self.settle_in_akte(stored.map(|_| ()), &akte)?;
-        Ok((dokument, version.expect("the transaction was built")))
+        let mut txn = Txn::new(actor, "dokument.add", payload.to_string());
+        txn.require_value(Cf::Records, akte_key(akte.id), Some(akte_bytes))
+            .put(Cf::Records, dok_key(dokument.id), json(&dokument))
+            .put(Cf::Records, version_key(dokument.id, 1), json(&first))
+            .put(
+                Cf::Index,
+                [key("doks/", akte.id), b"/".to_vec(), be(dokument.id).to_vec()].concat(),
+                Vec::new(),
+            )
+            .index_journal_entry(Cf::Index, history_prefix("akte", akte.id))
+            .index_journal_entry(Cf::Index, history_prefix("dok", dokument.id))
+            .add_blob_ref(original.digest);
+        for (_, content) in renditions {
+            txn.add_blob_ref(content.digest);
+        }
+        extra(&mut txn);
+        self.commit_in_akte(txn, &akte)?;
+        Ok((dokument, first))
     }
 
     /// Stores the reader's bytes as a new Version of an existing Dokument.
@@ -500,7 +540,12 @@ impl Records {
         dokument.current_version = number;
         let mut version = None;
         let stored = self.store.put_blob_with(bytes, |digest| {
-            let next = new_version(number, actor, Utc::now(), reason, digest, &new.filename, &new.media_type);
+            let content = StoredContent {
+                digest: *digest,
+                filename: new.filename.clone(),
+                media_type: new.media_type.clone(),
+            };
+            let next = new_version(number, actor, Utc::now(), reason, &content);
             let payload = serde_json::json!({
                 "dokument_id": dokument.id, "version": number, "reason": reason,
                 "blake3": next.original.blake3, "sha256": next.original.sha256,
@@ -644,24 +689,28 @@ fn new_version(
     actor: &str,
     at: DateTime<Utc>,
     reason: &str,
-    digest: &BlobDigest,
-    filename: &str,
-    media_type: &str,
+    original: &StoredContent,
 ) -> Version {
     Version {
         number,
         created_at: at,
         created_by: actor.to_string(),
         reason: reason.to_string(),
-        original: Content {
-            blake3: digest.blake3.to_hex(),
-            sha256: digest.sha256.to_hex(),
-            size: digest.size,
-            media_type: media_type.trim().to_string(),
-            filename: filename.trim().to_string(),
-        },
+        original: original.to_content(),
         renditions: Vec::new(),
         derived_from: None,
+    }
+}
+
+impl StoredContent {
+    fn to_content(&self) -> Content {
+        Content {
+            blake3: self.digest.blake3.to_hex(),
+            sha256: self.digest.sha256.to_hex(),
+            size: self.digest.size,
+            media_type: self.media_type.trim().to_string(),
+            filename: self.filename.trim().to_string(),
+        }
     }
 }
 

@@ -1,0 +1,10 @@
+//! The virtual mailroom: scan batches in, routed PDF/A documents out.
+//!
+//! A batch is stored unchanged and queued before it is acknowledged (`repo`); a worker (`worker`)
+//! takes it from the queue and runs the pipeline (`pipeline`): decode and analyse every page, split the
+//! batch into pieces (`split`), turn, OCR and render each piece, route it, and file it in its Akte or
+//! open a Klärfall (`klaerfall`) — each piece in one transaction, so that a restart resumes with the
+//! first piece not yet done.
+
+pub mod model;
+pub mod split;
