@@ -5,6 +5,14 @@ use image::GrayImage;
 
 use crate::page::{Dpi, PixelRect, QuarterTurns};
 
+pub mod fake;
+pub mod tesseract;
+#[cfg(test)]
+mod test_suite;
+
+pub use fake::FakeOcrEngine;
+pub use tesseract::{TesseractConfig, TesseractEngine, limit_openmp_threads};
+
 /// One recognised word, in the pixel coordinates of the upright page it was read from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OcrWord {
@@ -22,6 +30,7 @@ pub struct OcrPage {
     /// Plain text in reading order, lines separated by `\n`, paragraphs by a blank line.
     pub text: String,
     pub words: Vec<OcrWord>,
+    /// The mean of the words' confidences, 0 when there are no words.
     pub mean_confidence: f32,
 }
 
@@ -43,11 +52,17 @@ pub enum OcrError {
 }
 
 /// An OCR engine. Implementations are `Send + Sync`; callers run one page per thread and expect each
-/// call to use one core.
+/// call to use one core (the calling thread's). `test_suite.rs` checks this contract for every
+/// implementation.
 pub trait OcrEngine: Send + Sync {
-    /// Recognises the text of an upright page.
+    /// Recognises the text of an upright page. A page without text (blank, or a zero-sized image) is no
+    /// error: it reads as an empty `OcrPage` with confidence 0. Word boxes lie inside the page, words come
+    /// in reading order and their line indices never decrease. Reading the same page twice gives the
+    /// same result.
     fn recognize(&self, page: &GrayImage, dpi: Dpi) -> Result<OcrPage, OcrError>;
-    /// Detects how the page is turned.
+    /// Detects how the page is turned. A page with too little text to judge is no error: it gives
+    /// `QuarterTurns::NONE` with confidence 0. Confidence is on the engine's own scale (tesseract's runs
+    /// from 0 to a few dozen); callers compare it with a threshold they configure per engine.
     fn detect_orientation(&self, page: &GrayImage, dpi: Dpi) -> Result<Orientation, OcrError>;
     /// Name and version, recorded with every result (e.g. `tesseract 5.3.0 deu+eng`).
     fn describe(&self) -> String;
