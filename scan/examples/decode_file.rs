@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use registratur_scan::decode::{open, Limits};
+use registratur_scan::decode::{Limits, open};
 use registratur_scan::{Dpi, EmbeddedImage, Raster};
 
 fn main() {
