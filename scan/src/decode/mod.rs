@@ -1,6 +1,22 @@
 //! Input files to pages: multi-page TIFF (CCITT G4, deflate, LZW, packbits, uncompressed), PDF with
 //! scanned page images, JPEG and PNG. The format is recognised by content, never by file name, and
 //! every file is checked against [`Limits`] before pixels are allocated.
+//!
+//! Opening a file reads only its structure (TIFF directories, the PDF object graph, image headers);
+//! [`OpenedFile::page`] decodes one page at a time, so a 200-page batch never sits in memory decoded.
+//! Where a page's compressed stream can go into a PDF unchanged (JPEG, single-strip CCITT G4), the page
+//! carries it in [`Page::embedded`] so the rendition is lossless and cheap.
+//!
+//! PDF pages that are not a single scanned image (born-digital text, vector drawings, several images,
+//! JBIG2 or JPEG 2000 images) are rendered by poppler's `pdftoppm` as a child process; see [`pdf`].
+
+mod g4;
+mod jpeg;
+mod pdf;
+mod png;
+mod raster;
+mod render;
+mod tiff;
 
 use crate::page::{Dpi, Page};
 
@@ -28,6 +44,40 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Fails with [`DecodeError::TooLarge`] when a `width` × `height` page would break the caps. Called
+    /// with the dimensions a header declares, before any pixel buffer exists.
+    pub(crate) fn check_page(&self, page: u32, width: u32, height: u32) -> Result<(), DecodeError> {
+        let pixels = u64::from(width) * u64::from(height);
+        if width > self.max_side || height > self.max_side || pixels > self.max_pixels_per_page {
+            return Err(DecodeError::TooLarge(format!(
+                "page {} is {width} × {height} pixels, over the limit of {} pixels and {} per side; \
+                 scan at a lower resolution or split the page",
+                page + 1,
+                self.max_pixels_per_page,
+                self.max_side
+            )));
+        }
+        if width == 0 || height == 0 {
+            return Err(DecodeError::Corrupt(format!(
+                "page {} declares an empty image ({width} × {height} pixels); rescan the page",
+                page + 1
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_page_count(&self, count: u64) -> Result<(), DecodeError> {
+        if count > u64::from(self.max_pages_per_file) {
+            return Err(DecodeError::TooLarge(format!(
+                "the file has {count} pages, over the limit of {}; split the batch into smaller files",
+                self.max_pages_per_file
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The input formats the mailroom accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputFormat {
@@ -51,30 +101,137 @@ pub enum DecodeError {
     NoPages,
     #[error("{0}")]
     TooLarge(String),
+    /// Rendering a PDF page with `pdftoppm` failed for a reason that is not the file's fault (the
+    /// program is missing, or it took too long).
+    #[error("rendering the PDF page failed: {0}")]
+    Render(String),
 }
 
 /// Opens `bytes`, recognising the format by content. `default_dpi` is used for pages whose source
 /// declares no resolution (the scanner profile's).
+///
+/// An encrypted PDF is refused with [`DecodeError::Encrypted`] even when its user password is empty:
+/// the archive cannot keep a rendition it may not be able to open later, so the sender must remove
+/// the protection.
 pub fn open<'a>(bytes: &'a [u8], limits: &Limits, default_dpi: Dpi) -> Result<OpenedFile<'a>, DecodeError> {
-    let _ = (bytes, limits, default_dpi);
-    Err(DecodeError::Unsupported("not implemented yet".into()))
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(DecodeError::TooLarge(format!(
+            "the file has {} bytes, over the limit of {}; split the batch into smaller files",
+            bytes.len(),
+            limits.max_file_bytes
+        )));
+    }
+    let format = sniff(bytes)?;
+    let inner = match format {
+        InputFormat::Tiff => Inner::Tiff(tiff::TiffFile::open(bytes, limits)?),
+        InputFormat::Pdf => Inner::Pdf(Box::new(pdf::PdfFile::open(bytes, limits)?)),
+        InputFormat::Jpeg => Inner::Jpeg(jpeg::JpegHeader::parse(bytes)?),
+        InputFormat::Png => Inner::Png(png::PngHeader::parse(bytes)?),
+    };
+    let opened = OpenedFile { format, bytes, inner, limits: limits.clone(), default_dpi };
+    if opened.page_count() == 0 {
+        return Err(DecodeError::NoPages);
+    }
+    Ok(opened)
 }
 
 /// A file whose structure has been read; pages are decoded one at a time to bound memory.
+///
+/// `OpenedFile` is `Send` and `Sync`: it holds only the borrowed bytes and parsed structure, and
+/// [`OpenedFile::page`] takes `&self`, so worker threads may decode different pages at once.
 pub struct OpenedFile<'a> {
     pub format: InputFormat,
     bytes: &'a [u8],
+    inner: Inner<'a>,
+    limits: Limits,
+    default_dpi: Dpi,
+}
+
+enum Inner<'a> {
+    Tiff(tiff::TiffFile<'a>),
+    Pdf(Box<pdf::PdfFile<'a>>),
+    Jpeg(jpeg::JpegHeader),
+    Png(png::PngHeader),
 }
 
 impl OpenedFile<'_> {
     pub fn page_count(&self) -> u32 {
-        let _ = self.bytes;
-        0
+        match &self.inner {
+            Inner::Tiff(file) => file.page_count(),
+            Inner::Pdf(file) => file.page_count(),
+            Inner::Jpeg(_) | Inner::Png(_) => 1,
+        }
     }
 
     /// Decodes page `index` (0-based).
     pub fn page(&self, index: u32) -> Result<Page, DecodeError> {
-        let _ = index;
-        Err(DecodeError::NoPages)
+        if index >= self.page_count() {
+            return Err(DecodeError::NoPages);
+        }
+        match &self.inner {
+            Inner::Tiff(file) => file.page(index, &self.limits, self.default_dpi),
+            Inner::Pdf(file) => file.page(index, &self.limits, self.default_dpi),
+            Inner::Jpeg(header) => jpeg::decode(self.bytes, header, &self.limits, self.default_dpi),
+            Inner::Png(header) => png::decode(self.bytes, header, &self.limits, self.default_dpi),
+        }
     }
 }
+
+/// Recognises the format from the first bytes, and names what it saw when it is none we accept.
+fn sniff(bytes: &[u8]) -> Result<InputFormat, DecodeError> {
+    const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if bytes.starts_with(b"II*\0")
+        || bytes.starts_with(b"MM\0*")
+        || bytes.starts_with(b"II+\0")
+        || bytes.starts_with(b"MM\0+")
+    {
+        return Ok(InputFormat::Tiff);
+    }
+    if bytes.starts_with(b"\xFF\xD8\xFF") {
+        return Ok(InputFormat::Jpeg);
+    }
+    if bytes.starts_with(PNG_SIGNATURE) {
+        return Ok(InputFormat::Png);
+    }
+    // PDF readers accept a header anywhere in the first kilobyte (some mail gateways prepend junk).
+    let head = &bytes[..bytes.len().min(1024)];
+    if head.windows(5).any(|window| window == b"%PDF-") {
+        return Ok(InputFormat::Pdf);
+    }
+    let seen = if bytes.is_empty() {
+        "the file is empty".to_string()
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        "looks like a ZIP archive, perhaps an Office document".to_string()
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        "looks like a GIF image".to_string()
+    } else if bytes.starts_with(b"BM") {
+        "looks like a BMP image".to_string()
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        "looks like a WebP image".to_string()
+    } else if bytes.starts_with(b"\0\0\0\x0cjP  ") || bytes.starts_with(b"\xFF\x4F\xFF\x51") {
+        "looks like a JPEG 2000 image".to_string()
+    } else if bytes.starts_with(b"%!PS") {
+        "looks like PostScript".to_string()
+    } else if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
+        "looks like a legacy Office document".to_string()
+    } else {
+        let hex: Vec<String> = bytes.iter().take(8).map(|byte| format!("{byte:02x}")).collect();
+        format!("starts with bytes {}", hex.join(" "))
+    };
+    Err(DecodeError::Unsupported(seen))
+}
+
+/// A resolution read from a file, if it is plausible. Files written by careless software carry 1 or
+/// 0 dpi, which would make every later size computation absurd, so those fall back to the default.
+fn plausible_dpi(x: f64, y: f64) -> Option<Dpi> {
+    let ok = |v: f64| v.is_finite() && (20.0..=10_000.0).contains(&v);
+    match (ok(x), ok(y)) {
+        (true, true) => Some(Dpi { x: x as f32, y: y as f32 }),
+        (true, false) => Some(Dpi::uniform(x as f32)),
+        (false, true) => Some(Dpi::uniform(y as f32)),
+        (false, false) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,528 @@
+//! Multi-page TIFF. The directory chain is walked once at open time by a small reader of our own
+//! (cheap, cycle-safe, and it skips reduced-resolution thumbnails); pixels are decoded per page.
+//!
+//! CCITT G4 pages are decoded here with the `fax` crate, strip by strip, and a single-strip G4 page
+//! also hands its strip to the PDF writer unchanged. Every other compression (deflate, LZW, PackBits,
+//! none; strips or tiles; predictors) goes through the `tiff` crate. The `tiff` crate refuses palette
+//! images, so for those we show it the directory with PhotometricInterpretation patched to
+//! BlackIsZero, which makes it hand back the raw indices, and apply the ColorMap ourselves.
+//! CCITT Group 3 is not supported: mailroom scanners write G4, and G3 in TIFF has too many variants
+//! (T4Options, EOL alignment) to get right cheaply.
+
+use std::collections::HashSet;
+use std::io::{self, Read, Seek, SeekFrom};
+
+use ::tiff::decoder::{Decoder, DecodingResult};
+use ::tiff::{ColorType, TiffError};
+
+use super::raster::{self, Palette};
+use super::{DecodeError, Limits, g4, plausible_dpi};
+use crate::page::{Dpi, EmbeddedImage, Page, Raster};
+
+const TAG_NEW_SUBFILE_TYPE: u16 = 254;
+const TAG_WIDTH: u16 = 256;
+const TAG_HEIGHT: u16 = 257;
+const TAG_BITS_PER_SAMPLE: u16 = 258;
+const TAG_COMPRESSION: u16 = 259;
+const TAG_PHOTOMETRIC: u16 = 262;
+const TAG_FILL_ORDER: u16 = 266;
+const TAG_STRIP_OFFSETS: u16 = 273;
+const TAG_SAMPLES_PER_PIXEL: u16 = 277;
+const TAG_ROWS_PER_STRIP: u16 = 278;
+const TAG_STRIP_BYTE_COUNTS: u16 = 279;
+const TAG_X_RESOLUTION: u16 = 282;
+const TAG_Y_RESOLUTION: u16 = 283;
+const TAG_RESOLUTION_UNIT: u16 = 296;
+const TAG_COLOR_MAP: u16 = 320;
+const TAG_TILE_WIDTH: u16 = 322;
+const TAG_EXTRA_SAMPLES: u16 = 338;
+
+const COMPRESSION_NONE: u64 = 1;
+const COMPRESSION_CCITT_RLE: u64 = 2;
+const COMPRESSION_G3: u64 = 3;
+const COMPRESSION_G4: u64 = 4;
+const COMPRESSION_OLD_JPEG: u64 = 6;
+
+const PHOTOMETRIC_BLACK_IS_ZERO: u64 = 1;
+const PHOTOMETRIC_PALETTE: u64 = 3;
+
+/// Most values a single tag may hold. Strip offsets of a 20,000-row page with one row per strip are
+/// far below this; a larger count is a damaged or hostile directory.
+const MAX_TAG_VALUES: u64 = 1 << 20;
+
+/// A TIFF whose directory chain has been read.
+pub(super) struct TiffFile<'a> {
+    bytes: &'a [u8],
+    big_endian: bool,
+    bigtiff: bool,
+    pages: Vec<PageRef>,
+}
+
+/// Where a page's directory is, and its position in the chain (what the `tiff` crate seeks by).
+#[derive(Clone, Copy)]
+struct PageRef {
+    ifd_offset: u64,
+    chain_index: usize,
+}
+
+/// One directory entry, with the file position of its value field.
+#[derive(Clone, Copy)]
+struct Entry {
+    tag: u16,
+    kind: u16,
+    count: u64,
+    field_pos: u64,
+}
+
+impl<'a> TiffFile<'a> {
+    pub fn open(bytes: &'a [u8], limits: &Limits) -> Result<TiffFile<'a>, DecodeError> {
+        let big_endian = bytes.starts_with(b"MM");
+        let mut file = TiffFile { bytes, big_endian, bigtiff: false, pages: Vec::new() };
+        let magic = file.u16_at(2)?;
+        let mut next = match magic {
+            42 => u64::from(file.u32_at(4)?),
+            43 => {
+                file.bigtiff = true;
+                file.u64_at(8)?
+            }
+            _ => return Err(corrupt(format!("TIFF header has version {magic}, expected 42 or 43"))),
+        };
+        let mut seen = HashSet::new();
+        let mut chain_index = 0usize;
+        while next != 0 {
+            if !seen.insert(next) {
+                return Err(corrupt("the TIFF directory chain loops back on itself"));
+            }
+            let (entries, following) = file.directory(next)?;
+            // Reduced-resolution copies (thumbnails) are not pages of the document.
+            let reduced = match entries.iter().find(|entry| entry.tag == TAG_NEW_SUBFILE_TYPE) {
+                Some(entry) => file.first_value(entry)? & 1 == 1,
+                None => false,
+            };
+            if !reduced {
+                file.pages.push(PageRef { ifd_offset: next, chain_index });
+                limits.check_page_count(file.pages.len() as u64)?;
+            }
+            chain_index += 1;
+            next = following;
+        }
+        Ok(file)
+    }
+
+    pub fn page_count(&self) -> u32 {
+        self.pages.len() as u32
+    }
+
+    pub fn page(&self, index: u32, limits: &Limits, default_dpi: Dpi) -> Result<Page, DecodeError> {
+        let page = *self.pages.get(index as usize).ok_or(DecodeError::NoPages)?;
+        let (entries, _) = self.directory(page.ifd_offset)?;
+        let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
+        let value = |tag: u16| -> Result<Option<u64>, DecodeError> {
+            find(tag).map(|entry| self.first_value(entry)).transpose()
+        };
+        let width =
+            value(TAG_WIDTH)?.ok_or_else(|| corrupt(format!("TIFF page {} has no width", index + 1)))?;
+        let height =
+            value(TAG_HEIGHT)?.ok_or_else(|| corrupt(format!("TIFF page {} has no height", index + 1)))?;
+        let width = u32::try_from(width).unwrap_or(u32::MAX);
+        let height = u32::try_from(height).unwrap_or(u32::MAX);
+        limits.check_page(index, width, height)?;
+
+        let dpi = self.dpi(&entries)?.unwrap_or(default_dpi);
+        let compression = value(TAG_COMPRESSION)?.unwrap_or(COMPRESSION_NONE);
+        let photometric = value(TAG_PHOTOMETRIC)?;
+        let bits = value(TAG_BITS_PER_SAMPLE)?.unwrap_or(1);
+        let samples = value(TAG_SAMPLES_PER_PIXEL)?.unwrap_or(1);
+
+        match compression {
+            COMPRESSION_G4 if find(TAG_TILE_WIDTH).is_none() && bits == 1 && samples == 1 => {
+                let black_is_zero = photometric == Some(PHOTOMETRIC_BLACK_IS_ZERO);
+                self.g4_page(index, &entries, width, height, black_is_zero, dpi)
+            }
+            COMPRESSION_G3 | COMPRESSION_CCITT_RLE => Err(DecodeError::Unsupported(format!(
+                "TIFF page {} uses CCITT Group 3 compression; rescan with Group 4, LZW or deflate",
+                index + 1
+            ))),
+            COMPRESSION_OLD_JPEG => Err(DecodeError::Unsupported(format!(
+                "TIFF page {} uses the obsolete old-style JPEG compression; rescan with Group 4, LZW, deflate or as JPEG",
+                index + 1
+            ))),
+            _ => {
+                let raster = self.generic_page(page, index, &entries, photometric, limits)?;
+                Ok(Page { raster, dpi, embedded: None })
+            }
+        }
+    }
+
+    /// Decodes a G4 page strip by strip. Each strip is an independent G4 stream.
+    fn g4_page(
+        &self,
+        index: u32,
+        entries: &[Entry],
+        width: u32,
+        height: u32,
+        black_is_zero: bool,
+        dpi: Dpi,
+    ) -> Result<Page, DecodeError> {
+        let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
+        let offsets = match find(TAG_STRIP_OFFSETS) {
+            Some(entry) => self.values(entry)?,
+            None => return Err(corrupt(format!("TIFF page {} has no strip offsets", index + 1))),
+        };
+        let counts = match find(TAG_STRIP_BYTE_COUNTS) {
+            Some(entry) => self.values(entry)?,
+            None => return Err(corrupt(format!("TIFF page {} has no strip byte counts", index + 1))),
+        };
+        let rows_per_strip = match find(TAG_ROWS_PER_STRIP) {
+            Some(entry) => self.first_value(entry)?.clamp(1, u64::from(height)) as u32,
+            None => height,
+        };
+        let lsb_first = match find(TAG_FILL_ORDER) {
+            Some(entry) => self.first_value(entry)? == 2,
+            None => false,
+        };
+        let strip_count = height.div_ceil(rows_per_strip) as usize;
+        if offsets.len() < strip_count || counts.len() < strip_count {
+            return Err(corrupt(format!(
+                "TIFF page {} lists {} strips, {strip_count} expected",
+                index + 1,
+                offsets.len().min(counts.len())
+            )));
+        }
+        // In TIFF the coded "black" runs are 1 bits; WhiteIsZero (the fax default) shows them black.
+        let (black, white) = if black_is_zero { (255, 0) } else { (0, 255) };
+        let mut pixels = vec![0u8; width as usize * height as usize];
+        let mut single_strip = None;
+        for strip in 0..strip_count {
+            let data = self.slice(offsets[strip], counts[strip]).ok_or_else(|| {
+                corrupt(format!("strip {} of TIFF page {} lies outside the file", strip + 1, index + 1))
+            })?;
+            let reversed;
+            let data = if lsb_first {
+                reversed = data.iter().map(|byte| byte.reverse_bits()).collect::<Vec<u8>>();
+                &reversed[..]
+            } else {
+                data
+            };
+            let first_row = strip as u32 * rows_per_strip;
+            let rows = rows_per_strip.min(height - first_row);
+            let start = first_row as usize * width as usize;
+            g4::decode_into(data, width, rows, &mut pixels[start..], black, white)
+                .map_err(|message| corrupt(format!("TIFF page {}: {message}", index + 1)))?;
+            if strip_count == 1 && !lsb_first {
+                single_strip = Some(data.to_vec());
+            }
+        }
+        let embedded = single_strip.map(|bytes| EmbeddedImage::CcittG4 {
+            bytes,
+            width,
+            height,
+            // The strip decodes black runs to 1 bits, so under BlackIsZero 1 bits must show white,
+            // which in PDF terms is BlackIs1 true (1 bits black would otherwise be shown).
+            black_is_1: black_is_zero,
+        });
+        let raster = raster::bilevel_raster(pixels, width, height).map_err(corrupt)?;
+        Ok(Page { raster, dpi, embedded })
+    }
+
+    /// Decodes any other page with the `tiff` crate.
+    fn generic_page(
+        &self,
+        page: PageRef,
+        index: u32,
+        entries: &[Entry],
+        photometric: Option<u64>,
+        limits: &Limits,
+    ) -> Result<Raster, DecodeError> {
+        let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
+        let palette = if photometric == Some(PHOTOMETRIC_PALETTE) {
+            let entry =
+                find(TAG_PHOTOMETRIC).ok_or_else(|| corrupt("palette TIFF without photometric tag"))?;
+            let map = find(TAG_COLOR_MAP)
+                .ok_or_else(|| corrupt(format!("palette TIFF page {} has no colour map", index + 1)))?;
+            Some((entry.field_pos, self.palette(map)?))
+        } else {
+            None
+        };
+        let premultiplied = match find(TAG_EXTRA_SAMPLES) {
+            Some(entry) => self.first_value(entry)? == 1,
+            None => false,
+        };
+        let patch = palette.as_ref().map(|(pos, _)| {
+            // SHORT value 1 (BlackIsZero) in the file's byte order, in the entry's value field.
+            let field = if self.big_endian { [0, 1, 0, 0] } else { [1, 0, 0, 0] };
+            (*pos, field)
+        });
+        let reader = PatchedReader { bytes: self.bytes, pos: 0, patch };
+        let mut tiff_limits = ::tiff::decoder::Limits::default();
+        // Room for the largest admitted page in 16-bit RGBA, so our own caps are the ones that bite.
+        tiff_limits.decoding_buffer_size =
+            usize::try_from(limits.max_pixels_per_page.saturating_mul(8)).unwrap_or(usize::MAX);
+        tiff_limits.intermediate_buffer_size = tiff_limits.decoding_buffer_size;
+        let mut decoder = Decoder::new(reader).map_err(|e| tiff_error(e, index))?.with_limits(tiff_limits);
+        decoder.seek_to_image(page.chain_index).map_err(|e| tiff_error(e, index))?;
+        let (width, height) = decoder.dimensions().map_err(|e| tiff_error(e, index))?;
+        limits.check_page(index, width, height)?;
+        let color = decoder.colortype().map_err(|e| tiff_error(e, index))?;
+        let data = decoder.read_image().map_err(|e| tiff_error(e, index))?;
+        let (w, h) = (width as usize, height as usize);
+        let unsupported = || {
+            DecodeError::Unsupported(format!(
+                "TIFF page {} has colour model {color:?}; rescan as bilevel, grey or RGB",
+                index + 1
+            ))
+        };
+        let bytes8 = match data {
+            DecodingResult::U8(bytes) => bytes,
+            DecodingResult::U16(samples) => raster::reduce_16(&samples),
+            _ => return Err(unsupported()),
+        };
+        let page_error = |message: String| corrupt(format!("TIFF page {}: {message}", index + 1));
+        let result = match (color, palette) {
+            (ColorType::Gray(bits), Some((_, palette))) => {
+                let indices = raster::unpack(&bytes8, w, h, bits.min(8)).map_err(page_error)?;
+                palette.apply(&indices, width, height)
+            }
+            (ColorType::Gray(1), None) => {
+                let mut values = raster::unpack(&bytes8, w, h, 1).map_err(page_error)?;
+                raster::scale_to_8(&mut values, 1);
+                raster::bilevel_raster(values, width, height)
+            }
+            (ColorType::Gray(bits @ (2 | 4)), None) => {
+                let mut values = raster::unpack(&bytes8, w, h, bits).map_err(page_error)?;
+                raster::scale_to_8(&mut values, bits);
+                raster::gray_raster(values, width, height)
+            }
+            (ColorType::Gray(8 | 16), None) => raster::gray_raster(bytes8, width, height),
+            (ColorType::RGB(8 | 16), None) => raster::rgb_raster(bytes8, width, height),
+            (ColorType::RGBA(8 | 16), None) => {
+                raster::rgb_raster(raster::over_white(&bytes8, 3, premultiplied), width, height)
+            }
+            (ColorType::Multiband { bit_depth: 8 | 16, num_samples: 2 }, None) => {
+                raster::gray_raster(raster::over_white(&bytes8, 1, premultiplied), width, height)
+            }
+            (ColorType::Multiband { bit_depth: 8 | 16, num_samples }, None) if num_samples > 2 => {
+                // Grey with extra samples that are not alpha: keep the grey.
+                raster::gray_raster(raster::keep_first(&bytes8, usize::from(num_samples), 1), width, height)
+            }
+            (ColorType::CMYK(8 | 16), None) => {
+                let rgb = bytes8
+                    .chunks_exact(4)
+                    .flat_map(|p| {
+                        let k = 255 - u16::from(p[3]);
+                        [0, 1, 2].map(|i| ((255 - u16::from(p[i])) * k / 255) as u8)
+                    })
+                    .collect();
+                raster::rgb_raster(rgb, width, height)
+            }
+            _ => return Err(unsupported()),
+        };
+        result.map_err(page_error)
+    }
+
+    /// The resolution tags, in dots per inch. ResolutionUnit 1 ("no absolute unit") counts as none.
+    fn dpi(&self, entries: &[Entry]) -> Result<Option<Dpi>, DecodeError> {
+        let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
+        let unit = match find(TAG_RESOLUTION_UNIT) {
+            Some(entry) => self.first_value(entry)?,
+            None => 2,
+        };
+        let factor = match unit {
+            2 => 1.0,
+            3 => 2.54,
+            _ => return Ok(None),
+        };
+        let x = find(TAG_X_RESOLUTION).map(|e| self.rational(e)).transpose()?.unwrap_or(0.0);
+        let y = find(TAG_Y_RESOLUTION).map(|e| self.rational(e)).transpose()?.unwrap_or(0.0);
+        Ok(plausible_dpi(x * factor, y * factor))
+    }
+
+    fn palette(&self, entry: &Entry) -> Result<Palette, DecodeError> {
+        let values = self.values(entry)?;
+        let n = values.len() / 3;
+        if n == 0 || n > 256 {
+            return Err(corrupt(format!("TIFF colour map has {} entries", values.len())));
+        }
+        let rgb = (0..n).map(|i| [0, 1, 2].map(|c| (values[c * n + i] >> 8) as u8)).collect();
+        Ok(Palette { rgb })
+    }
+
+    /// Reads the directory at `offset`: its entries and the offset of the next one (0 at the end).
+    fn directory(&self, offset: u64) -> Result<(Vec<Entry>, u64), DecodeError> {
+        let (count, entries_at, entry_size) = if self.bigtiff {
+            (self.u64_at(offset)?, offset.saturating_add(8), 20u64)
+        } else {
+            (u64::from(self.u16_at(offset)?), offset.saturating_add(2), 12u64)
+        };
+        if count > 4096 {
+            return Err(corrupt(format!("a TIFF directory claims {count} entries")));
+        }
+        let mut entries = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            let at = entries_at + i * entry_size;
+            let (kind_count, field_pos) = if self.bigtiff {
+                (self.u64_at(at + 4)?, at + 12)
+            } else {
+                (u64::from(self.u32_at(at + 4)?), at + 8)
+            };
+            entries.push(Entry {
+                tag: self.u16_at(at)?,
+                kind: self.u16_at(at + 2)?,
+                count: kind_count,
+                field_pos,
+            });
+        }
+        let next_at = entries_at + count * entry_size;
+        let next = if self.bigtiff { self.u64_at(next_at)? } else { u64::from(self.u32_at(next_at)?) };
+        Ok((entries, next))
+    }
+
+    /// The integer values of an entry (BYTE, SHORT, LONG, LONG8 and their signed kin).
+    fn values(&self, entry: &Entry) -> Result<Vec<u64>, DecodeError> {
+        let size = match entry.kind {
+            1 | 6 | 7 => 1u64,
+            3 | 8 => 2,
+            4 | 9 | 13 => 4,
+            16..=18 => 8,
+            kind => {
+                return Err(corrupt(format!("TIFF tag {} has type {kind}, expected an integer", entry.tag)));
+            }
+        };
+        if entry.count > MAX_TAG_VALUES {
+            return Err(corrupt(format!("TIFF tag {} claims {} values", entry.tag, entry.count)));
+        }
+        let start = self.value_start(entry, size * entry.count)?;
+        (0..entry.count)
+            .map(|i| {
+                let at = start + i * size;
+                match size {
+                    1 => self.slice(at, 1).map(|b| u64::from(b[0])).ok_or_else(|| truncated_tag(entry)),
+                    2 => self.u16_at(at).map(u64::from),
+                    4 => self.u32_at(at).map(u64::from),
+                    _ => self.u64_at(at),
+                }
+            })
+            .collect()
+    }
+
+    fn first_value(&self, entry: &Entry) -> Result<u64, DecodeError> {
+        let single = Entry { count: entry.count.min(1), ..*entry };
+        self.values(&single)?.first().copied().ok_or_else(|| truncated_tag(entry))
+    }
+
+    /// The first value of a RATIONAL (or, leniently, integer or floating-point) entry.
+    fn rational(&self, entry: &Entry) -> Result<f64, DecodeError> {
+        match entry.kind {
+            5 | 10 => {
+                let start = self.value_start(entry, 8)?;
+                let numerator = f64::from(self.u32_at(start)?);
+                let denominator = f64::from(self.u32_at(start + 4)?);
+                Ok(if denominator == 0.0 { 0.0 } else { numerator / denominator })
+            }
+            11 => Ok(f64::from(f32::from_bits(self.u32_at(self.value_start(entry, 4)?)?))),
+            12 => Ok(f64::from_bits(self.u64_at(self.value_start(entry, 8)?)?)),
+            _ => self.first_value(entry).map(|v| v as f64),
+        }
+    }
+
+    /// Where an entry's values start: in the value field itself when they fit, else at its offset.
+    fn value_start(&self, entry: &Entry, total: u64) -> Result<u64, DecodeError> {
+        let field = if self.bigtiff { 8 } else { 4 };
+        if total <= field {
+            Ok(entry.field_pos)
+        } else if self.bigtiff {
+            self.u64_at(entry.field_pos)
+        } else {
+            self.u32_at(entry.field_pos).map(u64::from)
+        }
+    }
+
+    fn slice(&self, offset: u64, len: u64) -> Option<&'a [u8]> {
+        let start = usize::try_from(offset).ok()?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        self.bytes.get(start..end)
+    }
+
+    fn array<const N: usize>(&self, offset: u64) -> Result<[u8; N], DecodeError> {
+        let bytes = self.slice(offset, N as u64).ok_or_else(|| {
+            corrupt(format!("TIFF structure points past the end of the file (offset {offset})"))
+        })?;
+        let mut array = [0u8; N];
+        array.copy_from_slice(bytes);
+        if !self.big_endian {
+            array.reverse();
+        }
+        Ok(array)
+    }
+
+    fn u16_at(&self, offset: u64) -> Result<u16, DecodeError> {
+        self.array::<2>(offset).map(u16::from_be_bytes)
+    }
+
+    fn u32_at(&self, offset: u64) -> Result<u32, DecodeError> {
+        self.array::<4>(offset).map(u32::from_be_bytes)
+    }
+
+    fn u64_at(&self, offset: u64) -> Result<u64, DecodeError> {
+        self.array::<8>(offset).map(u64::from_be_bytes)
+    }
+}
+
+/// A reader over the file's bytes that shows `patch` in place of the 4 bytes at its position, so the
+/// `tiff` crate can read a directory we changed without copying the file.
+struct PatchedReader<'a> {
+    bytes: &'a [u8],
+    pos: u64,
+    patch: Option<(u64, [u8; 4])>,
+}
+
+impl Read for PatchedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let start = usize::try_from(self.pos).unwrap_or(usize::MAX).min(self.bytes.len());
+        let n = buf.len().min(self.bytes.len() - start);
+        buf[..n].copy_from_slice(&self.bytes[start..start + n]);
+        if let Some((at, patch)) = self.patch {
+            for (i, &byte) in patch.iter().enumerate() {
+                let file_pos = at + i as u64;
+                if file_pos >= self.pos && file_pos < self.pos + n as u64 {
+                    buf[(file_pos - self.pos) as usize] = byte;
+                }
+            }
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for PatchedReader<'_> {
+    fn seek(&mut self, target: SeekFrom) -> io::Result<u64> {
+        let new = match target {
+            SeekFrom::Start(at) => Some(at),
+            SeekFrom::End(delta) => (self.bytes.len() as u64).checked_add_signed(delta),
+            SeekFrom::Current(delta) => self.pos.checked_add_signed(delta),
+        };
+        self.pos = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
+        Ok(self.pos)
+    }
+}
+
+fn tiff_error(error: TiffError, index: u32) -> DecodeError {
+    let page = index + 1;
+    match error {
+        TiffError::UnsupportedError(what) => {
+            DecodeError::Unsupported(format!("TIFF page {page}: {what}; rescan as G4, LZW or deflate TIFF"))
+        }
+        TiffError::LimitsExceeded => DecodeError::TooLarge(format!(
+            "TIFF page {page} needs more memory than allowed; scan at a lower resolution"
+        )),
+        other => corrupt(format!("TIFF page {page}: {other}")),
+    }
+}
+
+fn truncated_tag(entry: &Entry) -> DecodeError {
+    corrupt(format!("TIFF tag {} has no value", entry.tag))
+}
+
+fn corrupt(message: impl Into<String>) -> DecodeError {
+    DecodeError::Corrupt(message.into())
+}
