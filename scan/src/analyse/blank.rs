@@ -119,21 +119,31 @@ struct Reduced {
 
 /// The page reduced by taking the darkest pixel of each `factor_x` × `factor_y` block; a last partial
 /// block at the right or bottom edge is taken as far as it goes.
+///
+/// Each band of `factor_y` rows is first folded into one row of column minima, a loop the compiler
+/// turns into vector instructions, and only that row is then reduced across; this keeps a 300 dpi A4
+/// page at a few milliseconds.
 fn darkest_of_blocks(page: &GrayImage, factor_x: u32, factor_y: u32) -> Reduced {
     let source_width = page.width() as usize;
-    let source_height = page.height() as usize;
     let (factor_x, factor_y) = (factor_x as usize, factor_y as usize);
     let width = source_width.div_ceil(factor_x);
-    let height = source_height.div_ceil(factor_y);
-    let source = page.as_raw();
-    let mut pixels = vec![u8::MAX; width * height];
-    for (source_row, line) in source.chunks_exact(source_width.max(1)).enumerate().take(source_height) {
-        let row = &mut pixels[(source_row / factor_y) * width..][..width];
-        for (darkest, block) in row.iter_mut().zip(line.chunks(factor_x)) {
-            let block_min = block.iter().copied().min().unwrap_or(u8::MAX);
-            *darkest = (*darkest).min(block_min);
-        }
+    let mut pixels = Vec::with_capacity(width * (page.height() as usize).div_ceil(factor_y));
+    if source_width == 0 {
+        return Reduced { width, height: 0, pixels };
     }
+    let mut column_minima = vec![u8::MAX; source_width];
+    for band in page.as_raw().chunks(source_width * factor_y) {
+        column_minima.fill(u8::MAX);
+        for line in band.chunks_exact(source_width) {
+            for (minimum, &pixel) in column_minima.iter_mut().zip(line) {
+                *minimum = (*minimum).min(pixel);
+            }
+        }
+        pixels.extend(
+            column_minima.chunks(factor_x).map(|block| block.iter().copied().min().unwrap_or(u8::MAX)),
+        );
+    }
+    let height = pixels.len() / width;
     Reduced { width, height, pixels }
 }
 
