@@ -169,6 +169,9 @@ fn read_tiff_pages(path: &Path) -> Result<Vec<GrayImage>, Box<dyn std::error::Er
             ColorType::GrayA(8) => 2,
             ColorType::RGB(8) => 3,
             ColorType::RGBA(8) => 4,
+            ColorType::Multiband { bit_depth: 8, num_samples } if (1..=4).contains(&num_samples) => {
+                usize::from(num_samples)
+            }
             other => return Err(format!("colour type {other:?} is not handled here").into()),
         };
         let grey: Vec<u8> = samples
