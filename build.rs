@@ -2,7 +2,11 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
-    let protos = ["proto/registratur/v1/admin.proto", "proto/registratur/v1/records.proto"];
+    let protos = [
+        "proto/registratur/v1/admin.proto",
+        "proto/registratur/v1/records.proto",
+        "proto/registratur/v1/mailroom.proto",
+    ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }

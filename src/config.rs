@@ -15,6 +15,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub records: RecordsConfig,
+    pub mailroom: MailroomConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
 }
@@ -24,6 +25,70 @@ pub struct Config {
 pub struct RecordsConfig {
     /// Shape of Aktenzeichen: placeholders `{key}`, `{nr}`, `{year}` with separators between them.
     pub aktenzeichen_format: String,
+}
+
+/// `[mailroom]`: splitting, blank pages, routing and OCR.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailroomConfig {
+    /// Text of the separator sheet's code (QR, Code 39 or Code 128).
+    pub separator_code: String,
+    /// Pages with less ink than this fraction of their area count as blank.
+    pub blank_threshold: f64,
+    /// Prefixes of plain codes on third-party forms that carry an Aktenzeichen.
+    pub plain_code_prefixes: Vec<String>,
+    /// Route by Aktenzeichen found in the OCR text when no code routes.
+    pub text_fallback: bool,
+    /// Tesseract languages, e.g. `deu+eng`.
+    pub ocr_languages: String,
+    /// Directory of the `.traineddata` files (default: $TESSDATA_PREFIX or Debian's).
+    pub tessdata_dir: Option<PathBuf>,
+    /// Threads for page work; 0 means one per core.
+    pub page_threads: usize,
+    /// Orientation detection below this confidence leaves a page as scanned.
+    pub orientation_min_confidence: f32,
+}
+
+impl Default for MailroomConfig {
+    fn default() -> Self {
+        let settings = crate::ingest::pipeline::MailroomSettings::default();
+        Self {
+            separator_code: settings.separator_code,
+            blank_threshold: settings.blank_threshold,
+            plain_code_prefixes: settings.routing.plain_code_prefixes,
+            text_fallback: settings.routing.text_fallback,
+            ocr_languages: "deu+eng".into(),
+            tessdata_dir: None,
+            page_threads: 0,
+            orientation_min_confidence: settings.orientation_min_confidence,
+        }
+    }
+}
+
+impl MailroomConfig {
+    /// The pipeline settings and OCR configuration this section describes.
+    pub fn settings(
+        &self,
+    ) -> (crate::ingest::pipeline::MailroomSettings, registratur_scan::ocr::tesseract::TesseractConfig) {
+        let defaults = crate::ingest::pipeline::MailroomSettings::default();
+        let settings = crate::ingest::pipeline::MailroomSettings {
+            separator_code: self.separator_code.clone(),
+            blank_threshold: self.blank_threshold,
+            routing: crate::route::resolve::RoutingRules {
+                plain_code_prefixes: self.plain_code_prefixes.clone(),
+                text_fallback: self.text_fallback,
+            },
+            page_threads: self.page_threads,
+            orientation_min_confidence: self.orientation_min_confidence,
+            ..defaults
+        };
+        let ocr = registratur_scan::ocr::tesseract::TesseractConfig {
+            languages: self.ocr_languages.clone(),
+            tessdata_dir: self.tessdata_dir.clone(),
+            ..Default::default()
+        };
+        (settings, ocr)
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]

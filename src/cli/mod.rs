@@ -2,6 +2,7 @@
 //! and every other subcommand is a client of a running server, printing readable text or, with
 //! `--json`, one JSON document.
 
+mod mailroom;
 mod output;
 mod records;
 mod serve;
@@ -99,6 +100,18 @@ pub enum Command {
         #[command(subcommand)]
         command: records::DocCommand,
     },
+    /// Send scanned files to the mailroom as one batch (with --wait: print where each piece went).
+    Ingest(mailroom::IngestArgs),
+    /// Show or follow a mailroom batch.
+    Batch {
+        #[command(subcommand)]
+        command: mailroom::BatchCommand,
+    },
+    /// The Klärfall queue: pieces no rule could route.
+    Klaerfall {
+        #[command(subcommand)]
+        command: mailroom::KlaerfallCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +174,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Akte { command } => records::akte(connect(&args).await?, command, args.json).await,
         Command::Vorgang { command } => records::vorgang(connect(&args).await?, command, args.json).await,
         Command::Doc { command } => records::doc(connect(&args).await?, command, args.json).await,
+        Command::Ingest(ingest) => mailroom::ingest(&mut connect(&args).await?, ingest, args.json).await,
+        Command::Batch { command } => mailroom::batch(&mut connect(&args).await?, command, args.json).await,
+        Command::Klaerfall { command } => {
+            mailroom::klaerfall(&mut connect(&args).await?, command, args.json).await
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::auth::TokenRegistry;
 use crate::config::Config;
 use crate::grpc::server::TlsPem;
 use crate::records::aktenzeichen::AktenzeichenFormat;
-use crate::service::{Engine, EngineLimits, EngineSettings};
+use crate::service::{Engine, EngineLimits, EngineSettings, OcrChoice};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -36,9 +36,12 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
     let format = AktenzeichenFormat::new(&config.records.aktenzeichen_format)
         .with_context(|| "records.aktenzeichen_format is invalid")?;
+    let (mailroom, ocr) = config.mailroom.settings();
     let settings = EngineSettings {
         limits: EngineLimits { max_upload_bytes: config.server.max_upload_bytes },
         aktenzeichen_format: format,
+        mailroom,
+        ocr: OcrChoice::Tesseract(ocr),
     };
     let data_dir = config.storage.data_dir.clone();
     let engine = tokio::task::spawn_blocking(move || Engine::open(data_dir, settings))

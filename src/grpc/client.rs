@@ -12,6 +12,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 use super::convert;
 use super::pb;
 use super::pb::admin_service_client::AdminServiceClient;
+use super::pb::mailroom_service_client::MailroomServiceClient;
 use super::pb::records_service_client::RecordsServiceClient;
 use crate::records::model::{Akte, Content, Vorgang};
 use crate::records::repo::AkteRef;
@@ -19,6 +20,141 @@ use crate::service::{
     AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, IssuedRoutingCode, JournalCheck, StatusReport,
     StoredBlobInfo,
 };
+
+/// A file to put in a batch.
+#[derive(Clone, Debug)]
+pub struct BatchFileSource {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What the server said when it received a batch.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BatchReceipt {
+    pub batch_id: u64,
+    pub received_at: String,
+    pub files: Vec<(String, String, u64)>,
+}
+
+/// One piece of a batch, as reported to clients.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PieceReport {
+    pub index: u32,
+    pub outcome: String,
+    pub akte_id: u64,
+    pub aktenzeichen: String,
+    pub dokument_id: u64,
+    pub method: String,
+    pub klaerfall_id: u64,
+    pub reason: String,
+    pub detail: String,
+    pub evidence: Vec<String>,
+    /// (file, page), both 0-based.
+    pub pages: Vec<(u32, u32)>,
+    pub blank_pages_removed: u32,
+    pub qc: String,
+}
+
+/// A batch's counts once done.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BatchSummaryReport {
+    /// (file name, format, pages, error).
+    pub files: Vec<(String, String, u32, String)>,
+    pub pieces: u32,
+    pub pages_fed: u32,
+    pub pages_stored: u32,
+    pub blank_removed: u32,
+    pub separator_sheets: u32,
+    pub invariant_holds: bool,
+    pub qc: Vec<String>,
+}
+
+/// A batch's state.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BatchReport {
+    pub batch_id: u64,
+    pub scanner_batch_id: String,
+    pub state: String,
+    pub pieces: Vec<PieceReport>,
+    pub summary: Option<BatchSummaryReport>,
+}
+
+/// One message of a batch watch.
+#[derive(Clone, Debug, serde::Serialize)]
+pub enum BatchEventReport {
+    Progress { stage: String, done: u32, total: u32 },
+    Piece(PieceReport),
+    Done(BatchSummaryReport),
+}
+
+/// A Klärfall as reported to clients.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KlaerfallReport {
+    pub id: u64,
+    pub batch_id: u64,
+    pub piece: u32,
+    pub reason: String,
+    pub detail: String,
+    pub evidence: Vec<String>,
+    pub candidates: Vec<String>,
+    pub posteingangsdatum: String,
+    pub pages: u32,
+    pub excerpt: String,
+    pub state: String,
+    pub resolved_aktenzeichen: String,
+    pub resolved_dokument_id: u64,
+    pub resolved_by: String,
+}
+
+fn piece_report(p: pb::Piece) -> PieceReport {
+    PieceReport {
+        index: p.index,
+        outcome: p.outcome,
+        akte_id: p.akte_id,
+        aktenzeichen: p.aktenzeichen,
+        dokument_id: p.dokument_id,
+        method: p.method,
+        klaerfall_id: p.klaerfall_id,
+        reason: p.reason,
+        detail: p.detail,
+        evidence: p.evidence,
+        pages: p.pages.iter().map(|r| (r.file, r.page)).collect(),
+        blank_pages_removed: p.blank_pages_removed,
+        qc: p.qc,
+    }
+}
+
+fn summary_report(s: pb::BatchSummary) -> BatchSummaryReport {
+    BatchSummaryReport {
+        files: s.files.into_iter().map(|f| (f.filename, f.format, f.pages, f.error)).collect(),
+        pieces: s.pieces,
+        pages_fed: s.pages_fed,
+        pages_stored: s.pages_stored,
+        blank_removed: s.blank_removed,
+        separator_sheets: s.separator_sheets,
+        invariant_holds: s.invariant_holds,
+        qc: s.qc,
+    }
+}
+
+fn klaerfall_report(k: pb::Klaerfall) -> KlaerfallReport {
+    KlaerfallReport {
+        id: k.id,
+        batch_id: k.batch_id,
+        piece: k.piece,
+        reason: k.reason,
+        detail: k.detail,
+        evidence: k.evidence,
+        candidates: k.candidates,
+        posteingangsdatum: k.posteingangsdatum,
+        pages: k.pages,
+        excerpt: k.excerpt,
+        state: k.state,
+        resolved_aktenzeichen: k.resolved_aktenzeichen,
+        resolved_dokument_id: k.resolved_dokument_id,
+        resolved_by: k.resolved_by,
+    }
+}
 
 /// Size of the chunks an upload sends.
 const UPLOAD_CHUNK: usize = 256 * 1024;
@@ -80,6 +216,7 @@ type AuthChannel = InterceptedService<Channel, BearerToken>;
 pub struct Client {
     admin: AdminServiceClient<AuthChannel>,
     records: RecordsServiceClient<AuthChannel>,
+    mailroom: MailroomServiceClient<AuthChannel>,
 }
 
 /// Messages of a client-streamed upload: header in the first, `last` on the final one.
@@ -163,7 +300,8 @@ impl Client {
         let authed = InterceptedService::new(channel, BearerToken(token));
         Ok(Self {
             admin: AdminServiceClient::new(authed.clone()),
-            records: RecordsServiceClient::new(authed),
+            records: RecordsServiceClient::new(authed.clone()),
+            mailroom: MailroomServiceClient::new(authed),
         })
     }
 
@@ -467,4 +605,127 @@ fn parse_hashes(hexes: &[String]) -> Result<Vec<BlobHash>, ClientError> {
         .iter()
         .map(|hex| BlobHash::from_hex(hex).map_err(|e| ClientError::InvalidResponse(e.to_string())))
         .collect()
+}
+
+impl Client {
+    // ----- mailroom -----
+
+    /// Sends a batch; returns once the server holds it durably.
+    pub async fn ingest(
+        &mut self,
+        header: crate::service::NewBatch,
+        files: Vec<BatchFileSource>,
+    ) -> Result<BatchReceipt, ClientError> {
+        let mut messages = vec![pb::IngestRequest {
+            header: Some(pb::BatchHeader {
+                scanner_batch_id: header.scanner_batch_id,
+                channel: header.channel,
+                posteingangsdatum: header.posteingangsdatum,
+                operator: header.operator,
+                dpi: header.dpi,
+                colour_mode: header.colour_mode,
+                device: header.device,
+                duplex: header.duplex,
+                expected_sheets: header.expected_sheets.unwrap_or(0),
+                scanned_at: header.scanned_at.unwrap_or_default(),
+            }),
+            ..Default::default()
+        }];
+        for file in files {
+            messages.push(pb::IngestRequest {
+                file: Some(pb::FileStart { filename: file.filename, media_type: String::new() }),
+                ..Default::default()
+            });
+            for chunk in file.bytes.chunks(UPLOAD_CHUNK) {
+                messages.push(pb::IngestRequest { chunk: chunk.to_vec(), ..Default::default() });
+            }
+        }
+        if let Some(last) = messages.last_mut() {
+            last.last = true;
+        }
+        let response = self.mailroom.ingest(tokio_stream::iter(messages)).await?.into_inner();
+        Ok(BatchReceipt {
+            batch_id: response.batch_id,
+            received_at: response.received_at,
+            files: response.files.into_iter().map(|f| (f.filename, f.blake3, f.size)).collect(),
+        })
+    }
+
+    pub async fn batch(&mut self, batch_id: u64) -> Result<BatchReport, ClientError> {
+        let status = self.mailroom.get_batch(pb::GetBatchRequest { batch_id }).await?.into_inner();
+        Ok(BatchReport {
+            batch_id: status.batch_id,
+            scanner_batch_id: status.scanner_batch_id,
+            state: status.state,
+            pieces: status.pieces.into_iter().map(piece_report).collect(),
+            summary: status.summary.map(summary_report),
+        })
+    }
+
+    /// Watches a batch; `on_event` sees every event until the summary.
+    pub async fn watch_batch(
+        &mut self,
+        batch_id: u64,
+        mut on_event: impl FnMut(BatchEventReport),
+    ) -> Result<(), ClientError> {
+        let mut stream = self.mailroom.watch_batch(pb::WatchBatchRequest { batch_id }).await?.into_inner();
+        while let Some(event) = stream.message().await? {
+            if let Some(p) = event.progress {
+                on_event(BatchEventReport::Progress { stage: p.stage, done: p.done, total: p.total });
+            }
+            if let Some(piece) = event.piece {
+                on_event(BatchEventReport::Piece(piece_report(piece)));
+            }
+            if let Some(done) = event.done {
+                on_event(BatchEventReport::Done(summary_report(done)));
+                return Ok(());
+            }
+        }
+        Err(ClientError::InvalidResponse("the watch ended before the batch was done".into()))
+    }
+
+    pub async fn klaerfaelle(&mut self, include_resolved: bool) -> Result<Vec<KlaerfallReport>, ClientError> {
+        let list = self
+            .mailroom
+            .list_klaerfaelle(pb::ListKlaerfaelleRequest { include_resolved, limit: 0 })
+            .await?
+            .into_inner();
+        Ok(list.klaerfaelle.into_iter().map(klaerfall_report).collect())
+    }
+
+    pub async fn klaerfall(&mut self, id: u64) -> Result<KlaerfallReport, ClientError> {
+        Ok(klaerfall_report(self.mailroom.get_klaerfall(pb::GetKlaerfallRequest { id }).await?.into_inner()))
+    }
+
+    /// The PNG of one page (1-based) and the number of pages.
+    pub async fn klaerfall_preview(&mut self, id: u64, page: u32) -> Result<(Vec<u8>, u32), ClientError> {
+        let preview = self
+            .mailroom
+            .get_klaerfall_preview(pb::GetKlaerfallPreviewRequest { id, page })
+            .await?
+            .into_inner();
+        Ok((preview.png, preview.pages))
+    }
+
+    /// Files a Klärfall in an Akte; returns the new Dokument's id.
+    pub async fn resolve_klaerfall(
+        &mut self,
+        id: u64,
+        akte: &AkteRef,
+        title: &str,
+        note: &str,
+    ) -> Result<(KlaerfallReport, u64), ClientError> {
+        let response = self
+            .mailroom
+            .resolve_klaerfall(pb::ResolveKlaerfallRequest {
+                id,
+                akte: akte_ref(akte),
+                title: title.to_string(),
+                note: note.to_string(),
+            })
+            .await?
+            .into_inner();
+        let klaerfall = response.klaerfall.ok_or_else(|| "missing klaerfall in the answer".to_string())?;
+        Ok((klaerfall_report(klaerfall), response.dokument_id))
+    }
 }

@@ -211,3 +211,123 @@ pub(crate) fn history_from_pb(entry: pb::HistoryEntry) -> Result<HistoryItem, St
         entry_hash: entry.entry_hash,
     })
 }
+
+// ----- mailroom -----
+
+pub(crate) fn new_batch(header: pb::BatchHeader) -> crate::service::NewBatch {
+    crate::service::NewBatch {
+        scanner_batch_id: header.scanner_batch_id,
+        channel: header.channel,
+        posteingangsdatum: header.posteingangsdatum,
+        operator: header.operator,
+        dpi: header.dpi,
+        colour_mode: header.colour_mode,
+        device: header.device,
+        duplex: header.duplex,
+        expected_sheets: Some(header.expected_sheets).filter(|n| *n > 0),
+        scanned_at: Some(header.scanned_at).filter(|s| !s.is_empty()),
+    }
+}
+
+pub(crate) fn stored_file(content: &Content) -> pb::StoredFile {
+    pb::StoredFile {
+        filename: content.filename.clone(),
+        blake3: content.blake3.clone(),
+        sha256: content.sha256.clone(),
+        size: content.size,
+    }
+}
+
+pub(crate) fn piece(piece: &crate::ingest::model::PieceRecord) -> pb::Piece {
+    use crate::ingest::model::PieceDestination;
+    let mut out = pb::Piece {
+        index: piece.piece,
+        evidence: piece.evidence.clone(),
+        pages: piece.pages.iter().map(|p| pb::PageRef { file: p.file, page: p.page }).collect(),
+        blank_pages_removed: piece.protocol.blank_pages.len() as u32,
+        rendition_sha256: piece.rendition.sha256.clone(),
+        qc: piece.protocol.qc.clone(),
+        ..Default::default()
+    };
+    match &piece.destination {
+        PieceDestination::Filed { akte_id, aktenzeichen, dokument_id, method } => {
+            out.outcome = "filed".into();
+            out.akte_id = *akte_id;
+            out.aktenzeichen = aktenzeichen.clone();
+            out.dokument_id = *dokument_id;
+            out.method = method.as_str().into();
+        }
+        PieceDestination::Klaerfall { klaerfall_id, reason, detail } => {
+            out.outcome = "klaerfall".into();
+            out.klaerfall_id = *klaerfall_id;
+            out.reason = reason.as_str().into();
+            out.detail = detail.clone();
+        }
+    }
+    out
+}
+
+pub(crate) fn batch_summary(summary: &crate::ingest::model::BatchSummary) -> pb::BatchSummary {
+    pb::BatchSummary {
+        files: summary
+            .files
+            .iter()
+            .map(|f| pb::FileOutcome {
+                file: f.file,
+                filename: f.filename.clone(),
+                format: f.format.clone(),
+                pages: f.pages,
+                error: f.error.clone().unwrap_or_default(),
+            })
+            .collect(),
+        pieces: summary.pieces,
+        pages_fed: summary.pages_fed,
+        pages_stored: summary.pages_stored,
+        blank_removed: summary.blank_removed,
+        separator_sheets: summary.separator_sheets,
+        invariant_holds: summary.invariant_holds,
+        qc: summary.qc.clone(),
+        finished_at: time(&summary.finished_at),
+    }
+}
+
+pub(crate) fn batch_status(view: &crate::service::BatchView) -> pb::BatchStatus {
+    pb::BatchStatus {
+        batch_id: view.batch.id,
+        scanner_batch_id: view.batch.header.scanner_batch_id.clone(),
+        state: view.state.as_str().into(),
+        received_at: time(&view.batch.received_at),
+        files: view.batch.files.iter().map(|f| stored_file(&f.content)).collect(),
+        pieces: view.pieces.iter().map(piece).collect(),
+        summary: view.summary.as_ref().map(batch_summary),
+    }
+}
+
+pub(crate) fn klaerfall(klaerfall: &crate::ingest::model::Klaerfall) -> pb::Klaerfall {
+    use crate::ingest::model::KlaerfallState;
+    let mut out = pb::Klaerfall {
+        id: klaerfall.id,
+        batch_id: klaerfall.batch_id,
+        piece: klaerfall.piece,
+        reason: klaerfall.reason.as_str().into(),
+        detail: klaerfall.detail.clone(),
+        evidence: klaerfall.evidence.clone(),
+        candidates: klaerfall.candidates.clone(),
+        posteingangsdatum: klaerfall.posteingangsdatum.to_string(),
+        pages: klaerfall.pages,
+        excerpt: klaerfall.excerpt.clone(),
+        created_at: time(&klaerfall.created_at),
+        state: "open".into(),
+        rendition_sha256: klaerfall.rendition.sha256.clone(),
+        ..Default::default()
+    };
+    if let KlaerfallState::Resolved { akte_id, aktenzeichen, dokument_id, by, at, .. } = &klaerfall.state {
+        out.state = "resolved".into();
+        out.resolved_akte_id = *akte_id;
+        out.resolved_aktenzeichen = aktenzeichen.clone();
+        out.resolved_dokument_id = *dokument_id;
+        out.resolved_by = by.clone();
+        out.resolved_at = time(at);
+    }
+    out
+}

@@ -10,8 +10,10 @@ use tonic::transport::{Identity, ServerTlsConfig};
 
 use super::admin::AdminHandlers;
 use super::auth::Authenticator;
+use super::mailroom::MailroomHandlers;
 use super::pb;
 use super::pb::admin_service_server::AdminServiceServer;
+use super::pb::mailroom_service_server::MailroomServiceServer;
 use super::pb::records_service_server::RecordsServiceServer;
 use super::records::RecordsHandlers;
 use crate::auth::TokenRegistry;
@@ -38,6 +40,7 @@ pub async fn serve(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<AdminServiceServer<AdminHandlers>>().await;
     health_reporter.set_serving::<RecordsServiceServer<RecordsHandlers>>().await;
+    health_reporter.set_serving::<MailroomServiceServer<MailroomHandlers>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -45,6 +48,8 @@ pub async fn serve(
         .expect("the embedded descriptor sets are valid");
     let authenticator = Authenticator { tokens: Arc::new(tokens) };
     let admin = AdminServiceServer::new(AdminHandlers { engine: engine.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let mailroom = MailroomServiceServer::new(MailroomHandlers { engine: engine.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let records =
         RecordsServiceServer::new(RecordsHandlers { engine }).max_decoding_message_size(MAX_MESSAGE_BYTES);
@@ -58,7 +63,8 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(tonic::service::interceptor::InterceptedService::new(admin, authenticator.clone()))
-        .add_service(tonic::service::interceptor::InterceptedService::new(records, authenticator))
+        .add_service(tonic::service::interceptor::InterceptedService::new(records, authenticator.clone()))
+        .add_service(tonic::service::interceptor::InterceptedService::new(mailroom, authenticator))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
 }

@@ -7,4 +7,7 @@
 //! first piece not yet done.
 
 pub mod model;
+pub mod pipeline;
+pub mod repo;
 pub mod split;
+pub mod worker;

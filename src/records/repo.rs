@@ -57,6 +57,12 @@ pub enum RecordsError {
     Invalid(String),
     #[error("too many concurrent changes to {0}; retry the request")]
     Contention(String),
+    #[error("batch {0} not found; list batches with `registratur batch list`")]
+    BatchNotFound(u64),
+    #[error("Klärfall {0} not found; list open ones with `registratur klaerfall list`")]
+    KlaerfallNotFound(u64),
+    #[error("Klärfall {id} is already resolved: filed in Akte {aktenzeichen}")]
+    KlaerfallResolved { id: u64, aktenzeichen: String },
     #[error("stored record {key} is unreadable: {reason}")]
     Undecodable { key: String, reason: String },
     #[error(transparent)]
@@ -454,12 +460,13 @@ impl Records {
         let digest = self.store.blobs().put_reader(bytes).map_err(StoreError::from)?.digest;
         let original =
             StoredContent { digest, filename: new.filename.clone(), media_type: new.media_type.clone() };
-        self.file_dokument(actor, new, &original, &[], |_| {})
+        self.file_dokument(actor, new, &original, &[], |_, _| {})
     }
 
     /// Files a new Dokument whose bytes are already in the blob store: `original` becomes Version 1,
     /// `renditions` (kind, content) are attached to it, and `extra` may add writes and preconditions
-    /// of the caller's own (the mailroom marks its piece as filed in the same transaction). Blob
+    /// of the caller's own, knowing the new Dokument (the mailroom marks its piece as filed in the same
+    /// transaction). Blob
     /// references for every content are added here.
     pub fn file_dokument(
         &self,
@@ -467,7 +474,7 @@ impl Records {
         new: &NewDokument,
         original: &StoredContent,
         renditions: &[(String, StoredContent)],
-        extra: impl FnOnce(&mut Txn),
+        extra: impl FnOnce(&mut Txn, &Dokument),
     ) -> Result<(Dokument, Version), RecordsError> {
         let title = required("title", &new.title)?;
         let (akte, akte_bytes) = self.open_akte(&new.akte)?;
@@ -519,7 +526,7 @@ impl Records {
         for (_, content) in renditions {
             txn.add_blob_ref(content.digest);
         }
-        extra(&mut txn);
+        extra(&mut txn, &dokument);
         self.commit_in_akte(txn, &akte)?;
         Ok((dokument, first))
     }

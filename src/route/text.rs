@@ -86,13 +86,11 @@ pub fn candidates(text: &str, format: &AktenzeichenFormat) -> Vec<TextCandidate>
 
 fn starts_with_at(haystack: &[char], at: usize, needle: &str) -> bool {
     let mut index = at;
-    for expected in needle.chars() {
-        if haystack.get(index) != Some(&expected) {
-            return false;
-        }
+    needle.chars().all(|expected| {
+        let matches = haystack.get(index) == Some(&expected);
         index += 1;
-    }
-    true
+        matches
+    })
 }
 
 /// The longest run of leading tokens of `tail` that parses as an Aktenzeichen, in canonical form.

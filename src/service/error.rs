@@ -48,6 +48,8 @@ pub enum ServiceError {
     UploadAborted,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -59,7 +61,9 @@ impl ServiceError {
             ServiceError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             ServiceError::InvalidArgument(_) => ErrorCode::InvalidArgument,
             ServiceError::Records(error) => match error {
-                RecordsError::NoAktenplan | RecordsError::AkteClosed(_) => ErrorCode::FailedPrecondition,
+                RecordsError::NoAktenplan
+                | RecordsError::AkteClosed(_)
+                | RecordsError::KlaerfallResolved { .. } => ErrorCode::FailedPrecondition,
                 RecordsError::UnknownUnit(_)
                 | RecordsError::InvalidAktenzeichen(_)
                 | RecordsError::InvalidAktenplan(_)
@@ -68,7 +72,9 @@ impl ServiceError {
                 | RecordsError::VorgangNotFound { .. }
                 | RecordsError::DokumentNotFound(_)
                 | RecordsError::VersionNotFound { .. }
-                | RecordsError::RenditionNotFound { .. } => ErrorCode::NotFound,
+                | RecordsError::RenditionNotFound { .. }
+                | RecordsError::BatchNotFound(_)
+                | RecordsError::KlaerfallNotFound(_) => ErrorCode::NotFound,
                 RecordsError::AktenzeichenTaken { .. } => ErrorCode::AlreadyExists,
                 RecordsError::Contention(_) => ErrorCode::Aborted,
                 RecordsError::Undecodable { .. } => ErrorCode::Internal,
@@ -78,6 +84,7 @@ impl ServiceError {
             ServiceError::TooLarge { .. } => ErrorCode::ResourceExhausted,
             ServiceError::Corrupted { .. } => ErrorCode::DataLoss,
             ServiceError::UploadAborted => ErrorCode::Aborted,
+            ServiceError::Unavailable(_) => ErrorCode::Unavailable,
             ServiceError::Internal(_) => ErrorCode::Internal,
             ServiceError::RoutingCode(error) => match error {
                 RoutingCodeError::AktenzeichenNotEncodable { .. } => ErrorCode::FailedPrecondition,

@@ -5,6 +5,7 @@
 //! here, and encode the answer.
 
 mod error;
+mod mailroom;
 mod records;
 mod transfer;
 
@@ -15,10 +16,16 @@ use registratur_storage::Store;
 use registratur_storage::fixity::FixityReport;
 
 pub use error::{ErrorCode, ServiceError};
+pub use mailroom::{BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use records::{AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, HistoryOf, IssuedRoutingCode};
 pub use transfer::{BlobDownload, StoredBlobInfo, Upload};
 
+use registratur_scan::ocr::OcrEngine;
+use registratur_scan::ocr::tesseract::{TesseractConfig, TesseractEngine};
+
 use crate::auth::{Principal, Role};
+use crate::ingest::pipeline::{Mailroom, MailroomSettings};
+use crate::ingest::worker::WorkerHandle;
 use crate::records::aktenzeichen::AktenzeichenFormat;
 use crate::records::repo::Records;
 use crate::route::code::RoutingKeyRing;
@@ -34,6 +41,32 @@ pub struct EngineLimits {
 pub struct EngineSettings {
     pub limits: EngineLimits,
     pub aktenzeichen_format: AktenzeichenFormat,
+    pub mailroom: MailroomSettings,
+    pub ocr: OcrChoice,
+}
+
+/// Which OCR engine the mailroom uses.
+#[derive(Clone)]
+pub enum OcrChoice {
+    /// Tesseract through libtesseract (the product).
+    Tesseract(TesseractConfig),
+    /// An engine supplied by the caller (unit tests use a deterministic fake).
+    Custom(Arc<dyn OcrEngine>),
+}
+
+impl Default for OcrChoice {
+    fn default() -> Self {
+        OcrChoice::Tesseract(TesseractConfig::default())
+    }
+}
+
+impl std::fmt::Debug for OcrChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OcrChoice::Tesseract(config) => f.debug_tuple("Tesseract").field(config).finish(),
+            OcrChoice::Custom(engine) => f.debug_tuple("Custom").field(&engine.describe()).finish(),
+        }
+    }
 }
 
 impl Default for EngineLimits {
@@ -49,8 +82,11 @@ pub struct Engine {
 }
 
 struct EngineInner {
+    // Dropped first: stopping the worker waits for the piece in hand, while the store is still open.
+    worker: WorkerHandle,
+    mailroom: Arc<Mailroom>,
     store: Store,
-    records: Records,
+    records: Arc<Records>,
     routing_keys: RoutingKeyRing,
     limits: EngineLimits,
 }
@@ -81,10 +117,34 @@ pub struct JournalCheck {
 impl Engine {
     /// An engine over `store`; the routing key is read from (or created in) the store's data directory.
     pub fn new(store: Store, settings: EngineSettings) -> Result<Self, ServiceError> {
-        let records = Records::open(store.clone(), settings.aktenzeichen_format)?;
+        let records = Arc::new(Records::open(store.clone(), settings.aktenzeichen_format)?);
         // The whole ring: codes signed with rotated-out keys must still verify.
         let routing_keys = RoutingKeyRing::load_or_create(&store.data_dir().join(ROUTING_KEY_FILE))?;
-        Ok(Self { inner: Arc::new(EngineInner { store, records, routing_keys, limits: settings.limits }) })
+        let ocr: Arc<dyn OcrEngine> = match settings.ocr {
+            OcrChoice::Tesseract(config) => {
+                Arc::new(TesseractEngine::new(config).map_err(|e| ServiceError::Unavailable(e.to_string()))?)
+            }
+            OcrChoice::Custom(engine) => engine,
+        };
+        let mailroom = Arc::new(Mailroom::new(
+            store.clone(),
+            records.clone(),
+            routing_keys.clone(),
+            ocr,
+            settings.mailroom,
+        )?);
+        let worker = WorkerHandle::start(&mailroom)
+            .map_err(|e| ServiceError::Internal(format!("cannot start the mailroom worker: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(EngineInner {
+                worker,
+                mailroom,
+                store,
+                records,
+                routing_keys,
+                limits: settings.limits,
+            }),
+        })
     }
 
     pub fn routing_keys(&self) -> &RoutingKeyRing {

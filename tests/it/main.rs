@@ -3,5 +3,6 @@
 mod crash;
 mod grpc_admin;
 mod grpc_records;
+mod mailroom;
 mod support;
 mod tls;

@@ -50,7 +50,22 @@ impl TestServer {
     }
 
     pub async fn start_with(limits: EngineLimits, tls: Option<TlsPem>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), limits, tls).await
+    }
+
+    /// Stops the server and starts a new one on the same data directory.
+    pub async fn restart(mut self) -> Self {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+        Self::start_in(dir, EngineLimits { max_upload_bytes: 64 << 20 }, None).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, limits: EngineLimits, tls: Option<TlsPem>) -> Self {
         let data_dir = dir.path().join("data");
         let settings = EngineSettings { limits, ..EngineSettings::default() };
         let engine = Engine::open(&data_dir, settings).unwrap();

@@ -1,0 +1,455 @@
+//! Synthetic scanned mail for tests and benchmarks: German letters as a scanner would deliver them —
+//! slightly skewed, with sensor noise, blank duplex backs with bleed-through, upside-down feeds,
+//! separator sheets, routing QR codes and Aktenzeichen in the text — plus the ground truth of where
+//! each piece should go and what it says.
+//!
+//! Pages are 8-bit grey A4 at a chosen resolution; `write_tiff` packs them into one multi-page TIFF
+//! (deflate) with resolution tags, the way a document scanner hands over a batch.
+
+use std::io::Cursor;
+use std::sync::OnceLock;
+
+use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
+use image::{GrayImage, Luma};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+/// Where the font for letters comes from (Debian package `fonts-dejavu-core`).
+const FONT_PATHS: &[&str] =
+    &["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans.ttf"];
+
+const A4_MM: (f32, f32) = (210.0, 297.0);
+
+/// How a letter says where it belongs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Routing {
+    /// A QR code with this payload (a routing code, `AZ:...`, or anything else).
+    Qr(String),
+    /// "Ihr Zeichen: <text>" in the letter head, no code.
+    Text(String),
+    /// A GiroCode payment QR and nothing else.
+    GiroCode,
+    /// Nothing at all.
+    Nothing,
+}
+
+/// One letter of a batch.
+#[derive(Clone, Debug, Serialize)]
+pub struct LetterSpec {
+    pub routing: Routing,
+    /// 1 or more.
+    pub pages: u32,
+    /// The first page is fed upside down.
+    pub upside_down: bool,
+    /// What the mailroom should do with it: an Aktenzeichen, or `klaerfall:<reason>`.
+    pub expect: String,
+}
+
+/// What a generated batch should produce.
+#[derive(Clone, Debug, Serialize)]
+pub struct BatchTruth {
+    pub pieces: Vec<PieceTruth>,
+    pub pages_fed: u32,
+    pub blank_pages: u32,
+    pub separator_sheets: u32,
+    /// What each fed page is: `letter`, `blank` or `separator`, in scan order.
+    pub page_kinds: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PieceTruth {
+    pub expect: String,
+    pub pages: u32,
+    /// The text printed on the pages, line by line, for measuring OCR character error rate.
+    pub text: String,
+}
+
+/// Batch layout options.
+#[derive(Clone, Debug)]
+pub struct BatchOptions {
+    pub dpi: f32,
+    /// Put a separator sheet (QR `PATCHT`) between letters.
+    pub separators: bool,
+    /// Scan both sides: every page is followed by its blank back with bleed-through.
+    pub duplex: bool,
+    /// Maximum skew in degrees (each page gets a random skew up to this).
+    pub max_skew_degrees: f32,
+    /// Standard deviation of sensor noise in grey levels.
+    pub noise: f32,
+    pub seed: u64,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        Self { dpi: 300.0, separators: true, duplex: true, max_skew_degrees: 0.8, noise: 6.0, seed: 1 }
+    }
+}
+
+fn font() -> anyhow::Result<&'static FontVec> {
+    static FONT: OnceLock<Option<FontVec>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        FONT_PATHS
+            .iter()
+            .find_map(|path| std::fs::read(path).ok())
+            .and_then(|bytes| FontVec::try_from_vec(bytes).ok())
+    })
+    .as_ref()
+    .ok_or_else(|| anyhow::anyhow!("no DejaVuSans.ttf found; install the Debian package fonts-dejavu-core"))
+}
+
+/// A white A4 page at `dpi`.
+pub fn blank_a4(dpi: f32) -> GrayImage {
+    let width = (A4_MM.0 / 25.4 * dpi).round() as u32;
+    let height = (A4_MM.1 / 25.4 * dpi).round() as u32;
+    GrayImage::from_pixel(width, height, Luma([255]))
+}
+
+/// Draws `text` with its top-left corner at (`x`, `y`) pixels, `points` high at `dpi`.
+pub fn draw_text(
+    page: &mut GrayImage,
+    x: f32,
+    y: f32,
+    points: f32,
+    dpi: f32,
+    text: &str,
+) -> anyhow::Result<()> {
+    let font = font()?;
+    let scale = PxScale::from(points / 72.0 * dpi);
+    let scaled = font.as_scaled(scale);
+    let mut caret = x;
+    let baseline = y + scaled.ascent();
+    let mut previous = None;
+    for c in text.chars() {
+        let id = scaled.glyph_id(c);
+        if let Some(prev) = previous {
+            caret += scaled.kern(prev, id);
+        }
+        let glyph = id.with_scale_and_position(scale, ab_glyph::point(caret, baseline));
+        caret += scaled.h_advance(id);
+        previous = Some(id);
+        if let Some(outline) = font.outline_glyph(glyph) {
+            let bounds = outline.px_bounds();
+            outline.draw(|gx, gy, coverage| {
+                let px = bounds.min.x as i64 + i64::from(gx);
+                let py = bounds.min.y as i64 + i64::from(gy);
+                if px >= 0 && py >= 0 && (px as u32) < page.width() && (py as u32) < page.height() {
+                    let pixel = page.get_pixel_mut(px as u32, py as u32);
+                    let ink = (coverage.clamp(0.0, 1.0) * 255.0) as u8;
+                    pixel.0[0] = pixel.0[0].min(255 - ink);
+                }
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A QR code for `payload` with modules of `module_px` pixels and a quiet zone.
+pub fn qr_image(payload: &str, module_px: u32) -> anyhow::Result<GrayImage> {
+    let code = qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M)?;
+    Ok(code.render::<Luma<u8>>().module_dimensions(module_px, module_px).quiet_zone(true).build())
+}
+
+fn paste(page: &mut GrayImage, image: &GrayImage, x: u32, y: u32) {
+    for (ix, iy, pixel) in image.enumerate_pixels() {
+        if x + ix < page.width() && y + iy < page.height() {
+            page.put_pixel(x + ix, y + iy, *pixel);
+        }
+    }
+}
+
+/// German sentences for letter bodies (with umlauts and ß, as real mail has).
+const SENTENCES: &[&str] = &[
+    "hiermit beantrage ich die Verlängerung der Frist bis zum Monatsende.",
+    "Die Unterlagen zu meinem Antrag auf Wohngeld füge ich diesem Schreiben bei.",
+    "Gegen den Bescheid vom 14. März lege ich fristgerecht Widerspruch ein.",
+    "Bitte teilen Sie mir mit, welche Nachweise noch fehlen.",
+    "Die Straße vor unserem Grundstück ist seit Wochen nicht geräumt worden.",
+    "Für Rückfragen erreichen Sie mich werktags zwischen 9 und 12 Uhr.",
+    "Ich bitte um eine schriftliche Bestätigung des Eingangs.",
+    "Die Gebühr in Höhe von 45,00 Euro habe ich bereits überwiesen.",
+    "Mein Sohn besucht ab dem neuen Schuljahr die Gesamtschule in Müllheim.",
+    "Wir möchten das Gewerbe zum Ersten des kommenden Monats abmelden.",
+    "Die Baugenehmigung für den Carport wurde uns noch nicht zugestellt.",
+    "Beigefügt erhalten Sie die Kopie meines Personalausweises.",
+];
+
+const SUBJECTS: &[&str] = &[
+    "Antrag auf Wohngeld",
+    "Widerspruch gegen den Bescheid",
+    "Bauantrag Carport",
+    "Gewerbeabmeldung",
+    "Anfrage Schülerbeförderung",
+];
+
+/// Renders the pages of one letter, upright and clean; returns the pages and their text.
+pub fn render_letter(
+    spec: &LetterSpec,
+    dpi: f32,
+    rng: &mut StdRng,
+) -> anyhow::Result<(Vec<GrayImage>, String)> {
+    let mm = |v: f32| v / 25.4 * dpi;
+    let mut pages = Vec::new();
+    let mut text = Vec::new();
+    for number in 0..spec.pages.max(1) {
+        let mut page = blank_a4(dpi);
+        let mut lines: Vec<(f32, String)> = Vec::new();
+        if number == 0 {
+            lines.push((10.0, "Erika Mustermann · Heidestraße 17 · 51147 Köln".into()));
+            lines.push((11.0, "Kreisverwaltung Musterkreis".into()));
+            lines.push((11.0, "Poststelle".into()));
+            lines.push((11.0, "Am Markt 1, 12345 Musterstadt".into()));
+            lines.push((11.0, String::new()));
+            match &spec.routing {
+                Routing::Text(aktenzeichen) => lines.push((11.0, format!("Ihr Zeichen: {aktenzeichen}"))),
+                _ => lines.push((11.0, format!("Kundennummer: {}", rng.random_range(10000..99999)))),
+            }
+            lines.push((
+                11.0,
+                format!("Datum: {:02}.{:02}.2026", rng.random_range(1..28), rng.random_range(1..12)),
+            ));
+            lines.push((11.0, String::new()));
+            lines.push((12.0, format!("Betreff: {}", SUBJECTS[rng.random_range(0..SUBJECTS.len())])));
+            lines.push((11.0, String::new()));
+            lines.push((11.0, "Sehr geehrte Damen und Herren,".into()));
+        }
+        for _ in 0..8 {
+            lines.push((11.0, SENTENCES[rng.random_range(0..SENTENCES.len())].to_string()));
+        }
+        if number + 1 == spec.pages.max(1) {
+            lines.push((11.0, String::new()));
+            lines.push((11.0, "Mit freundlichen Grüßen".into()));
+            lines.push((11.0, "Erika Mustermann".into()));
+        }
+        let mut y = mm(25.0);
+        for (points, line) in &lines {
+            if !line.is_empty() {
+                draw_text(&mut page, mm(25.0), y, *points, dpi, line)?;
+                text.push(line.clone());
+            }
+            y += points / 72.0 * dpi * 1.5;
+        }
+        if number == 0 {
+            let qr = match &spec.routing {
+                Routing::Qr(payload) => Some(payload.clone()),
+                Routing::GiroCode => Some(
+                    "BCD\n002\n1\nSCT\nCOLSDE33\nKreiskasse Musterkreis\nDE89370400440532013000\nEUR45.00\n\n\nGebuehr".into(),
+                ),
+                _ => None,
+            };
+            if let Some(payload) = qr {
+                // About 2 cm wide at the top right, as on a real letter.
+                let module = ((mm(20.0) / 45.0).round() as u32).max(2);
+                let image = qr_image(&payload, module)?;
+                let x = page.width().saturating_sub(image.width() + mm(20.0) as u32);
+                paste(&mut page, &image, x, mm(15.0) as u32);
+            }
+        }
+        pages.push(page);
+    }
+    Ok((pages, text.join("\n")))
+}
+
+/// A separator sheet: a large QR code with `code` and a readable label.
+pub fn separator_sheet(code: &str, dpi: f32) -> anyhow::Result<GrayImage> {
+    let mut page = blank_a4(dpi);
+    let module = ((dpi / 25.4) * 2.0).round() as u32;
+    let qr = qr_image(code, module)?;
+    let x = (page.width().saturating_sub(qr.width())) / 2;
+    paste(&mut page, &qr, x, (dpi / 25.4 * 60.0) as u32);
+    draw_text(&mut page, dpi / 25.4 * 70.0, dpi / 25.4 * 160.0, 28.0, dpi, &format!("TRENNBLATT {code}"))?;
+    Ok(page)
+}
+
+/// The blank back of `front`: paper with faint mirrored bleed-through of the front's ink.
+pub fn blank_back(front: &GrayImage) -> GrayImage {
+    let (w, h) = front.dimensions();
+    GrayImage::from_fn(w, h, |x, y| {
+        let ink = 255 - front.get_pixel(w - 1 - x, y).0[0];
+        // Bleed-through reaches at most ~8 % of the front's contrast.
+        Luma([255 - (u32::from(ink) * 20 / 255) as u8])
+    })
+}
+
+/// Turns a page by a small angle (bilinear, white fill).
+pub fn skew(page: &GrayImage, degrees: f32) -> GrayImage {
+    let (w, h) = page.dimensions();
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    GrayImage::from_fn(w, h, |x, y| {
+        let dx = x as f32 - cx;
+        let dy = y as f32 - cy;
+        let sx = cos * dx + sin * dy + cx;
+        let sy = -sin * dx + cos * dy + cy;
+        let (x0, y0) = (sx.floor(), sy.floor());
+        let (fx, fy) = (sx - x0, sy - y0);
+        let sample = |xx: f32, yy: f32| -> f32 {
+            if xx < 0.0 || yy < 0.0 || xx >= w as f32 || yy >= h as f32 {
+                255.0
+            } else {
+                f32::from(page.get_pixel(xx as u32, yy as u32).0[0])
+            }
+        };
+        let top = sample(x0, y0) * (1.0 - fx) + sample(x0 + 1.0, y0) * fx;
+        let bottom = sample(x0, y0 + 1.0) * (1.0 - fx) + sample(x0 + 1.0, y0 + 1.0) * fx;
+        Luma([(top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8])
+    })
+}
+
+/// Sensor noise, a few dust specks and a grey scanner edge on the right.
+pub fn scanner_noise(page: &mut GrayImage, sigma: f32, rng: &mut StdRng) {
+    let (w, h) = page.dimensions();
+    if sigma > 0.0 {
+        for pixel in page.pixels_mut() {
+            // Sum of uniforms approximates a Gaussian well enough for noise.
+            let n: f32 = (0..4).map(|_| rng.random_range(-1.0f32..1.0)).sum::<f32>() * sigma * 0.87;
+            pixel.0[0] = (f32::from(pixel.0[0]) + n).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    for _ in 0..12 {
+        let (x, y) = (rng.random_range(0..w), rng.random_range(0..h));
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            if x + dx < w && y + dy < h {
+                page.put_pixel(x + dx, y + dy, Luma([40]));
+            }
+        }
+    }
+    let edge = (w / 400).max(2);
+    for y in 0..h {
+        for x in w - edge..w {
+            page.put_pixel(x, y, Luma([120]));
+        }
+    }
+}
+
+/// Renders a batch: the pages in scan order and the ground truth.
+pub fn render_batch(
+    letters: &[LetterSpec],
+    options: &BatchOptions,
+) -> anyhow::Result<(Vec<GrayImage>, BatchTruth)> {
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    let mut pages = Vec::new();
+    let mut truth = BatchTruth {
+        pieces: Vec::new(),
+        pages_fed: 0,
+        blank_pages: 0,
+        separator_sheets: 0,
+        page_kinds: Vec::new(),
+    };
+    let feed = |page: GrayImage, rng: &mut StdRng, pages: &mut Vec<GrayImage>| {
+        let angle = rng.random_range(-options.max_skew_degrees..=options.max_skew_degrees.max(0.001));
+        let mut page = skew(&page, angle);
+        scanner_noise(&mut page, options.noise, rng);
+        pages.push(page);
+    };
+    for (index, letter) in letters.iter().enumerate() {
+        if options.separators && index > 0 {
+            let sheet = separator_sheet("PATCHT", options.dpi)?;
+            feed(sheet, &mut rng, &mut pages);
+            truth.separator_sheets += 1;
+            truth.page_kinds.push("separator".into());
+            if options.duplex {
+                feed(blank_a4(options.dpi), &mut rng, &mut pages);
+                truth.blank_pages += 1;
+                truth.page_kinds.push("blank".into());
+            }
+        }
+        let (letter_pages, text) = render_letter(letter, options.dpi, &mut rng)?;
+        for (number, page) in letter_pages.iter().enumerate() {
+            let fed = if number == 0 && letter.upside_down {
+                image::imageops::rotate180(page)
+            } else {
+                page.clone()
+            };
+            let back = blank_back(&fed);
+            feed(fed, &mut rng, &mut pages);
+            truth.page_kinds.push("letter".into());
+            if options.duplex {
+                feed(back, &mut rng, &mut pages);
+                truth.blank_pages += 1;
+                truth.page_kinds.push("blank".into());
+            }
+        }
+        truth.pieces.push(PieceTruth {
+            expect: letter.expect.clone(),
+            pages: letter_pages.len() as u32,
+            text,
+        });
+    }
+    truth.pages_fed = pages.len() as u32;
+    Ok((pages, truth))
+}
+
+/// Packs grey pages into one multi-page TIFF (deflate, with resolution tags).
+pub fn write_tiff(pages: &[GrayImage], dpi: f32) -> anyhow::Result<Vec<u8>> {
+    use tiff::encoder::{Compression, DeflateLevel, Rational, TiffEncoder, colortype};
+    let mut bytes = Cursor::new(Vec::new());
+    let mut encoder =
+        TiffEncoder::new(&mut bytes)?.with_compression(Compression::Deflate(DeflateLevel::Fast));
+    for page in pages {
+        let mut image = encoder.new_image::<colortype::Gray8>(page.width(), page.height())?;
+        image.resolution(tiff::tags::ResolutionUnit::Inch, Rational { n: dpi.round() as u32, d: 1 });
+        image.write_data(page.as_raw())?;
+    }
+    // The encoder borrows `bytes` until here.
+    let _ = encoder;
+    Ok(bytes.into_inner())
+}
+
+/// The character error rate of `read` against `truth`: edit distance over the length of `truth`, on
+/// text with whitespace runs collapsed.
+pub fn character_error_rate(truth: &str, read: &str) -> f64 {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").chars().collect::<Vec<char>>();
+    let (a, b) = (norm(truth), norm(read));
+    if a.is_empty() {
+        return if b.is_empty() { 0.0 } else { 1.0 };
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            current[j + 1] = (previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()] as f64 / a.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn character_error_rate_counts_edits() {
+        assert_eq!(character_error_rate("abc", "abc"), 0.0);
+        assert!((character_error_rate("abcd", "abXd") - 0.25).abs() < 1e-9);
+        assert_eq!(character_error_rate("a  b", "a b"), 0.0);
+    }
+
+    #[test]
+    fn a_batch_accounts_for_every_page() {
+        let letters = vec![
+            LetterSpec {
+                routing: Routing::Nothing,
+                pages: 2,
+                upside_down: false,
+                expect: "klaerfall:no_code".into(),
+            },
+            LetterSpec {
+                routing: Routing::Text("1-1/2026".into()),
+                pages: 1,
+                upside_down: true,
+                expect: "1-1/2026".into(),
+            },
+        ];
+        let options = BatchOptions { dpi: 50.0, ..BatchOptions::default() };
+        let (pages, truth) = render_batch(&letters, &options).unwrap();
+        // 3 letter pages + 1 separator, each with a blank back.
+        assert_eq!(pages.len(), 8);
+        assert_eq!((truth.pages_fed, truth.blank_pages, truth.separator_sheets), (8, 4, 1));
+        let tiff = write_tiff(&pages, 50.0).unwrap();
+        assert!(tiff.starts_with(b"II*\0") || tiff.starts_with(b"MM\0*"));
+    }
+}

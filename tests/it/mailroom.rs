@@ -1,0 +1,286 @@
+//! End to end through gRPC: a generated scan batch with separator sheets, blank backs, an upside-down
+//! page, a QR routing code, a text-only Aktenzeichen, an unroutable and a forged piece; restarts in
+//! the middle of processing; bad input per format.
+
+use std::process::Command;
+
+use registratur::grpc::client::{BatchEventReport, BatchFileSource, BatchReport, Client, PieceReport};
+use registratur::records::aktenplan::Aktenplan;
+use registratur::records::repo::AkteRef;
+use registratur::service::NewBatch;
+use registratur_testkit::{BatchOptions, LetterSpec, Routing, render_batch, write_tiff};
+use tonic::Code;
+
+use super::support::{MAILROOM, TestServer};
+
+/// Resolution of the generated batches: enough for tesseract, small enough for quick tests.
+const DPI: f32 = 200.0;
+
+fn header(batch: &str) -> NewBatch {
+    NewBatch {
+        scanner_batch_id: batch.into(),
+        channel: "paper_scan".into(),
+        posteingangsdatum: "2026-11-20".into(),
+        operator: "Poststelle 1".into(),
+        dpi: DPI as u32,
+        colour_mode: "gray".into(),
+        device: "test scanner".into(),
+        duplex: true,
+        expected_sheets: None,
+        scanned_at: None,
+    }
+}
+
+async fn akte_under(client: &mut Client, unit_prefix: &str, title: &str) -> (u64, String) {
+    let plan = Aktenplan::example_kgst();
+    let unit = plan.units().map(|u| u.key.to_string()).find(|k| k.starts_with(unit_prefix)).unwrap();
+    let akte = client.create_akte(&unit, title, None, Some(2026)).await.unwrap();
+    (akte.id, akte.aktenzeichen)
+}
+
+/// Ingests and waits for the summary; returns the final report.
+async fn ingest_and_wait(client: &mut Client, batch: &str, files: Vec<BatchFileSource>) -> BatchReport {
+    let receipt = client.ingest(header(batch), files).await.unwrap();
+    let mut pieces = Vec::new();
+    client
+        .watch_batch(receipt.batch_id, |event| {
+            if let BatchEventReport::Piece(piece) = event {
+                pieces.push(piece.index);
+            }
+        })
+        .await
+        .unwrap();
+    let report = client.batch(receipt.batch_id).await.unwrap();
+    assert_eq!(report.state, "done");
+    let mut sorted = pieces.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), pieces.len(), "the watch reports each piece once: {pieces:?}");
+    report
+}
+
+fn piece(report: &BatchReport, index: u32) -> &PieceReport {
+    report.pieces.iter().find(|p| p.index == index).unwrap_or_else(|| panic!("piece {index} in {report:#?}"))
+}
+
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_batch_lands_where_each_piece_belongs() {
+    let server = TestServer::start().await;
+    let mut admin = server.client().await;
+    admin.import_aktenplan(Aktenplan::example_kgst().to_csv()).await.unwrap();
+    let (qr_akte, qr_az) = akte_under(&mut admin, "32", "Antwort mit Routing-Code").await;
+    let (_, text_az) = akte_under(&mut admin, "32", "Antwort mit Aktenzeichen im Text").await;
+    let (other_akte, other_az) = akte_under(&mut admin, "32", "Für den Klärfall").await;
+    let code = admin.issue_routing_code(&AkteRef::Id(qr_akte)).await.unwrap().payload;
+    let forged = code.replace(&format!(":{qr_akte}:"), &format!(":{other_akte}:"));
+
+    let letters = vec![
+        LetterSpec { routing: Routing::Qr(code), pages: 2, upside_down: false, expect: qr_az.clone() },
+        LetterSpec {
+            routing: Routing::Text(text_az.clone()),
+            pages: 1,
+            upside_down: true,
+            expect: text_az.clone(),
+        },
+        LetterSpec {
+            routing: Routing::Nothing,
+            pages: 1,
+            upside_down: false,
+            expect: "klaerfall:no_code".into(),
+        },
+        LetterSpec {
+            routing: Routing::Qr(forged),
+            pages: 1,
+            upside_down: false,
+            expect: "klaerfall:forged_code".into(),
+        },
+    ];
+    let options = BatchOptions { dpi: DPI, seed: 7, ..BatchOptions::default() };
+    let (pages, truth) = render_batch(&letters, &options).unwrap();
+    let tiff = write_tiff(&pages, DPI).unwrap();
+
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let report = ingest_and_wait(
+        &mut mailroom,
+        "stapel-1",
+        vec![BatchFileSource { filename: "stapel-1.tiff".into(), bytes: tiff }],
+    )
+    .await;
+    let summary = report.summary.clone().unwrap();
+    assert_eq!(summary.pieces, 4, "{report:#?}");
+    assert_eq!(summary.pages_fed, truth.pages_fed);
+    assert_eq!(summary.blank_removed, truth.blank_pages, "{report:#?}");
+    assert_eq!(summary.separator_sheets, truth.separator_sheets);
+    assert_eq!(summary.pages_stored, 5);
+    assert!(summary.invariant_holds);
+
+    let first = piece(&report, 0);
+    assert_eq!(
+        (first.outcome.as_str(), first.aktenzeichen.as_str(), first.method.as_str()),
+        ("filed", qr_az.as_str(), "routing_code"),
+        "{first:#?}"
+    );
+    assert_eq!(first.pages.len(), 2);
+    let second = piece(&report, 1);
+    assert_eq!(
+        (second.outcome.as_str(), second.aktenzeichen.as_str(), second.method.as_str()),
+        ("filed", text_az.as_str(), "text"),
+        "{second:#?}"
+    );
+    let third = piece(&report, 2);
+    assert_eq!((third.outcome.as_str(), third.reason.as_str()), ("klaerfall", "no_code"), "{third:#?}");
+    let fourth = piece(&report, 3);
+    assert_eq!(
+        (fourth.outcome.as_str(), fourth.reason.as_str()),
+        ("klaerfall", "forged_code"),
+        "{fourth:#?}"
+    );
+
+    // The filed piece's original is a valid PDF/A with a text layer that reads like the letter.
+    let mut fv = server.client().await;
+    let mut pdf = Vec::new();
+    fv.read_content(first.dokument_id, None, None, &mut pdf).await.unwrap();
+    let report_pdfa = registratur_scan::pdfa::check(&pdf);
+    assert!(report_pdfa.is_valid(), "{report_pdfa:?}");
+    let text = pdftotext(&pdf);
+    assert!(text.contains("Sehr geehrte Damen und Herren"), "{text}");
+    // The upside-down page was turned before OCR: its text reads.
+    let mut upside = Vec::new();
+    fv.read_content(second.dokument_id, None, Some("ocr-text"), &mut upside).await.unwrap();
+    let upside = String::from_utf8(upside).unwrap();
+    assert!(upside.contains("Ihr Zeichen"), "{upside}");
+    let mut protocol = Vec::new();
+    fv.read_content(first.dokument_id, None, Some("transfervermerk"), &mut protocol).await.unwrap();
+    let protocol: serde_json::Value = serde_json::from_slice(&protocol).unwrap();
+    assert_eq!(protocol["pages_stored"], 2);
+    assert_eq!(protocol["blank_pages"].as_array().unwrap().len(), 2, "{protocol:#}");
+
+    // The Klärfall queue: list, preview, resolve; the journal names who decided.
+    let open = mailroom.klaerfaelle(false).await.unwrap();
+    assert_eq!(open.len(), 2);
+    let klaerfall = open.iter().find(|k| k.reason == "no_code").unwrap();
+    let (png, pages) = mailroom.klaerfall_preview(klaerfall.id, 1).await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    assert_eq!(pages, 1);
+    let err = mailroom.klaerfall_preview(klaerfall.id, 5).await.unwrap_err();
+    assert!(err.to_string().contains("pages 1 to 1"), "{err}");
+    let (resolved, dokument_id) = mailroom
+        .resolve_klaerfall(klaerfall.id, &AkteRef::Aktenzeichen(other_az.clone()), "", "Absender erkannt")
+        .await
+        .unwrap();
+    assert_eq!((resolved.state.as_str(), resolved.resolved_by.as_str()), ("resolved", "mailroom"));
+    let history = fv.document_history(dokument_id).await.unwrap();
+    assert!(history.iter().any(|h| h.actor == "mailroom"), "{history:?}");
+    let again =
+        mailroom.resolve_klaerfall(klaerfall.id, &AkteRef::Aktenzeichen(other_az), "", "").await.unwrap_err();
+    assert!(again.to_string().contains("already resolved"), "{again}");
+    assert_eq!(mailroom.klaerfaelle(false).await.unwrap().len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_files_are_reported_and_the_rest_of_the_batch_is_processed() {
+    let server = TestServer::start().await;
+    let letters = vec![LetterSpec {
+        routing: Routing::Nothing,
+        pages: 1,
+        upside_down: false,
+        expect: "klaerfall:no_code".into(),
+    }];
+    let options = BatchOptions { dpi: 100.0, separators: false, duplex: false, ..BatchOptions::default() };
+    let (pages, _) = render_batch(&letters, &options).unwrap();
+    let good = write_tiff(&pages, 100.0).unwrap();
+    let truncated = good[..good.len() / 3].to_vec();
+    let files = vec![
+        BatchFileSource { filename: "kaputt.tiff".into(), bytes: truncated },
+        BatchFileSource { filename: "brief.tiff".into(), bytes: good },
+        BatchFileSource { filename: "notiz.txt".into(), bytes: b"kein Scan".to_vec() },
+        BatchFileSource { filename: "leer.pdf".into(), bytes: b"%PDF-1.4\n%%EOF\n".to_vec() },
+    ];
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let report = ingest_and_wait(&mut mailroom, "stapel-bad", files).await;
+    let summary = report.summary.unwrap();
+    let errors: Vec<&str> = summary.files.iter().map(|f| f.3.as_str()).collect();
+    assert!(
+        !errors[0].is_empty() && errors[1].is_empty() && !errors[2].is_empty() && !errors[3].is_empty(),
+        "{errors:?}"
+    );
+    assert!(errors[2].contains("unsupported"), "{errors:?}");
+    assert_eq!(summary.pieces, 1);
+    assert!(summary.invariant_holds);
+    assert!(summary.qc.iter().any(|q| q.contains("kaputt.tiff")), "{:?}", summary.qc);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ingest_checks_the_header_and_the_role() {
+    let server = TestServer::start().await;
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let file = || vec![BatchFileSource { filename: "a.png".into(), bytes: vec![1, 2, 3] }];
+    let mut bad = header("x");
+    bad.posteingangsdatum = "20.11.2026".into();
+    let err = mailroom.ingest(bad, file()).await.unwrap_err();
+    assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
+    let err = mailroom.ingest(header(""), file()).await.unwrap_err();
+    assert!(err.to_string().contains("scanner batch id"), "{err}");
+    let err = mailroom.ingest(header("x"), Vec::new()).await.unwrap_err();
+    assert!(err.to_string().contains("at least one file"), "{err}");
+    let mut fv = server.client_as(super::support::FACHVERFAHREN).await;
+    let err = fv.ingest(header("x"), file()).await.unwrap_err();
+    assert!(
+        matches!(err, registratur::grpc::client::ClientError::Rpc { code: Code::PermissionDenied, .. }),
+        "{err}"
+    );
+    let err = mailroom.batch(999).await.unwrap_err();
+    assert!(matches!(err, registratur::grpc::client::ClientError::Rpc { code: Code::NotFound, .. }), "{err}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_during_processing_resumes_without_losing_or_duplicating_pieces() {
+    let server = TestServer::start().await;
+    let letters: Vec<LetterSpec> = (0..4)
+        .map(|_| LetterSpec {
+            routing: Routing::Nothing,
+            pages: 1,
+            upside_down: false,
+            expect: "klaerfall:no_code".into(),
+        })
+        .collect();
+    let options = BatchOptions { dpi: 100.0, duplex: false, ..BatchOptions::default() };
+    let (pages, _) = render_batch(&letters, &options).unwrap();
+    let tiff = write_tiff(&pages, 100.0).unwrap();
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let mut batch = header("stapel-restart");
+    batch.dpi = 100;
+    let receipt = mailroom
+        .ingest(batch, vec![BatchFileSource { filename: "s.tiff".into(), bytes: tiff }])
+        .await
+        .unwrap();
+    // Stop as soon as the batch is acknowledged: the worker is somewhere in the middle.
+    let server = server.restart().await;
+    let mut mailroom = server.client_as(MAILROOM).await;
+    mailroom.watch_batch(receipt.batch_id, |_| {}).await.unwrap();
+    let report = mailroom.batch(receipt.batch_id).await.unwrap();
+    let summary = report.summary.clone().unwrap();
+    assert_eq!((summary.pieces, report.pieces.len()), (4, 4), "{report:#?}");
+    let klaerfaelle = mailroom.klaerfaelle(true).await.unwrap();
+    assert_eq!(klaerfaelle.len(), 4, "one Klärfall per piece, none twice: {klaerfaelle:#?}");
+    let mut admin = server.client().await;
+    let journal = admin.verify_journal().await.unwrap();
+    assert!(journal.first_break.is_none(), "{journal:?}");
+    server.stop().await;
+}
