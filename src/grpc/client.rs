@@ -106,56 +106,6 @@ pub struct KlaerfallReport {
     pub resolved_by: String,
 }
 
-fn piece_report(p: pb::Piece) -> PieceReport {
-    PieceReport {
-        index: p.index,
-        outcome: p.outcome,
-        akte_id: p.akte_id,
-        aktenzeichen: p.aktenzeichen,
-        dokument_id: p.dokument_id,
-        method: p.method,
-        klaerfall_id: p.klaerfall_id,
-        reason: p.reason,
-        detail: p.detail,
-        evidence: p.evidence,
-        pages: p.pages.iter().map(|r| (r.file, r.page)).collect(),
-        blank_pages_removed: p.blank_pages_removed,
-        qc: p.qc,
-    }
-}
-
-fn summary_report(s: pb::BatchSummary) -> BatchSummaryReport {
-    BatchSummaryReport {
-        files: s.files.into_iter().map(|f| (f.filename, f.format, f.pages, f.error)).collect(),
-        pieces: s.pieces,
-        pages_fed: s.pages_fed,
-        pages_stored: s.pages_stored,
-        blank_removed: s.blank_removed,
-        separator_sheets: s.separator_sheets,
-        invariant_holds: s.invariant_holds,
-        qc: s.qc,
-    }
-}
-
-fn klaerfall_report(k: pb::Klaerfall) -> KlaerfallReport {
-    KlaerfallReport {
-        id: k.id,
-        batch_id: k.batch_id,
-        piece: k.piece,
-        reason: k.reason,
-        detail: k.detail,
-        evidence: k.evidence,
-        candidates: k.candidates,
-        posteingangsdatum: k.posteingangsdatum,
-        pages: k.pages,
-        excerpt: k.excerpt,
-        state: k.state,
-        resolved_aktenzeichen: k.resolved_aktenzeichen,
-        resolved_dokument_id: k.resolved_dokument_id,
-        resolved_by: k.resolved_by,
-    }
-}
-
 /// Size of the chunks an upload sends.
 const UPLOAD_CHUNK: usize = 256 * 1024;
 
@@ -657,8 +607,8 @@ impl Client {
             batch_id: status.batch_id,
             scanner_batch_id: status.scanner_batch_id,
             state: status.state,
-            pieces: status.pieces.into_iter().map(piece_report).collect(),
-            summary: status.summary.map(summary_report),
+            pieces: status.pieces.into_iter().map(convert::piece_report).collect(),
+            summary: status.summary.map(convert::summary_report),
         })
     }
 
@@ -674,10 +624,10 @@ impl Client {
                 on_event(BatchEventReport::Progress { stage: p.stage, done: p.done, total: p.total });
             }
             if let Some(piece) = event.piece {
-                on_event(BatchEventReport::Piece(piece_report(piece)));
+                on_event(BatchEventReport::Piece(convert::piece_report(piece)));
             }
             if let Some(done) = event.done {
-                on_event(BatchEventReport::Done(summary_report(done)));
+                on_event(BatchEventReport::Done(convert::summary_report(done)));
                 return Ok(());
             }
         }
@@ -690,11 +640,13 @@ impl Client {
             .list_klaerfaelle(pb::ListKlaerfaelleRequest { include_resolved, limit: 0 })
             .await?
             .into_inner();
-        Ok(list.klaerfaelle.into_iter().map(klaerfall_report).collect())
+        Ok(list.klaerfaelle.into_iter().map(convert::klaerfall_report).collect())
     }
 
     pub async fn klaerfall(&mut self, id: u64) -> Result<KlaerfallReport, ClientError> {
-        Ok(klaerfall_report(self.mailroom.get_klaerfall(pb::GetKlaerfallRequest { id }).await?.into_inner()))
+        Ok(convert::klaerfall_report(
+            self.mailroom.get_klaerfall(pb::GetKlaerfallRequest { id }).await?.into_inner(),
+        ))
     }
 
     /// The PNG of one page (1-based) and the number of pages.
@@ -726,6 +678,6 @@ impl Client {
             .await?
             .into_inner();
         let klaerfall = response.klaerfall.ok_or_else(|| "missing klaerfall in the answer".to_string())?;
-        Ok((klaerfall_report(klaerfall), response.dokument_id))
+        Ok((convert::klaerfall_report(klaerfall), response.dokument_id))
     }
 }

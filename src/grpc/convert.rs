@@ -331,3 +331,53 @@ pub(crate) fn klaerfall(klaerfall: &crate::ingest::model::Klaerfall) -> pb::Klae
     }
     out
 }
+
+pub(crate) fn piece_report(p: pb::Piece) -> super::client::PieceReport {
+    super::client::PieceReport {
+        index: p.index,
+        outcome: p.outcome,
+        akte_id: p.akte_id,
+        aktenzeichen: p.aktenzeichen,
+        dokument_id: p.dokument_id,
+        method: p.method,
+        klaerfall_id: p.klaerfall_id,
+        reason: p.reason,
+        detail: p.detail,
+        evidence: p.evidence,
+        pages: p.pages.iter().map(|r| (r.file, r.page)).collect(),
+        blank_pages_removed: p.blank_pages_removed,
+        qc: p.qc,
+    }
+}
+
+pub(crate) fn summary_report(s: pb::BatchSummary) -> super::client::BatchSummaryReport {
+    super::client::BatchSummaryReport {
+        files: s.files.into_iter().map(|f| (f.filename, f.format, f.pages, f.error)).collect(),
+        pieces: s.pieces,
+        pages_fed: s.pages_fed,
+        pages_stored: s.pages_stored,
+        blank_removed: s.blank_removed,
+        separator_sheets: s.separator_sheets,
+        invariant_holds: s.invariant_holds,
+        qc: s.qc,
+    }
+}
+
+pub(crate) fn klaerfall_report(k: pb::Klaerfall) -> super::client::KlaerfallReport {
+    super::client::KlaerfallReport {
+        id: k.id,
+        batch_id: k.batch_id,
+        piece: k.piece,
+        reason: k.reason,
+        detail: k.detail,
+        evidence: k.evidence,
+        candidates: k.candidates,
+        posteingangsdatum: k.posteingangsdatum,
+        pages: k.pages,
+        excerpt: k.excerpt,
+        state: k.state,
+        resolved_aktenzeichen: k.resolved_aktenzeichen,
+        resolved_dokument_id: k.resolved_dokument_id,
+        resolved_by: k.resolved_by,
+    }
+}

@@ -221,6 +221,11 @@ pub enum BatchState {
     Done,
 }
 
+/// The title a scanned piece's Dokument gets when nobody gives one.
+pub fn piece_title(posteingangsdatum: NaiveDate, source: &str, piece: u32) -> String {
+    format!("Posteingang vom {} ({source}, Teil {})", posteingangsdatum.format("%d.%m.%Y"), piece + 1)
+}
+
 impl BatchState {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -31,8 +31,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
 use super::model::{
-    Batch, BatchState, BatchSummary, FileOutcome, Klaerfall, KlaerfallState, PageRef, PieceDestination,
-    PieceRecord, StoredPage, Transfervermerk,
+    Batch, BatchSummary, FileOutcome, Klaerfall, KlaerfallState, PageRef, PieceDestination, PieceRecord,
+    StoredPage, Transfervermerk, piece_title,
 };
 use super::repo::{MailroomRepo, content_of};
 use super::split::{self, FileScan, PageScan, PiecePlan, SplitPlan};
@@ -172,14 +172,6 @@ impl Mailroom {
 
     fn check_stop(&self) -> Result<(), PipelineError> {
         if self.stop.load(Ordering::SeqCst) { Err(PipelineError::Stopped) } else { Ok(()) }
-    }
-
-    /// The state of a batch as the queue and the piece records say.
-    pub fn batch_state(&self, batch_id: u64) -> Result<BatchState, RecordsError> {
-        if self.repo.summary(batch_id)?.is_some() {
-            return Ok(BatchState::Done);
-        }
-        Ok(if self.repo.pieces(batch_id)?.is_empty() { BatchState::Queued } else { BatchState::Processing })
     }
 
     /// Processes a batch to the end (or returns at once when it is done already).
@@ -404,7 +396,7 @@ impl Mailroom {
             .zip(&ocr_pages)
             .map(|((page, read), ocr)| RenditionPage { page, turns: read.turns, words: &ocr.words })
             .collect();
-        let title = piece_title(batch, piece.index);
+        let title = piece_title(batch.header.posteingangsdatum, &batch.header.scanner_batch_id, piece.index);
         let info = DocumentInfo {
             title: title.clone(),
             author: None,
@@ -748,15 +740,6 @@ fn document_id(batch: &Batch, piece: u32) -> [u8; 16] {
     let mut id = [0u8; 16];
     id.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
     id
-}
-
-pub(crate) fn piece_title(batch: &Batch, piece: u32) -> String {
-    format!(
-        "Posteingang vom {} ({}, Teil {})",
-        batch.header.posteingangsdatum.format("%d.%m.%Y"),
-        batch.header.scanner_batch_id,
-        piece + 1
-    )
 }
 
 /// A batch id made safe for a file name.

@@ -18,9 +18,12 @@ use registratur_storage::{BlobDigest, Store};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::model::{Batch, BatchFile, BatchHeader, BatchSummary, Klaerfall, KlaerfallState, PieceRecord};
+use super::model::{
+    Batch, BatchFile, BatchHeader, BatchState, BatchSummary, Klaerfall, KlaerfallState, PieceRecord,
+    piece_title,
+};
 use crate::records::model::{Content, Dokument};
-use crate::records::repo::{AkteRef, NewDokument, Records, RecordsError, StoredContent};
+use crate::records::repo::{AkteRef, NewDokument, Records, RecordsError, StoredContent, load_json};
 
 /// The journal actor for what the mailroom worker does on its own.
 pub const WORKER_ACTOR: &str = "registratur/mailroom";
@@ -98,12 +101,21 @@ impl MailroomRepo {
     }
 
     fn load<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<(T, Vec<u8>)>, RecordsError> {
-        let Some(bytes) = self.store.meta().get(Cf::Records, key)? else { return Ok(None) };
-        let value = serde_json::from_slice(&bytes).map_err(|e| RecordsError::Undecodable {
-            key: String::from_utf8_lossy(key).into_owned(),
-            reason: e.to_string(),
-        })?;
-        Ok(Some((value, bytes)))
+        load_json(&self.store, key)
+    }
+
+    /// The big-endian ids that follow `prefix` in the keys of `cf`, in key order.
+    fn ids_under(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<u64>, RecordsError> {
+        Ok(self
+            .store
+            .meta()
+            .scan_prefix(cf, prefix)?
+            .into_iter()
+            .filter_map(|(key, _)| {
+                key.get(prefix.len()..prefix.len() + 8).and_then(|id| <[u8; 8]>::try_from(id).ok())
+            })
+            .map(u64::from_be_bytes)
+            .collect())
     }
 
     /// Records a batch whose files are already in the blob store and puts it in the queue, in one
@@ -153,18 +165,17 @@ impl MailroomRepo {
 
     /// Batch ids waiting in the queue, oldest first.
     pub fn queued(&self) -> Result<Vec<u64>, RecordsError> {
-        Ok(self
-            .store
-            .meta()
-            .scan_prefix(Cf::Queues, b"ingest/")?
-            .into_iter()
-            .filter_map(|(key, _)| key.get(7..15).and_then(|id| <[u8; 8]>::try_from(id).ok()))
-            .map(u64::from_be_bytes)
-            .collect())
+        self.ids_under(Cf::Queues, b"ingest/")
     }
 
-    pub fn is_queued(&self, batch: u64) -> Result<bool, RecordsError> {
-        Ok(self.store.meta().get(Cf::Queues, &queue_key(batch))?.is_some())
+    /// Whether a batch waits, is being processed or is done, as its records say.
+    pub fn state(&self, batch: u64) -> Result<BatchState, RecordsError> {
+        if self.summary(batch)?.is_some() {
+            return Ok(BatchState::Done);
+        }
+        let prefix = [key("mpiece/", batch), b"/".to_vec()].concat();
+        let started = self.store.meta().last_key_with_prefix(Cf::Records, &prefix)?.is_some();
+        Ok(if started { BatchState::Processing } else { BatchState::Queued })
     }
 
     pub fn piece(&self, batch: u64, piece: u32) -> Result<Option<PieceRecord>, RecordsError> {
@@ -266,22 +277,10 @@ impl MailroomRepo {
 
     /// Klärfälle, newest first; only open ones unless `include_resolved`.
     pub fn klaerfaelle(&self, include_resolved: bool, limit: usize) -> Result<Vec<Klaerfall>, RecordsError> {
-        let ids: Vec<u64> = if include_resolved {
-            self.store
-                .meta()
-                .scan_prefix(Cf::Records, b"klaer/")?
-                .into_iter()
-                .filter_map(|(key, _)| key.get(6..14).and_then(|id| <[u8; 8]>::try_from(id).ok()))
-                .map(u64::from_be_bytes)
-                .collect()
+        let ids = if include_resolved {
+            self.ids_under(Cf::Records, b"klaer/")?
         } else {
-            self.store
-                .meta()
-                .scan_prefix(Cf::Index, b"klaer-open/")?
-                .into_iter()
-                .filter_map(|(key, _)| key.get(11..19).and_then(|id| <[u8; 8]>::try_from(id).ok()))
-                .map(u64::from_be_bytes)
-                .collect()
+            self.ids_under(Cf::Index, b"klaer-open/")?
         };
         ids.into_iter().rev().take(limit).map(|id| self.klaerfall(id)).collect()
     }
@@ -305,7 +304,11 @@ impl MailroomRepo {
         let new = NewDokument {
             akte: AkteRef::Id(target.id),
             vorgang_id: None,
-            title: if title.trim().is_empty() { default_title(&klaerfall) } else { title.trim().to_string() },
+            title: if title.trim().is_empty() {
+                piece_title(klaerfall.posteingangsdatum, &klaerfall.source, klaerfall.piece)
+            } else {
+                title.trim().to_string()
+            },
             sender: String::new(),
             fremdes_geschaeftszeichen: String::new(),
             posteingangsdatum: klaerfall.posteingangsdatum,
@@ -356,14 +359,4 @@ impl MailroomRepo {
 
 fn klaerfall_history(id: u64) -> Vec<u8> {
     [key("hist/klaer/", id), b"/".to_vec()].concat()
-}
-
-/// The title a scanned piece gets when nobody gives one.
-pub fn default_title(klaerfall: &Klaerfall) -> String {
-    format!(
-        "Posteingang vom {} ({}, Teil {})",
-        klaerfall.posteingangsdatum.format("%d.%m.%Y"),
-        klaerfall.source,
-        klaerfall.piece + 1
-    )
 }

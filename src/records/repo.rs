@@ -168,6 +168,19 @@ fn history_prefix(kind: &str, id: u64) -> Vec<u8> {
     prefix
 }
 
+/// A JSON record of the `records` column family and its stored bytes (for compare-and-set).
+pub(crate) fn load_json<T: DeserializeOwned>(
+    store: &Store,
+    key: &[u8],
+) -> Result<Option<(T, Vec<u8>)>, RecordsError> {
+    let Some(bytes) = store.meta().get(Cf::Records, key)? else { return Ok(None) };
+    let value = serde_json::from_slice(&bytes).map_err(|e| RecordsError::Undecodable {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(Some((value, bytes)))
+}
+
 fn json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialise to JSON")
 }
@@ -199,12 +212,7 @@ impl Records {
     }
 
     fn load<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<(T, Vec<u8>)>, RecordsError> {
-        let Some(bytes) = self.store.meta().get(Cf::Records, key)? else { return Ok(None) };
-        let value = serde_json::from_slice(&bytes).map_err(|e| RecordsError::Undecodable {
-            key: String::from_utf8_lossy(key).into_owned(),
-            reason: e.to_string(),
-        })?;
-        Ok(Some((value, bytes)))
+        load_json(&self.store, key)
     }
 
     // ----- Aktenplan -----

@@ -168,11 +168,7 @@ impl Engine {
         let batch = mailroom.repo().batch(id)?;
         let pieces = mailroom.repo().pieces(id)?;
         let summary = mailroom.repo().summary(id)?;
-        let state = match (&summary, pieces.is_empty()) {
-            (Some(_), _) => BatchState::Done,
-            (None, true) => BatchState::Queued,
-            (None, false) => BatchState::Processing,
-        };
+        let state = mailroom.repo().state(id)?;
         Ok(BatchView { batch, state, pieces, summary })
     }
 
