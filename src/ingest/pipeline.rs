@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{Months, Utc};
 use image::GrayImage;
 use rayon::prelude::*;
-use registratur_scan::analyse::{Symbology, barcode, blank, qr};
+use registratur_scan::analyse::{self, Symbology, blank};
 use registratur_scan::decode::{self, InputFormat, Limits, OpenedFile};
 use registratur_scan::ocr::{OcrEngine, OcrPage};
 use registratur_scan::pdfa::{self, DocumentInfo, RenditionPage};
@@ -304,10 +304,11 @@ impl Mailroom {
                 .map(|page| {
                     let decoded = opened.page(page).map_err(|e| format!("page {}: {e}", page + 1))?;
                     let gray = decoded.raster.to_gray();
-                    let measure = blank::measure(&gray, decoded.dpi, threshold);
-                    let mut codes: Vec<(String, String)> = qr::find_qr_codes(&gray)
+                    let findings = analyse::analyse_page(&gray, decoded.dpi, threshold);
+                    let measure = findings.blank;
+                    let mut codes: Vec<(String, String)> = findings
+                        .symbols
                         .into_iter()
-                        .chain(barcode::find_barcodes(&gray))
                         .map(|symbol| (symbology_name(symbol.symbology).to_string(), symbol.text))
                         .collect();
                     codes.dedup();
