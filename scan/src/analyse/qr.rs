@@ -11,6 +11,7 @@
 //! Everything runs on the calling thread: pages are analysed in parallel by the caller.
 
 mod binarise;
+mod payload;
 mod plane;
 mod regions;
 mod text;
@@ -238,19 +239,23 @@ impl Search {
                 .into_iter()
                 .map(|grid| {
                     let mut bytes = Vec::new();
-                    let read = grid.decode_to(&mut bytes).is_ok();
-                    (read.then_some(bytes), grid.bounds, grid.grid.size())
+                    let text = match grid.decode_to(&mut bytes) {
+                        Ok(_) => Some(text::from_payload(&bytes)),
+                        // Error correction passed, but the payload has a mode `rqrr` does not parse.
+                        Err(rqrr::DeQRError::UnknownDataType) => payload::read(&grid.grid),
+                        Err(_) => None,
+                    };
+                    (text, grid.bounds, grid.grid.size())
                 })
                 .collect::<Vec<_>>()
         }));
         let Ok(grids) = result else {
             return look;
         };
-        for (bytes, bounds, _size) in grids {
-            match bytes {
-                Some(bytes) => {
+        for (text, bounds, _size) in grids {
+            match text {
+                Some(text) => {
                     look.read += 1;
-                    let text = text::from_payload(&bytes);
                     let rect = self.page_rect(&bounds, frame);
                     self.record(text, rect);
                 }
