@@ -54,6 +54,9 @@ pub struct MailroomSettings {
     pub limits: Limits,
     /// Orientation detection below this confidence leaves a page as it is.
     pub orientation_min_confidence: f32,
+    /// A first reading with at least this mean word confidence (0–100) is taken as upright, without
+    /// orientation detection.
+    pub confident_reading: f32,
     /// Resolution of the Klärfall page previews.
     pub preview_dpi: f32,
     /// Worker threads for page work; 0 means one per core.
@@ -68,6 +71,7 @@ impl Default for MailroomSettings {
             routing: RoutingRules::default(),
             limits: Limits::default(),
             orientation_min_confidence: 6.0,
+            confident_reading: 70.0,
             preview_dpi: 60.0,
             page_threads: 0,
         }
@@ -246,6 +250,7 @@ impl Mailroom {
                 pending.push(piece);
             }
         }
+        let (mut read_time, mut file_time) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         let mut start = 0;
         while start < pending.len() {
             self.check_stop()?;
@@ -257,20 +262,26 @@ impl Mailroom {
             }
             let window = &pending[start..end];
             let refs: Vec<PageRef> = window.iter().flat_map(|p| p.pages.iter().copied()).collect();
+            let reading = std::time::Instant::now();
             let read: Vec<ReadPage> = self
                 .pool
                 .install(|| refs.par_iter().map(|at| self.read_page(&opened, *at, &facts)).collect());
             let mut read: HashMap<PageRef, ReadPage> = refs.into_iter().zip(read).collect();
+            read_time += reading.elapsed();
+            let filing = std::time::Instant::now();
             for piece in window {
                 self.check_stop()?;
                 let record = self.file_piece(&batch, piece, &opened, &facts, &scan_of, &mut read)?;
                 self.emit(MailroomEvent::PieceDone { batch_id, piece: Box::new(record) });
             }
+            file_time += filing.elapsed();
             start = end;
         }
         tracing::info!(
             batch = batch_id,
             analyse_seconds = analysed_after.as_secs_f32(),
+            read_seconds = read_time.as_secs_f32(),
+            file_seconds = file_time.as_secs_f32(),
             total_seconds = started.elapsed().as_secs_f32(),
             pages = plan.pages_fed,
             "batch processed"
@@ -345,6 +356,16 @@ impl Mailroom {
         };
         let dpi = facts.get(&at).map_or(page.dpi, |f| f.dpi);
         let gray = page.raster.to_gray();
+        // Most pages arrive upright: read first, and ask orientation detection only when the text
+        // reads badly. A page fed upside down reads as low-confidence garbage, so it is detected,
+        // turned and read again; the better of the two readings wins.
+        let as_scanned = match self.ocr.recognize(&gray, dpi) {
+            Ok(ocr) => ocr,
+            Err(error) => return ReadPage { turns: QuarterTurns::NONE, ocr: Err(error.to_string()) },
+        };
+        if as_scanned.mean_confidence >= self.settings.confident_reading {
+            return ReadPage { turns: QuarterTurns::NONE, ocr: Ok(as_scanned) };
+        }
         let turns = match self.ocr.detect_orientation(&gray, dpi) {
             Ok(found) if found.confidence >= self.settings.orientation_min_confidence => found.turns,
             Ok(_) => QuarterTurns::NONE,
@@ -353,10 +374,18 @@ impl Mailroom {
                 QuarterTurns::NONE
             }
         };
+        if turns == QuarterTurns::NONE {
+            return ReadPage { turns, ocr: Ok(as_scanned) };
+        }
         let upright = turn(&gray, turns);
         let upright_dpi = if turns.get() % 2 == 1 { Dpi { x: dpi.y, y: dpi.x } } else { dpi };
-        let ocr = self.ocr.recognize(&upright, upright_dpi).map_err(|e| e.to_string());
-        ReadPage { turns, ocr }
+        match self.ocr.recognize(&upright, upright_dpi) {
+            Ok(turned) if turned.mean_confidence > as_scanned.mean_confidence => {
+                ReadPage { turns, ocr: Ok(turned) }
+            }
+            Ok(_) => ReadPage { turns: QuarterTurns::NONE, ocr: Ok(as_scanned) },
+            Err(error) => ReadPage { turns, ocr: Err(error.to_string()) },
+        }
     }
 
     /// Phase 3 for one piece.

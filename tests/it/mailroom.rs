@@ -162,6 +162,10 @@ async fn a_generated_batch_lands_where_each_piece_belongs() {
     fv.read_content(second.dokument_id, None, Some("ocr-text"), &mut upside).await.unwrap();
     let upside = String::from_utf8(upside).unwrap();
     assert!(upside.contains("Ihr Zeichen"), "{upside}");
+    let mut turned = Vec::new();
+    fv.read_content(second.dokument_id, None, Some("transfervermerk"), &mut turned).await.unwrap();
+    let turned: serde_json::Value = serde_json::from_slice(&turned).unwrap();
+    assert_eq!(turned["pages"][0]["turned_degrees"], 180, "{turned:#}");
     let mut protocol = Vec::new();
     fv.read_content(first.dokument_id, None, Some("transfervermerk"), &mut protocol).await.unwrap();
     let protocol: serde_json::Value = serde_json::from_slice(&protocol).unwrap();
