@@ -396,6 +396,65 @@ pub fn write_tiff(pages: &[GrayImage], dpi: f32) -> anyhow::Result<Vec<u8>> {
     Ok(bytes.into_inner())
 }
 
+/// Packs grey pages into one PDF of JPEG page images (DCTDecode, quality `quality`), the way a
+/// scanner's "scan to PDF" delivers a batch: one full-page image per page, sized from `dpi`.
+pub fn write_jpeg_pdf(pages: &[GrayImage], dpi: f32, quality: u8) -> anyhow::Result<Vec<u8>> {
+    let mut out: Vec<u8> = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets: Vec<usize> = Vec::new();
+    let mut object = |out: &mut Vec<u8>, body: &[u8]| {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    };
+    // Objects: 1 catalog, 2 page tree, then per page: page, image, content.
+    let kids: Vec<String> = (0..pages.len()).map(|i| format!("{} 0 R", 3 + 3 * i)).collect();
+    object(&mut out, b"<< /Type /Catalog /Pages 2 0 R >>");
+    object(
+        &mut out,
+        format!("<< /Type /Pages /Count {} /Kids [{}] >>", pages.len(), kids.join(" ")).as_bytes(),
+    );
+    for (i, page) in pages.iter().enumerate() {
+        let (w, h) = (page.width() as f32 * 72.0 / dpi, page.height() as f32 * 72.0 / dpi);
+        let (page_id, image_id, content_id) = (3 + 3 * i, 4 + 3 * i, 5 + 3 * i);
+        object(
+            &mut out,
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w:.2} {h:.2}] /Resources << /XObject << /Im0 {image_id} 0 R >> >> /Contents {content_id} 0 R >>"
+            )
+            .as_bytes(),
+        );
+        let _ = page_id;
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality).encode_image(page)?;
+        let mut body = format!(
+            "<< /Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode /Length {} >>\nstream\n",
+            page.width(),
+            page.height(),
+            jpeg.len()
+        )
+        .into_bytes();
+        body.extend_from_slice(&jpeg);
+        body.extend_from_slice(b"\nendstream");
+        object(&mut out, &body);
+        let content = format!("q {w:.2} 0 0 {h:.2} 0 0 cm /Im0 Do Q");
+        let mut body = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+        body.extend_from_slice(content.as_bytes());
+        body.extend_from_slice(b"\nendstream");
+        object(&mut out, &body);
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes());
+    for offset in &offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", offsets.len() + 1)
+            .as_bytes(),
+    );
+    Ok(out)
+}
+
 /// The character error rate of `read` against `truth`: edit distance over the length of `truth`, on
 /// text with whitespace runs collapsed.
 pub fn character_error_rate(truth: &str, read: &str) -> f64 {
@@ -451,5 +510,7 @@ mod tests {
         assert_eq!((truth.pages_fed, truth.blank_pages, truth.separator_sheets), (8, 4, 1));
         let tiff = write_tiff(&pages, 50.0).unwrap();
         assert!(tiff.starts_with(b"II*\0") || tiff.starts_with(b"MM\0*"));
+        let pdf = write_jpeg_pdf(&pages, 50.0, 85).unwrap();
+        assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"));
     }
 }

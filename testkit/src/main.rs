@@ -1,4 +1,5 @@
-//! `gen-letters`: writes a synthetic scan batch (multi-page TIFF) and its ground truth (JSON).
+//! `gen-letters`: writes a synthetic scan batch twice — `batch.tiff` (multi-page, deflate) and
+//! `batch.pdf` (one JPEG image per page, as "scan to PDF" delivers it) — and its ground truth (JSON).
 //!
 //! Usage: `gen-letters OUT_DIR [--letters N] [--dpi D] [--seed S] [--akte AZ=CODE]... [--png]`
 //! (`--png` also writes every page as `page-NNN.png`; `--no-duplex`, `--no-separators`).
@@ -7,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use registratur_testkit::{BatchOptions, LetterSpec, Routing, render_batch, write_tiff};
+use registratur_testkit::{BatchOptions, LetterSpec, Routing, render_batch, write_jpeg_pdf, write_tiff};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -41,6 +42,7 @@ fn main() -> anyhow::Result<()> {
     let (pages, truth) = render_batch(&letters, &options)?;
     std::fs::create_dir_all(&out)?;
     std::fs::write(out.join("batch.tiff"), write_tiff(&pages, options.dpi)?)?;
+    std::fs::write(out.join("batch.pdf"), write_jpeg_pdf(&pages, options.dpi, 85)?)?;
     std::fs::write(out.join("truth.json"), serde_json::to_vec_pretty(&truth)?)?;
     if png {
         for (number, page) in pages.iter().enumerate() {
