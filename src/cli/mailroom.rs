@@ -184,7 +184,14 @@ async fn watch(client: &mut Client, id: u64, json: bool) -> anyhow::Result<ExitC
 }
 
 fn piece_line(piece: &PieceReport) -> String {
-    let pages = piece.pages.iter().map(|(f, p)| format!("{}:{}", f + 1, p + 1)).collect::<Vec<_>>().join(",");
+    // Page numbers within their file; with several files, "file:page".
+    let one_file = piece.pages.windows(2).all(|w| w[0].0 == w[1].0);
+    let pages = piece
+        .pages
+        .iter()
+        .map(|(f, p)| if one_file { format!("{}", p + 1) } else { format!("{}:{}", f + 1, p + 1) })
+        .collect::<Vec<_>>()
+        .join(",");
     let blanks = if piece.blank_pages_removed > 0 {
         format!(", {} blank removed", piece.blank_pages_removed)
     } else {

@@ -213,6 +213,7 @@ async fn bad_files_are_reported_and_the_rest_of_the_batch_is_processed() {
         BatchFileSource { filename: "brief.tiff".into(), bytes: good },
         BatchFileSource { filename: "notiz.txt".into(), bytes: b"kein Scan".to_vec() },
         BatchFileSource { filename: "leer.pdf".into(), bytes: b"%PDF-1.4\n%%EOF\n".to_vec() },
+        BatchFileSource { filename: "bombe.png".into(), bytes: png_claiming(100_000, 100_000) },
     ];
     let mut mailroom = server.client_as(MAILROOM).await;
     let report = ingest_and_wait(&mut mailroom, "stapel-bad", files).await;
@@ -223,10 +224,37 @@ async fn bad_files_are_reported_and_the_rest_of_the_batch_is_processed() {
         "{errors:?}"
     );
     assert!(errors[2].contains("unsupported"), "{errors:?}");
+    assert!(errors[4].contains("100000"), "the bomb's error names its size: {errors:?}");
     assert_eq!(summary.pieces, 1);
     assert!(summary.invariant_holds);
     assert!(summary.qc.iter().any(|q| q.contains("kaputt.tiff")), "{:?}", summary.qc);
     server.stop().await;
+}
+
+/// A tiny PNG claiming `width` × `height` pixels: a decompression bomb's shape.
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    // A few bytes of deflate data stand in for the gigabytes the header promises.
+    for chunk in [ihdr, b"IDAT\x78\x9c\x03\x00\x00\x00\x00\x01".to_vec(), b"IEND".to_vec()] {
+        png.extend_from_slice(&(chunk.len() as u32 - 4).to_be_bytes());
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    }
+    png
 }
 
 #[tokio::test]
