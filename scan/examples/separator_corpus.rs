@@ -7,6 +7,10 @@
 //! `pdftoppm` (poppler-utils) into a temporary folder; TIFFs are read page by page with the `tiff` crate.
 //! When the corpus has `DECODED_zxingcpp_3.1.1_300dpi.txt`, every page's Code 39 / Code 128 texts are
 //! also compared with what zxing-cpp read.
+//!
+//! With `--product-path` the pages come from the mailroom's own decoder (`decode::open`: embedded scan
+//! images at their own resolution, other pages rendered) and separators are found with `analyse_page`
+//! (QR codes and 1D barcodes, as the mailroom does), so the QR separator samples count too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -37,9 +41,15 @@ const EXPECTED_SEPARATORS: &[(&str, &str, &[usize])] = &[
     ("split-by-asn-2.pdf", "PATCHT", &[2]),
 ];
 
+/// Samples whose separator is a QR code: checked only on the product path, where QR codes are read.
+const EXPECTED_QR_SEPARATORS: &[(&str, &str, &[usize])] =
+    &[("patch-code-t-qr.pdf", "PATCHT", &[0]), ("barcode-qr-custom.pdf", "CUSTOM BARCODE", &[0])];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let product_path = std::env::args().any(|arg| arg == "--product-path");
     let corpus = std::env::args()
-        .nth(1)
+        .skip(1)
+        .find(|arg| !arg.starts_with("--"))
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("../shared/corpora/paperless-barcodes"));
     let reference = read_reference(&corpus.join("DECODED_zxingcpp_3.1.1_300dpi.txt"));
@@ -56,7 +66,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut failures, mut reference_mismatches) = (Vec::new(), Vec::new());
     for path in &files {
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-        let pages = match load_pages(path, &scratch) {
+        let loaded = if product_path { decode_pages(path) } else { load_pages(path, &scratch) };
+        let pages = match loaded {
             Ok(pages) => pages,
             Err(error) => {
                 println!("{name}: cannot load: {error}");
@@ -64,8 +75,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue;
             }
         };
+        let qr_expectations = if product_path { EXPECTED_QR_SEPARATORS } else { &[] };
         let (separator, expected) = EXPECTED_SEPARATORS
             .iter()
+            .chain(qr_expectations)
             .find(|(file, _, _)| *file == name)
             .map(|(_, text, pages)| (*text, pages.iter().copied().collect::<BTreeSet<usize>>()))
             .unwrap_or(("PATCHT", BTreeSet::new()));
@@ -82,7 +95,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             barcode_ms.push(barcode_time);
             blank_ms.push(blank_time);
 
-            if symbols.iter().any(|symbol| symbol.text == separator) {
+            let separator_here = if product_path {
+                let findings = registratur_scan::analyse::analyse_page(
+                    page,
+                    Dpi::uniform(300.0),
+                    blank::DEFAULT_BLANK_THRESHOLD,
+                );
+                findings.symbols.iter().any(|symbol| symbol.text == separator)
+            } else {
+                symbols.iter().any(|symbol| symbol.text == separator)
+            };
+            if separator_here {
                 found.insert(index);
             }
             let texts: BTreeSet<String> =
@@ -127,6 +150,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn extension(path: &Path) -> String {
     path.extension().map(|extension| extension.to_string_lossy().to_lowercase()).unwrap_or_default()
+}
+
+/// The pages as the mailroom decodes them, in grey.
+fn decode_pages(path: &Path) -> Result<Vec<GrayImage>, Box<dyn std::error::Error>> {
+    use registratur_scan::decode::{Limits, open};
+    let bytes = std::fs::read(path)?;
+    let opened = open(&bytes, &Limits::default(), Dpi::uniform(300.0))?;
+    (0..opened.page_count()).map(|page| Ok(opened.page(page)?.raster.to_gray().into_owned())).collect()
 }
 
 /// The pages of a PDF (rendered at 300 dpi by pdftoppm) or a TIFF, in grey.
