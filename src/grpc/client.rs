@@ -566,21 +566,8 @@ impl Client {
         header: crate::service::NewBatch,
         files: Vec<BatchFileSource>,
     ) -> Result<BatchReceipt, ClientError> {
-        let mut messages = vec![pb::IngestRequest {
-            header: Some(pb::BatchHeader {
-                scanner_batch_id: header.scanner_batch_id,
-                channel: header.channel,
-                posteingangsdatum: header.posteingangsdatum,
-                operator: header.operator,
-                dpi: header.dpi,
-                colour_mode: header.colour_mode,
-                device: header.device,
-                duplex: header.duplex,
-                expected_sheets: header.expected_sheets.unwrap_or(0),
-                scanned_at: header.scanned_at.unwrap_or_default(),
-            }),
-            ..Default::default()
-        }];
+        let mut messages =
+            vec![pb::IngestRequest { header: Some(convert::batch_header(header)), ..Default::default() }];
         for file in files {
             messages.push(pb::IngestRequest {
                 file: Some(pb::FileStart { filename: file.filename, media_type: String::new() }),

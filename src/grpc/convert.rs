@@ -229,6 +229,21 @@ pub(crate) fn new_batch(header: pb::BatchHeader) -> crate::service::NewBatch {
     }
 }
 
+pub(crate) fn batch_header(batch: crate::service::NewBatch) -> pb::BatchHeader {
+    pb::BatchHeader {
+        scanner_batch_id: batch.scanner_batch_id,
+        channel: batch.channel,
+        posteingangsdatum: batch.posteingangsdatum,
+        operator: batch.operator,
+        dpi: batch.dpi,
+        colour_mode: batch.colour_mode,
+        device: batch.device,
+        duplex: batch.duplex,
+        expected_sheets: batch.expected_sheets.unwrap_or(0),
+        scanned_at: batch.scanned_at.unwrap_or_default(),
+    }
+}
+
 pub(crate) fn stored_file(content: &Content) -> pb::StoredFile {
     pb::StoredFile {
         filename: content.filename.clone(),
