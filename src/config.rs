@@ -47,6 +47,8 @@ pub struct MailroomConfig {
     pub page_threads: usize,
     /// Orientation detection below this confidence leaves a page as scanned.
     pub orientation_min_confidence: f32,
+    /// A first OCR reading with at least this mean word confidence (0–100) counts as upright.
+    pub confident_reading: f32,
 }
 
 impl Default for MailroomConfig {
@@ -61,6 +63,7 @@ impl Default for MailroomConfig {
             tessdata_dir: None,
             page_threads: 0,
             orientation_min_confidence: settings.orientation_min_confidence,
+            confident_reading: settings.confident_reading,
         }
     }
 }
@@ -80,6 +83,7 @@ impl MailroomConfig {
             },
             page_threads: self.page_threads,
             orientation_min_confidence: self.orientation_min_confidence,
+            confident_reading: self.confident_reading,
             ..defaults
         };
         let ocr = registratur_scan::ocr::tesseract::TesseractConfig {
