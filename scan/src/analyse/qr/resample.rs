@@ -239,3 +239,68 @@ impl Perspective {
         ((self.a * u + self.b * v + self.c) / w, (self.d * u + self.e * v + self.f) / w)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use image::{GrayImage, Luma};
+
+    use super::*;
+
+    /// A code for `text` with `module` pixels per module and a 4-module quiet zone, and its width in
+    /// modules.
+    fn code(text: &str, module: u32) -> (GrayImage, usize) {
+        let code = qrcode::QrCode::new(text.as_bytes()).expect("the text fits a qr code");
+        let image = code.render::<Luma<u8>>().quiet_zone(true).module_dimensions(module, module).build();
+        (image, code.width())
+    }
+
+    fn plane(image: &GrayImage) -> Plane<'_> {
+        Plane::from_gray(image).expect("the picture has pixels")
+    }
+
+    #[test]
+    fn reads_a_clean_code_like_rqrr_where_rqrr_located_it() {
+        let (image, _) = code("Registratur 2024/0815", 6);
+        let mut prepared = rqrr::PreparedImage::prepare(image.clone());
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1);
+        let (_, expected) = grids[0].decode().expect("rqrr reads a clean code");
+        let located = Located {
+            size: grids[0].grid.size(),
+            corners: grids[0].bounds.map(|p| (f64::from(p.x), f64::from(p.y))),
+        };
+        assert_eq!(read(&plane(&image), &located).as_deref(), Some(expected.as_str()));
+    }
+
+    #[test]
+    fn reads_a_blurred_shaded_code_whose_size_was_misjudged() {
+        let text = "https://example.org/akte/2024-000123";
+        let (image, width) = code(text, 5);
+        // Blur, a shadow across the code and noise: the dark modules on the light side are lighter
+        // than the light modules on the shadowed side.
+        let blurred = image::imageops::blur(&image, 1.6);
+        let mut state = 0x9e37_79b9_u32;
+        let shaded = GrayImage::from_fn(image.width(), image.height(), |x, y| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let shade = 0.35 + 0.65 * f64::from(x) / f64::from(image.width());
+            let noise = f64::from(state % 41) - 20.0;
+            Luma([(f64::from(blurred.get_pixel(x, y).0[0]) * shade + noise).clamp(0.0, 255.0) as u8])
+        });
+        // The code proper starts after the 4-module quiet zone; a grid one version too large spans
+        // the same outline with smaller modules, and its corners sit a little off.
+        let size = width + 4;
+        let module = 5.0 * width as f64 / size as f64;
+        let (start, end) = (20.0, 20.0 + module * (size as f64 + 1.0));
+        let located = Located {
+            size,
+            corners: [(start + 1.0, start), (end, start + 1.0), (end - 1.0, end), (start, end)],
+        };
+        assert_eq!(read(&plane(&shaded), &located).as_deref(), Some(text));
+        // A grid somewhere else reads nothing rather than something wrong.
+        let elsewhere =
+            Located { size: width, corners: [(3.0, 40.0), (60.0, 40.0), (60.0, 97.0), (3.0, 97.0)] };
+        assert_eq!(read(&plane(&shaded), &elsewhere), None);
+    }
+}
