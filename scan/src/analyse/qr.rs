@@ -67,6 +67,9 @@ fn region_in(region: &regions::Region, work_frame: Frame, bounds: &PixelRect) ->
 /// At most this many distinct grids that no binarisation read get sampled again on one picture.
 const MAX_RESAMPLED_GRIDS: usize = 6;
 
+/// At most this many grids get sampled again on one page, over all pictures and regions.
+const MAX_RESAMPLED_GRIDS_PER_PAGE: usize = 12;
+
 /// Whether the centre of a located grid lies inside a code already read (in page pixels).
 fn grid_in(grid: &Located, frame: Frame, bounds: &PixelRect) -> bool {
     let x = grid.corners.iter().map(|c| c.0).sum::<f64>() / 4.0;
@@ -119,6 +122,9 @@ struct Search {
     /// After this, no more retries on a large page: a page full of finder-like print must not hold up
     /// the batch.
     deadline: Option<Instant>,
+    /// How many more located grids may be sampled again on the grey picture: each costs a few
+    /// milliseconds, and the same grid turns up in every region and attempt that sees it.
+    resamples_left: usize,
 }
 
 impl Search {
@@ -128,6 +134,7 @@ impl Search {
             page_height: u32::try_from(page_height).unwrap_or(u32::MAX),
             found: Vec::new(),
             deadline: None,
+            resamples_left: MAX_RESAMPLED_GRIDS_PER_PAGE,
         }
     }
 
@@ -252,6 +259,10 @@ impl Search {
             if self.found.iter().any(|s| s.bounds.is_some_and(|b| grid_in(grid, frame, &b))) {
                 continue;
             }
+            if self.resamples_left == 0 {
+                break;
+            }
+            self.resamples_left -= 1;
             if let Some(text) = resample::read(image, grid) {
                 let bounds =
                     grid.corners.map(|(x, y)| rqrr::Point { x: x.round() as i32, y: y.round() as i32 });

@@ -6,11 +6,11 @@
 //! error correction can repair. This module takes the grid's corners (which `rqrr` reports) and
 //! samples every module again on the grey picture: it averages a few points around the module's
 //! centre, thresholds against the grey values of the module's neighbours instead of the pixels', and
-//! tries small shifts of the grid and the neighbouring versions, because `rqrr`'s estimate of the
-//! code's size and position is often a little off on exactly these codes. Codes on curved surfaces
-//! get a grid that follows the timing patterns instead of a straight perspective. Every reading goes
-//! through the Reed-Solomon check of every block in `payload`, so a bad sampling yields nothing
-//! rather than a wrong text.
+//! tries small shifts of the grid, moves of single corners and the neighbouring versions, because
+//! `rqrr`'s estimate of the code's size and position is often a little off on exactly these codes
+//! (a code on a curved surface fits no perspective exactly; moving one corner fits it better in
+//! that corner's half). Every reading goes through the Reed-Solomon check of every block in
+//! `payload`, so a bad sampling yields nothing rather than a wrong text.
 
 use rqrr::BitGrid;
 
@@ -50,7 +50,7 @@ impl Located {
 pub(super) fn read(plane: &Plane<'_>, located: &Located) -> Option<String> {
     let size = located.size;
     let span = size as f64 + 1.0;
-    let map = Perspective::square_to_quad(span, located.corners)?;
+    let module = located.module_size();
     // `rqrr` found the finder patterns at the right place, so the code's outline is right even when
     // the number of modules between them is not: a neighbouring version stretches the same outline.
     let sizes = [size, size + 4, size.saturating_sub(4)];
@@ -59,14 +59,38 @@ pub(super) fn read(plane: &Plane<'_>, located: &Located) -> Option<String> {
             continue;
         }
         let stretch = size as f64 / candidate as f64;
-        for &(dx, dy) in &OFFSETS {
-            let grey = sample(plane, candidate, |u, v| map.map((u + dx) * stretch, (v + dy) * stretch));
-            if let Some(text) = threshold_and_read(&grey, candidate) {
-                return Some(text);
+        for corners in corner_variants(located.corners, module) {
+            let Some(map) = Perspective::square_to_quad(span, corners) else {
+                continue;
+            };
+            // Moving a corner and shifting the grid at once are rarely both needed, and every
+            // combination costs a sampling.
+            let offsets = if corners == located.corners { &OFFSETS[..] } else { &OFFSETS[..1] };
+            for &(dx, dy) in offsets {
+                let grey = sample(plane, candidate, |u, v| map.map((u + dx) * stretch, (v + dy) * stretch));
+                if let Some(text) = threshold_and_read(&grey, candidate) {
+                    return Some(text);
+                }
             }
         }
     }
     None
+}
+
+/// The corners as located, then with one corner moved by half a module in each direction: on a
+/// curved or unevenly stretched code, one corner of the perspective is often off more than the
+/// others.
+fn corner_variants(corners: [(f64, f64); 4], module: f64) -> Vec<[(f64, f64); 4]> {
+    let step = module * 0.5;
+    let mut variants = vec![corners];
+    for i in 0..4 {
+        for (dx, dy) in [(-step, 0.0), (step, 0.0), (0.0, -step), (0.0, step)] {
+            let mut moved = corners;
+            moved[i] = (moved[i].0 + dx, moved[i].1 + dy);
+            variants.push(moved);
+        }
+    }
+    variants
 }
 
 /// Shifts of the whole grid, in modules, tried in turn: `rqrr` places its grid by the corners of the
