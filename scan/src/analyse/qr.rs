@@ -14,6 +14,7 @@ mod binarise;
 mod payload;
 mod plane;
 mod regions;
+mod resample;
 mod text;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -24,6 +25,7 @@ use rqrr::{BitGrid, PreparedImage};
 
 use self::binarise::{Bits, finder_candidates};
 use self::plane::Plane;
+use self::resample::Located;
 use super::{Symbol, Symbology};
 use crate::page::PixelRect;
 
@@ -62,6 +64,23 @@ fn region_in(region: &regions::Region, work_frame: Frame, bounds: &PixelRect) ->
         && y0 < f64::from(bounds.y1)
 }
 
+/// At most this many distinct grids that no binarisation read get sampled again on one picture.
+const MAX_RESAMPLED_GRIDS: usize = 6;
+
+/// At most this many grids get sampled again on one page, over all pictures and regions.
+const MAX_RESAMPLED_GRIDS_PER_PAGE: usize = 12;
+
+/// Whether the centre of a located grid lies inside a code already read (in page pixels).
+fn grid_in(grid: &Located, frame: Frame, bounds: &PixelRect) -> bool {
+    let x = grid.corners.iter().map(|c| c.0).sum::<f64>() / 4.0;
+    let y = grid.corners.iter().map(|c| c.1).sum::<f64>() / 4.0;
+    let (x, y) = frame.to_page(x, y);
+    x >= f64::from(bounds.x0)
+        && x < f64::from(bounds.x1)
+        && y >= f64::from(bounds.y0)
+        && y < f64::from(bounds.y1)
+}
+
 /// One way of turning a picture into black-and-white pictures for `rqrr`, each with its scale
 /// relative to the picture.
 type Attempt = fn(&Plane<'_>) -> Vec<(Bits, f64)>;
@@ -89,8 +108,8 @@ impl Frame {
 /// What one look at a picture found.
 #[derive(Debug, Default)]
 struct Look {
-    /// Grids `rqrr` located but could not read.
-    unread_grids: usize,
+    /// Grids `rqrr` located but could not read, in pixels of the picture it looked at.
+    unread_grids: Vec<Located>,
     /// Codes read in this look (including ones already known).
     read: usize,
 }
@@ -103,6 +122,9 @@ struct Search {
     /// After this, no more retries on a large page: a page full of finder-like print must not hold up
     /// the batch.
     deadline: Option<Instant>,
+    /// How many more located grids may be sampled again on the grey picture: each costs a few
+    /// milliseconds, and the same grid turns up in every region and attempt that sees it.
+    resamples_left: usize,
 }
 
 impl Search {
@@ -112,6 +134,7 @@ impl Search {
             page_height: u32::try_from(page_height).unwrap_or(u32::MAX),
             found: Vec::new(),
             deadline: None,
+            resamples_left: MAX_RESAMPLED_GRIDS_PER_PAGE,
         }
     }
 
@@ -165,10 +188,10 @@ impl Search {
                     crop = crop.inverted();
                 }
                 let look = self.look(&crop, frame);
-                if look.read > 0 && look.unread_grids == 0 {
+                if look.read > 0 && look.unread_grids.is_empty() {
                     continue;
                 }
-                if large_page && look.unread_grids == 0 && !region.convincing {
+                if large_page && look.unread_grids.is_empty() && !region.convincing {
                     continue;
                 }
                 let to_page = |v: usize| (v as f64 / work_frame.scale) as usize;
@@ -212,15 +235,43 @@ impl Search {
             },
             |p| vec![(binarise::hybrid_blocks(p, 16), 1.0), (binarise::hybrid_blocks(p, 4), 1.0)],
         ];
+        let mut unread: Vec<Located> = Vec::new();
         for attempt in attempts {
             for (bits, scale) in attempt(image) {
                 let look = self.look(&bits, frame.scaled(scale));
-                if look.read > 0 && look.unread_grids == 0 {
+                if look.read > 0 && look.unread_grids.is_empty() {
                     return true;
+                }
+                for mut grid in look.unread_grids {
+                    for corner in &mut grid.corners {
+                        *corner = (corner.0 / scale, corner.1 / scale);
+                    }
+                    if unread.len() < MAX_RESAMPLED_GRIDS && !unread.iter().any(|known| known.same_as(&grid))
+                    {
+                        unread.push(grid);
+                    }
                 }
             }
         }
-        false
+        // Every binarisation failed on these grids: sample them again on the grey picture.
+        let mut read = false;
+        for grid in &unread {
+            if self.found.iter().any(|s| s.bounds.is_some_and(|b| grid_in(grid, frame, &b))) {
+                continue;
+            }
+            if self.resamples_left == 0 {
+                break;
+            }
+            self.resamples_left -= 1;
+            if let Some(text) = resample::read(image, grid) {
+                let bounds =
+                    grid.corners.map(|(x, y)| rqrr::Point { x: x.round() as i32, y: y.round() as i32 });
+                let rect = self.page_rect(&bounds, frame);
+                self.record(text, rect);
+                read = true;
+            }
+        }
+        read
     }
 
     /// Hands one black-and-white picture to `rqrr` and records every code it reads.
@@ -245,21 +296,23 @@ impl Search {
                         Err(rqrr::DeQRError::UnknownDataType) => payload::read(&grid.grid),
                         Err(_) => None,
                     };
-                    (text, grid.bounds, grid.grid.size())
+                    let size = grid.grid.size();
+                    let corners = grid.bounds.map(|p| (f64::from(p.x), f64::from(p.y)));
+                    (text, grid.bounds, Located { size, corners })
                 })
                 .collect::<Vec<_>>()
         }));
         let Ok(grids) = result else {
             return look;
         };
-        for (text, bounds, _size) in grids {
+        for (text, bounds, located) in grids {
             match text {
                 Some(text) => {
                     look.read += 1;
                     let rect = self.page_rect(&bounds, frame);
                     self.record(text, rect);
                 }
-                None => look.unread_grids += 1,
+                None => look.unread_grids.push(located),
             }
         }
         look
