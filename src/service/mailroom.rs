@@ -21,6 +21,8 @@ use crate::records::repo::AkteRef;
 
 /// Longest scanner batch id, operator or device name accepted.
 const MAX_LABEL: usize = 200;
+/// Most files one batch may hold; a scanner delivers one file per batch or one per sheet.
+const MAX_FILES_PER_BATCH: usize = 10_000;
 
 /// What a client sends before the files of a batch.
 #[derive(Clone, Debug)]
@@ -69,6 +71,8 @@ pub struct IngestUpload {
     header: BatchHeader,
     files: Vec<(BlobDigest, String, String)>,
     current: Option<(String, String, Upload<BlobDigest>)>,
+    /// Bytes received over all files; a batch as a whole stays within the upload limit.
+    received: u64,
 }
 
 fn require_mailroom(principal: &Principal, what: &str) -> Result<(), ServiceError> {
@@ -155,6 +159,7 @@ impl Engine {
             header: batch.validate()?,
             files: Vec::new(),
             current: None,
+            received: 0,
         })
     }
 
@@ -315,6 +320,11 @@ impl IngestUpload {
     /// Ends the current file (if any) and starts the next.
     pub async fn start_file(&mut self, filename: &str, media_type: &str) -> Result<(), ServiceError> {
         self.end_file().await?;
+        if self.files.len() >= MAX_FILES_PER_BATCH {
+            return Err(ServiceError::InvalidArgument(format!(
+                "a batch holds at most {MAX_FILES_PER_BATCH} files; split the delivery into several batches"
+            )));
+        }
         let filename = label("file name", filename, true)?;
         let media_type = label("media type", media_type, false)?;
         let blobs = self.engine.inner.store.clone();
@@ -324,6 +334,11 @@ impl IngestUpload {
     }
 
     pub async fn write(&mut self, chunk: Vec<u8>) -> Result<(), ServiceError> {
+        self.received += chunk.len() as u64;
+        let limit = self.engine.inner.limits.max_upload_bytes;
+        if self.received > limit {
+            return Err(ServiceError::TooLarge { limit });
+        }
         match &mut self.current {
             Some((_, _, upload)) => upload.write(chunk).await,
             None if chunk.is_empty() => Ok(()),

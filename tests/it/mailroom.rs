@@ -279,6 +279,26 @@ async fn ingest_checks_the_header_and_the_role() {
     let err = mailroom.batch(999).await.unwrap_err();
     assert!(matches!(err, registratur::grpc::client::ClientError::Rpc { code: Code::NotFound, .. }), "{err}");
     server.stop().await;
+
+    // The upload limit holds for the batch as a whole, not only per file.
+    let limits = registratur::service::EngineLimits { max_upload_bytes: 1000 };
+    let server = TestServer::start_with(limits, None).await;
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let two = vec![
+        BatchFileSource { filename: "a.png".into(), bytes: vec![0; 600] },
+        BatchFileSource { filename: "b.png".into(), bytes: vec![0; 600] },
+    ];
+    let err = mailroom.ingest(header("x"), two).await.unwrap_err();
+    assert!(
+        matches!(err, registratur::grpc::client::ClientError::Rpc { code: Code::ResourceExhausted, .. }),
+        "{err}"
+    );
+    let err = mailroom.batch(1).await.unwrap_err();
+    assert!(
+        matches!(err, registratur::grpc::client::ClientError::Rpc { code: Code::NotFound, .. }),
+        "no batch is recorded: {err}"
+    );
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
