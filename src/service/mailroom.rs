@@ -189,7 +189,8 @@ impl Engine {
         let mut events = self.inner.mailroom.subscribe();
         let view = self.blocking(move |engine| engine.batch_view(id)).await?;
         let (sender, receiver) = mpsc::channel(64);
-        let engine = self.clone();
+        // A watch must not keep the engine (and its store) alive after the server stops.
+        let engine = std::sync::Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             let mut sent = std::collections::BTreeSet::new();
             let mut snapshot = Some(view);
@@ -224,7 +225,8 @@ impl Engine {
                     Ok(_) => continue,
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // Missed events: read the state again.
-                        match engine.blocking(move |engine| engine.batch_view(id)).await {
+                        let Some(inner) = engine.upgrade() else { return };
+                        match (Engine { inner }).blocking(move |engine| engine.batch_view(id)).await {
                             Ok(view) => snapshot = Some(view),
                             Err(error) => {
                                 let _ = sender.send(Err(error)).await;

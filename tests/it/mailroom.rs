@@ -322,8 +322,13 @@ async fn a_restart_during_processing_resumes_without_losing_or_duplicating_piece
         .ingest(batch, vec![BatchFileSource { filename: "s.tiff".into(), bytes: tiff }])
         .await
         .unwrap();
+    // A client watching the batch must not keep the old server's store open.
+    let mut watcher = server.client_as(MAILROOM).await;
+    let watch = tokio::spawn(async move { watcher.watch_batch(receipt.batch_id, |_| {}).await });
     // Stop as soon as the batch is acknowledged: the worker is somewhere in the middle.
     let server = server.restart().await;
+    // The old server's watch ends with an error or, if the batch finished first, normally.
+    let _ = watch.await.unwrap();
     let mut mailroom = server.client_as(MAILROOM).await;
     mailroom.watch_batch(receipt.batch_id, |_| {}).await.unwrap();
     let report = mailroom.batch(receipt.batch_id).await.unwrap();
