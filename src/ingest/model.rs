@@ -227,6 +227,16 @@ pub fn piece_title(posteingangsdatum: NaiveDate, source: &str, piece: u32) -> St
 }
 
 impl BatchState {
+    /// The state that a batch's records imply: done once it has a summary, processing once a piece
+    /// is done, queued before.
+    pub fn of(summary: Option<&BatchSummary>, pieces_done: usize) -> BatchState {
+        match (summary, pieces_done) {
+            (Some(_), _) => BatchState::Done,
+            (None, 0) => BatchState::Queued,
+            (None, _) => BatchState::Processing,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             BatchState::Queued => "queued",

@@ -99,12 +99,12 @@ pub enum PipelineError {
 
 /// The mailroom: everything the pipeline needs, shared by the worker and the service.
 pub struct Mailroom {
-    pub(crate) store: Store,
-    pub(crate) records: Arc<Records>,
-    pub(crate) repo: MailroomRepo,
+    store: Store,
+    records: Arc<Records>,
+    repo: MailroomRepo,
     ring: RoutingKeyRing,
     ocr: Arc<dyn OcrEngine>,
-    pub(crate) settings: MailroomSettings,
+    settings: MailroomSettings,
     pool: rayon::ThreadPool,
     events: broadcast::Sender<MailroomEvent>,
     stop: AtomicBool,

@@ -19,8 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::model::{
-    Batch, BatchFile, BatchHeader, BatchState, BatchSummary, Klaerfall, KlaerfallState, PieceRecord,
-    piece_title,
+    Batch, BatchFile, BatchHeader, BatchSummary, Klaerfall, KlaerfallState, PieceRecord, piece_title,
 };
 use crate::records::model::{Content, Dokument};
 use crate::records::repo::{AkteRef, NewDokument, Records, RecordsError, StoredContent, load_json};
@@ -166,16 +165,6 @@ impl MailroomRepo {
     /// Batch ids waiting in the queue, oldest first.
     pub fn queued(&self) -> Result<Vec<u64>, RecordsError> {
         self.ids_under(Cf::Queues, b"ingest/")
-    }
-
-    /// Whether a batch waits, is being processed or is done, as its records say.
-    pub fn state(&self, batch: u64) -> Result<BatchState, RecordsError> {
-        if self.summary(batch)?.is_some() {
-            return Ok(BatchState::Done);
-        }
-        let prefix = [key("mpiece/", batch), b"/".to_vec()].concat();
-        let started = self.store.meta().last_key_with_prefix(Cf::Records, &prefix)?.is_some();
-        Ok(if started { BatchState::Processing } else { BatchState::Queued })
     }
 
     pub fn piece(&self, batch: u64, piece: u32) -> Result<Option<PieceRecord>, RecordsError> {

@@ -173,7 +173,7 @@ impl Engine {
         let batch = mailroom.repo().batch(id)?;
         let pieces = mailroom.repo().pieces(id)?;
         let summary = mailroom.repo().summary(id)?;
-        let state = mailroom.repo().state(id)?;
+        let state = BatchState::of(summary.as_ref(), pieces.len());
         Ok(BatchView { batch, state, pieces, summary })
     }
 
