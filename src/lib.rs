@@ -12,4 +12,5 @@ pub mod grpc;
 pub mod ingest;
 pub mod records;
 pub mod route;
+pub mod search;
 pub mod service;
