@@ -16,6 +16,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub records: RecordsConfig,
     pub mailroom: MailroomConfig,
+    pub search: SearchConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
 }
@@ -92,6 +93,34 @@ impl MailroomConfig {
             ..Default::default()
         };
         (settings, ocr)
+    }
+}
+
+/// `[search]`: how quickly stored Dokumente become searchable.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Index changes are committed (made searchable) at most this often, in milliseconds.
+    pub commit_interval_ms: u64,
+    /// Indexing threads; 0 means one per core.
+    pub threads: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        let settings = crate::search::SearchSettings::default();
+        Self { commit_interval_ms: settings.commit_interval.as_millis() as u64, threads: 0 }
+    }
+}
+
+impl SearchConfig {
+    pub fn settings(&self) -> crate::search::SearchSettings {
+        let defaults = crate::search::SearchSettings::default();
+        crate::search::SearchSettings {
+            commit_interval: std::time::Duration::from_millis(self.commit_interval_ms.max(1)),
+            threads: if self.threads == 0 { defaults.threads } else { self.threads },
+            ..defaults
+        }
     }
 }
 

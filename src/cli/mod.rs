@@ -5,6 +5,7 @@
 mod mailroom;
 mod output;
 mod records;
+mod search;
 mod serve;
 
 use std::path::{Path, PathBuf};
@@ -112,6 +113,10 @@ pub enum Command {
         #[command(subcommand)]
         command: mailroom::KlaerfallCommand,
     },
+    /// Full-text search over all Akten you may read.
+    Search(search::SearchArgs),
+    /// Rebuild the search index from the records, with a progress bar (archivist or admin).
+    Reindex,
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +184,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Klaerfall { command } => {
             mailroom::klaerfall(&mut connect(&args).await?, command, args.json).await
         }
+        Command::Search(search) => search::search(&mut connect(&args).await?, search, args.json).await,
+        Command::Reindex => search::reindex(&mut connect(&args).await?, args.json).await,
     }
 }
 

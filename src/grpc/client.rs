@@ -14,6 +14,7 @@ use super::pb;
 use super::pb::admin_service_client::AdminServiceClient;
 use super::pb::mailroom_service_client::MailroomServiceClient;
 use super::pb::records_service_client::RecordsServiceClient;
+use super::pb::search_service_client::SearchServiceClient;
 use crate::records::model::{Akte, Content, Vorgang};
 use crate::records::repo::AkteRef;
 use crate::service::{
@@ -167,6 +168,7 @@ pub struct Client {
     admin: AdminServiceClient<AuthChannel>,
     records: RecordsServiceClient<AuthChannel>,
     mailroom: MailroomServiceClient<AuthChannel>,
+    search: SearchServiceClient<AuthChannel>,
 }
 
 /// Messages of a client-streamed upload: header in the first, `last` on the final one.
@@ -251,7 +253,8 @@ impl Client {
         Ok(Self {
             admin: AdminServiceClient::new(authed.clone()),
             records: RecordsServiceClient::new(authed.clone()),
-            mailroom: MailroomServiceClient::new(authed),
+            mailroom: MailroomServiceClient::new(authed.clone()),
+            search: SearchServiceClient::new(authed),
         })
     }
 
@@ -666,5 +669,30 @@ impl Client {
             .into_inner();
         let klaerfall = response.klaerfall.ok_or_else(|| "missing klaerfall in the answer".to_string())?;
         Ok((convert::klaerfall_report(klaerfall), response.dokument_id))
+    }
+
+    // ----- search -----
+
+    pub async fn search(
+        &mut self,
+        query: &crate::service::SearchQuery,
+    ) -> Result<crate::search::SearchResults, ClientError> {
+        let response = self.search.search(convert::search_request(query)).await?.into_inner();
+        Ok(convert::search_results(response)?)
+    }
+
+    /// Rebuilds the search index; `on_progress` sees (done, total) after every step.
+    pub async fn reindex(
+        &mut self,
+        mut on_progress: impl FnMut(u64, u64),
+    ) -> Result<crate::search::RebuildReport, ClientError> {
+        let mut stream = self.search.reindex(pb::ReindexRequest {}).await?.into_inner();
+        while let Some(step) = stream.message().await? {
+            on_progress(step.done, step.total);
+            if step.finished {
+                return Ok(crate::search::RebuildReport { documents: step.done, seconds: step.seconds });
+            }
+        }
+        Err(ClientError::InvalidResponse("the reindex stream ended before it finished".into()))
     }
 }

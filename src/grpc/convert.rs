@@ -396,3 +396,152 @@ pub(crate) fn klaerfall_report(k: pb::Klaerfall) -> super::client::KlaerfallRepo
         resolved_by: k.resolved_by,
     }
 }
+
+// ----- search -----
+
+fn optional_date(text: &str, field: &str) -> Result<Option<chrono::NaiveDate>, Status> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| Status::invalid_argument(format!("{field} {text:?} is not a date; write YYYY-MM-DD")))
+}
+
+pub(crate) fn search_query(request: pb::SearchRequest) -> Result<crate::service::SearchQuery, Status> {
+    use crate::search::SortOrder;
+    let order = match pb::SortBy::try_from(request.sort) {
+        Ok(pb::SortBy::SortDefault) => None,
+        Ok(pb::SortBy::SortRelevance) => Some(SortOrder::Relevance),
+        Ok(pb::SortBy::SortNewestFirst) => Some(SortOrder::NewestFirst),
+        Ok(pb::SortBy::SortOldestFirst) => Some(SortOrder::OldestFirst),
+        Err(_) => return Err(Status::invalid_argument(format!("unknown sort {}", request.sort))),
+    };
+    let akte_open = match pb::AkteStateFilter::try_from(request.akte_state) {
+        Ok(pb::AkteStateFilter::AkteStateAny) => None,
+        Ok(pb::AkteStateFilter::AkteStateOpen) => Some(true),
+        Ok(pb::AkteStateFilter::AkteStateClosed) => Some(false),
+        Err(_) => return Err(Status::invalid_argument(format!("unknown akte_state {}", request.akte_state))),
+    };
+    Ok(crate::service::SearchQuery {
+        from: optional_date(&request.from, "from")?,
+        to: optional_date(&request.to, "to")?,
+        query: request.query,
+        units: request.units,
+        aktenzeichen: Some(request.aktenzeichen),
+        channels: request.channels,
+        media_types: request.media_types,
+        akte_open,
+        order,
+        limit: request.limit as usize,
+        cursor: Some(request.cursor),
+    })
+}
+
+pub(crate) fn search_request(query: &crate::service::SearchQuery) -> pb::SearchRequest {
+    use crate::search::SortOrder;
+    let date = |date: Option<chrono::NaiveDate>| date.map(|d| d.to_string()).unwrap_or_default();
+    pb::SearchRequest {
+        query: query.query.clone(),
+        units: query.units.clone(),
+        aktenzeichen: query.aktenzeichen.clone().unwrap_or_default(),
+        from: date(query.from),
+        to: date(query.to),
+        channels: query.channels.clone(),
+        media_types: query.media_types.clone(),
+        akte_state: match query.akte_open {
+            None => pb::AkteStateFilter::AkteStateAny,
+            Some(true) => pb::AkteStateFilter::AkteStateOpen,
+            Some(false) => pb::AkteStateFilter::AkteStateClosed,
+        } as i32,
+        sort: match query.order {
+            None => pb::SortBy::SortDefault,
+            Some(SortOrder::Relevance) => pb::SortBy::SortRelevance,
+            Some(SortOrder::NewestFirst) => pb::SortBy::SortNewestFirst,
+            Some(SortOrder::OldestFirst) => pb::SortBy::SortOldestFirst,
+        } as i32,
+        limit: query.limit as u32,
+        cursor: query.cursor.clone().unwrap_or_default(),
+    }
+}
+
+pub(crate) fn search_response(results: &crate::search::SearchResults) -> pb::SearchResponse {
+    pb::SearchResponse {
+        total: results.total,
+        hits: results.hits.iter().map(search_hit).collect(),
+        next_cursor: results.next_cursor.clone().unwrap_or_default(),
+        indexed_through: results.indexed_through,
+    }
+}
+
+fn search_hit(hit: &crate::search::SearchHit) -> pb::SearchHit {
+    let d = &hit.dokument;
+    pb::SearchHit {
+        dokument_id: d.dokument_id,
+        akte_id: d.akte_id,
+        aktenzeichen: d.aktenzeichen.clone(),
+        title: d.title.clone(),
+        sender: d.sender.clone(),
+        posteingangsdatum: d.posteingangsdatum.to_string(),
+        channel: d.channel.clone(),
+        media_type: d.media_type.clone(),
+        akte_state: if d.akte_open { "open" } else { "closed" }.into(),
+        version: d.version,
+        score: hit.score,
+        snippet: Some(pb::Snippet {
+            text: hit.snippet.text.clone(),
+            highlights: hit
+                .snippet
+                .highlights
+                .iter()
+                .map(|r| pb::Highlight { start: r.start as u32, end: r.end as u32 })
+                .collect(),
+        }),
+    }
+}
+
+/// A page of results as the client sees it (Dokumente without their text).
+pub(crate) fn search_results(response: pb::SearchResponse) -> Result<crate::search::SearchResults, String> {
+    let hits = response
+        .hits
+        .into_iter()
+        .map(|hit| {
+            let posteingangsdatum = chrono::NaiveDate::parse_from_str(&hit.posteingangsdatum, "%Y-%m-%d")
+                .map_err(|e| format!("posteingangsdatum {:?}: {e}", hit.posteingangsdatum))?;
+            let snippet = hit.snippet.unwrap_or_default();
+            Ok(crate::search::SearchHit {
+                dokument: crate::search::schema::IndexedDokument {
+                    dokument_id: hit.dokument_id,
+                    akte_id: hit.akte_id,
+                    unit: String::new(),
+                    aktenzeichen: hit.aktenzeichen,
+                    title: hit.title,
+                    sender: hit.sender,
+                    fremdes_geschaeftszeichen: String::new(),
+                    body: String::new(),
+                    posteingangsdatum,
+                    channel: hit.channel,
+                    media_type: hit.media_type,
+                    akte_open: hit.akte_state == "open",
+                    version: hit.version,
+                },
+                score: hit.score,
+                snippet: crate::search::Snippet {
+                    highlights: snippet
+                        .highlights
+                        .iter()
+                        .filter(|h| h.start <= h.end && (h.end as usize) <= snippet.text.len())
+                        .map(|h| h.start as usize..h.end as usize)
+                        .collect(),
+                    text: snippet.text,
+                },
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(crate::search::SearchResults {
+        total: response.total,
+        hits,
+        next_cursor: Some(response.next_cursor).filter(|c| !c.is_empty()),
+        indexed_through: response.indexed_through,
+    })
+}

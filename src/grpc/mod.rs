@@ -1,6 +1,6 @@
 //! The gRPC adapter: the only module that knows tonic and prost.
 //!
-//! `pb` is the code generated from `proto/`; `admin`, `records` and `mailroom` hold the thin handlers (decode →
+//! `pb` is the code generated from `proto/`; `admin`, `records`, `mailroom` and `search` hold the thin handlers (decode →
 //! call the engine → encode → map the error); `convert` is the one place where messages become domain
 //! types and back; `status` maps service errors to gRPC status codes in one function; `auth` turns
 //! bearer tokens into principals before any handler runs; `stream` feeds client streams into uploads;
@@ -13,6 +13,7 @@ pub mod client;
 mod convert;
 mod mailroom;
 mod records;
+mod search;
 pub mod server;
 mod status;
 mod stream;

@@ -15,7 +15,9 @@ use super::pb;
 use super::pb::admin_service_server::AdminServiceServer;
 use super::pb::mailroom_service_server::MailroomServiceServer;
 use super::pb::records_service_server::RecordsServiceServer;
+use super::pb::search_service_server::SearchServiceServer;
 use super::records::RecordsHandlers;
+use super::search::SearchHandlers;
 use crate::auth::TokenRegistry;
 use crate::service::Engine;
 
@@ -41,6 +43,7 @@ pub async fn serve(
     health_reporter.set_serving::<AdminServiceServer<AdminHandlers>>().await;
     health_reporter.set_serving::<RecordsServiceServer<RecordsHandlers>>().await;
     health_reporter.set_serving::<MailroomServiceServer<MailroomHandlers>>().await;
+    health_reporter.set_serving::<SearchServiceServer<SearchHandlers>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -51,6 +54,7 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let mailroom = MailroomServiceServer::new(MailroomHandlers { engine: engine.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let search = SearchServiceServer::new(SearchHandlers { engine: engine.clone() });
     let records =
         RecordsServiceServer::new(RecordsHandlers { engine }).max_decoding_message_size(MAX_MESSAGE_BYTES);
 
@@ -64,7 +68,8 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(tonic::service::interceptor::InterceptedService::new(admin, authenticator.clone()))
         .add_service(tonic::service::interceptor::InterceptedService::new(records, authenticator.clone()))
-        .add_service(tonic::service::interceptor::InterceptedService::new(mailroom, authenticator))
+        .add_service(tonic::service::interceptor::InterceptedService::new(mailroom, authenticator.clone()))
+        .add_service(tonic::service::interceptor::InterceptedService::new(search, authenticator))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
 }

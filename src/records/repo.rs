@@ -594,6 +594,43 @@ impl Records {
             .collect()
     }
 
+    /// One Version of a Dokument.
+    pub fn version(&self, dokument: &Dokument, number: u32) -> Result<Version, RecordsError> {
+        self.load::<Version>(&version_key(dokument.id, number))?
+            .map(|(v, _)| v)
+            .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: number })
+    }
+
+    /// Every Dokument with an id above `after`, in id order, at most `limit`: a walk over all of them.
+    pub fn dokumente_after(&self, after: u64, limit: usize) -> Result<Vec<Dokument>, RecordsError> {
+        let mut out = Vec::new();
+        let mut failure = None;
+        let start = dok_key(after);
+        self.store.meta().visit_prefix(Cf::Records, b"dok/", Some(&start), |key, value| {
+            match serde_json::from_slice::<Dokument>(value) {
+                Ok(dokument) => out.push(dokument),
+                Err(e) => {
+                    let key = String::from_utf8_lossy(key).into_owned();
+                    failure = Some(RecordsError::Undecodable { key, reason: e.to_string() });
+                }
+            }
+            if out.len() >= limit || failure.is_some() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(out),
+        }
+    }
+
+    /// One more than the highest Dokument id handed out: an upper bound for counting Dokumente.
+    pub fn dokument_id_bound(&self) -> u64 {
+        self.next_dokument.load(Ordering::Relaxed)
+    }
+
     pub fn dokumente(&self, akte_id: u64) -> Result<Vec<Dokument>, RecordsError> {
         self.children(&[key("doks/", akte_id), b"/".to_vec()].concat(), dok_key)
     }

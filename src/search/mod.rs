@@ -1,7 +1,59 @@
 //! Full-text search over all Akten: a tantivy index derived from the store.
 //!
-//! The index is derived state. It is rebuilt from the records and catches up from the journal; see
-//! ARCHITECTURE.md.
+//! - `analysis` — the German analyser (lowercasing, umlaut and ß folding, Snowball stemming).
+//! - `query` — the query language (terms, phrases, AND/OR/NOT, fields, prefixes) with positioned errors.
+//! - `schema` — what is indexed per Dokument.
+//! - `source` — reading a Dokument and its text from the records.
+//! - `index` — generations on disk, the writer, searching with filters, cursors and snippets.
+//! - `indexer` — catch-up from the journal, batched commits, rebuilds.
+//! - `collector` — top hits in relevance or date order after a cursor.
+//!
+//! The index is derived state: deleting `search/` loses nothing; it is rebuilt at the next start.
 
 pub mod analysis;
+pub mod collector;
+pub mod index;
+pub mod indexer;
 pub mod query;
+pub mod schema;
+pub mod source;
+
+pub use collector::SortOrder;
+pub use index::{SearchFilters, SearchHit, SearchRequest, SearchResults, Snapshot, Snippet};
+pub use indexer::{IndexerHandle, Progress, RebuildReport, SearchIndex, SearchSettings};
+
+use crate::records::repo::RecordsError;
+
+/// Errors of the search index.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("the query cannot be read {0}")]
+    BadQuery(query::QueryError),
+    #[error("{0}")]
+    BadCursor(String),
+    #[error(
+        "the search index is being built ({} of about {} Dokumente); try again shortly",
+        .0.done,
+        .0.total
+    )]
+    Building(Progress),
+    #[error("a reindex is already running; wait for it to finish")]
+    RebuildRunning,
+    #[error("the search index is damaged: {0}; rebuild it with `registratur reindex`")]
+    Corrupt(String),
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index: {context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error(transparent)]
+    Records(#[from] RecordsError),
+    #[error(transparent)]
+    Meta(#[from] registratur_storage::meta::MetaError),
+}
+
+impl SearchError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> SearchError {
+        let context = context.into();
+        move |source| SearchError::Io { context, source }
+    }
+}

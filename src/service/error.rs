@@ -7,6 +7,7 @@ use registratur_storage::{BlobError, BlobHash, MetaError, StoreError};
 
 use crate::records::repo::RecordsError;
 use crate::route::code::RoutingCodeError;
+use crate::search::SearchError;
 
 /// What kind of failure a [`ServiceError`] is, independent of transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +50,8 @@ pub enum ServiceError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
@@ -84,6 +87,7 @@ impl ServiceError {
             ServiceError::TooLarge { .. } => ErrorCode::ResourceExhausted,
             ServiceError::Corrupted { .. } => ErrorCode::DataLoss,
             ServiceError::UploadAborted => ErrorCode::Aborted,
+            ServiceError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             ServiceError::Unavailable(_) => ErrorCode::Unavailable,
             ServiceError::Internal(_) => ErrorCode::Internal,
             ServiceError::RoutingCode(error) => match error {
@@ -136,5 +140,22 @@ impl From<MetaError> for ServiceError {
 impl From<tokio::task::JoinError> for ServiceError {
     fn from(error: tokio::task::JoinError) -> Self {
         ServiceError::Internal(format!("a background task failed: {error}"))
+    }
+}
+
+impl From<SearchError> for ServiceError {
+    fn from(error: SearchError) -> Self {
+        match error {
+            SearchError::BadQuery(_) | SearchError::BadCursor(_) => {
+                ServiceError::InvalidArgument(error.to_string())
+            }
+            SearchError::Building(_) => ServiceError::Unavailable(error.to_string()),
+            SearchError::RebuildRunning => ServiceError::FailedPrecondition(error.to_string()),
+            SearchError::Records(error) => ServiceError::Records(error),
+            SearchError::Meta(error) => error.into(),
+            SearchError::Corrupt(_) | SearchError::Tantivy(_) | SearchError::Io { .. } => {
+                ServiceError::Internal(error.to_string())
+            }
+        }
     }
 }

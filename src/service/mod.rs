@@ -7,6 +7,7 @@
 mod error;
 mod mailroom;
 mod records;
+mod search;
 mod transfer;
 
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use registratur_storage::fixity::FixityReport;
 pub use error::{ErrorCode, ServiceError};
 pub use mailroom::{BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use records::{AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, HistoryOf, IssuedRoutingCode};
+pub use search::{DEFAULT_PAGE, MAX_PAGE, SearchQuery};
 pub use transfer::{BlobDownload, StoredBlobInfo, Upload};
 
 use registratur_scan::ocr::OcrEngine;
@@ -29,6 +31,7 @@ use crate::ingest::worker::WorkerHandle;
 use crate::records::aktenzeichen::AktenzeichenFormat;
 use crate::records::repo::Records;
 use crate::route::code::RoutingKeyRing;
+use crate::search::{IndexerHandle, SearchIndex, SearchSettings};
 
 /// Settings the engine needs beyond the store.
 #[derive(Clone, Debug)]
@@ -43,6 +46,7 @@ pub struct EngineSettings {
     pub aktenzeichen_format: AktenzeichenFormat,
     pub mailroom: MailroomSettings,
     pub ocr: OcrChoice,
+    pub search: SearchSettings,
 }
 
 /// Which OCR engine the mailroom uses.
@@ -84,12 +88,18 @@ pub struct Engine {
 struct EngineInner {
     // Dropped first: stopping the worker waits for the piece in hand, while the store is still open.
     worker: WorkerHandle,
+    // Then the indexer, which commits what it has applied.
+    _indexer: IndexerHandle,
+    search: Arc<SearchIndex>,
     mailroom: Arc<Mailroom>,
     store: Store,
     records: Arc<Records>,
     routing_keys: RoutingKeyRing,
     limits: EngineLimits,
 }
+
+/// Where the search index lives inside the data directory (derived state: safe to delete).
+pub const SEARCH_DIR: &str = "search";
 
 /// Where the routing key lives inside the data directory.
 pub const ROUTING_KEY_FILE: &str = "keys/routing.key";
@@ -135,9 +145,15 @@ impl Engine {
         )?);
         let worker = WorkerHandle::start(&mailroom)
             .map_err(|e| ServiceError::Internal(format!("cannot start the mailroom worker: {e}")))?;
+        let search =
+            Arc::new(SearchIndex::open(store.data_dir().join(SEARCH_DIR), records.clone(), settings.search)?);
+        let indexer = IndexerHandle::start(&search)
+            .map_err(|e| ServiceError::Internal(format!("cannot start the search indexer: {e}")))?;
         Ok(Self {
             inner: Arc::new(EngineInner {
                 worker,
+                _indexer: indexer,
+                search,
                 mailroom,
                 store,
                 records,
@@ -159,6 +175,11 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The search index (tests and benchmarks wait on it and compare its contents).
+    pub fn search_index(&self) -> &SearchIndex {
+        &self.inner.search
     }
 
     pub(crate) fn records(&self) -> &Records {

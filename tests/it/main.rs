@@ -4,5 +4,6 @@ mod crash;
 mod grpc_admin;
 mod grpc_records;
 mod mailroom;
+mod search;
 mod support;
 mod tls;

@@ -7,6 +7,7 @@ use registratur::auth::{Principal, Role, TokenRegistry};
 use registratur::grpc::client::{Client, ConnectOptions};
 use registratur::grpc::server::TlsPem;
 use registratur::records::aktenzeichen::AktenplanKey;
+use registratur::search::SearchSettings;
 use registratur::service::{Engine, EngineLimits, EngineSettings};
 use tokio::sync::oneshot;
 
@@ -67,7 +68,13 @@ impl TestServer {
 
     async fn start_in(dir: tempfile::TempDir, limits: EngineLimits, tls: Option<TlsPem>) -> Self {
         let data_dir = dir.path().join("data");
-        let settings = EngineSettings { limits, ..EngineSettings::default() };
+        // Commit the search index often, so that tests do not wait a second for each change.
+        let search = SearchSettings {
+            commit_interval: std::time::Duration::from_millis(50),
+            poll_interval: std::time::Duration::from_millis(10),
+            ..SearchSettings::default()
+        };
+        let settings = EngineSettings { limits, search, ..EngineSettings::default() };
         let engine = Engine::open(&data_dir, settings).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let scheme = if tls.is_some() { "https" } else { "http" };
