@@ -1,6 +1,7 @@
 //! Scanned pages, from bytes to a PDF/A rendition: decoding the files a scanner produces (`decode`),
 //! finding what is printed on a page (`analyse`: QR codes, 1D barcodes, blank pages), reading its text
-//! (`ocr`) and writing the archival rendition (`pdfa`).
+//! (`ocr`) and writing the archival rendition (`pdfa`). Born-digital PDFs need no OCR: `text` extracts
+//! their text for the search index.
 //!
 //! Everything here is a pure function of its inputs: no store, no records, no gRPC. The mailroom in the
 //! service crate decides what a page means (separator, routing code) and what gets kept.
@@ -10,5 +11,8 @@ pub mod decode;
 pub mod ocr;
 pub mod page;
 pub mod pdfa;
+mod poppler;
+pub mod text;
 
 pub use page::{Dpi, EmbeddedImage, Page, PixelRect, QuarterTurns, Raster};
+pub use text::{TextError, pdf_text};

@@ -31,6 +31,9 @@ pub struct Limits {
     pub max_pages_per_file: u32,
     /// Bytes per input file.
     pub max_file_bytes: u64,
+    /// Bytes of text extracted from one PDF (see [`crate::text`]). The default, 16 MiB, is several
+    /// thousand pages of dense prose; more is a generated or hostile file, not correspondence.
+    pub max_text_bytes: u64,
 }
 
 impl Default for Limits {
@@ -40,6 +43,7 @@ impl Default for Limits {
             max_side: 20_000,
             max_pages_per_file: 2_000,
             max_file_bytes: 1 << 30,
+            max_text_bytes: 16 << 20,
         }
     }
 }
@@ -178,7 +182,7 @@ impl OpenedFile<'_> {
 }
 
 /// Recognises the format from the first bytes, and names what it saw when it is none we accept.
-fn sniff(bytes: &[u8]) -> Result<InputFormat, DecodeError> {
+pub(crate) fn sniff(bytes: &[u8]) -> Result<InputFormat, DecodeError> {
     const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
     if bytes.starts_with(b"II*\0")
         || bytes.starts_with(b"MM\0*")

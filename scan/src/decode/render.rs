@@ -1,23 +1,16 @@
-//! Rendering one PDF page with poppler's `pdftoppm` (Debian package `poppler-utils`), for pages that
-//! are not a single scanned image. The PDF goes in on stdin and a binary PGM/PPM comes back on
-//! stdout, so nothing touches the file system. The child is killed when it overruns its time, and its
-//! output is read up to the size the page may have, so a hostile file cannot make it flood memory.
+//! Rendering one PDF page with poppler's `pdftoppm`, for pages that are not a single scanned image.
+//! The PDF goes in on stdin and a binary PGM/PPM comes back on stdout (see [`crate::poppler`] for how
+//! the child is bounded in time and output); the output is read up to the size the page may have.
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{DecodeError, raster};
 use crate::page::Raster;
+use crate::poppler::{self, PDFTOPPM, RunError};
 
 /// How long one page may take. Scanned and office pages render in well under a second; a page that
 /// takes a minute is a pathological drawing, and failing it is better than blocking a worker.
-pub(super) const TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The program, overridable for tests and unusual installs with `REGISTRATUR_PDFTOPPM`.
-fn program() -> String {
-    std::env::var("REGISTRATUR_PDFTOPPM").unwrap_or_else(|_| "pdftoppm".to_string())
-}
+const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Renders page `number` (1-based) of `pdf` at `dpi`, in grey or colour. `max_width`/`max_height`
 /// bound what the output may be (the caller has checked them against the limits).
@@ -29,78 +22,34 @@ pub(super) fn render_page(
     max_width: u32,
     max_height: u32,
 ) -> Result<Raster, DecodeError> {
-    let mut command = Command::new(program());
-    command.args(["-r", &dpi.to_string(), "-f", &number.to_string(), "-l", &number.to_string(), "-cropbox"]);
+    let (dpi, page) = (dpi.to_string(), number.to_string());
+    let mut args = vec!["-r", &dpi, "-f", &page, "-l", &page, "-cropbox"];
     if !colour {
-        command.arg("-gray");
+        args.push("-gray");
     }
-    command.arg("-").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(|error| {
-        DecodeError::Render(format!("cannot start {}: {error}; install poppler-utils", program()))
-    })?;
+    args.push("-");
 
     let channels: u64 = if colour { 3 } else { 1 };
     // Two pixels of slack per side for rounding, plus the header.
     let max_bytes = (u64::from(max_width) + 2) * (u64::from(max_height) + 2) * channels + 64;
-    let mut stdin = child.stdin.take();
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let output = std::thread::scope(|scope| {
-        // Writing and reading happen at once, or a large PDF and a large image deadlock on the pipes.
-        scope.spawn(move || {
-            if let Some(stdin) = stdin.as_mut() {
-                // A child that stops reading early (a broken file) closes the pipe; its exit status
-                // and stderr report why, so the write error itself is not interesting.
-                let _ = stdin.write_all(pdf);
-            }
-            drop(stdin);
-        });
-        let reader = scope.spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(stdout) = stdout {
-                let _ = stdout.take(max_bytes + 1).read_to_end(&mut bytes);
-            }
-            bytes
-        });
-        let errors = scope.spawn(move || {
-            let mut text = String::new();
-            if let Some(stderr) = stderr {
-                let _ = stderr.take(16 * 1024).read_to_string(&mut text);
-            }
-            text
-        });
-        let started = Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Ok(status),
-                Ok(None) if started.elapsed() > TIMEOUT => {
-                    // Killing closes the pipes, which ends the reader threads.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break Err(DecodeError::Render(format!(
-                        "page {number} took longer than {} s to render; simplify or rescan the page",
-                        TIMEOUT.as_secs()
-                    )));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(error) => {
-                    break Err(DecodeError::Render(format!("waiting for pdftoppm failed: {error}")));
-                }
-            }
-        };
-        let bytes = reader.join().unwrap_or_default();
-        let errors = errors.join().unwrap_or_default();
-        status.map(|status| (status, bytes, errors))
-    })?;
-    let (status, bytes, errors) = output;
-    if !status.success() {
-        let detail = errors.lines().next().unwrap_or("no message").trim().to_string();
-        return Err(DecodeError::Corrupt(format!("page {number} cannot be rendered ({detail})")));
+    let finished =
+        poppler::run(&PDFTOPPM.program(), &args, pdf, max_bytes, TIMEOUT).map_err(|error| match error {
+            RunError::TimedOut { timeout, .. } => DecodeError::Render(format!(
+                "page {number} took longer than {} s to render; simplify or rescan the page",
+                timeout.as_secs()
+            )),
+            other => DecodeError::Render(other.to_string()),
+        })?;
+    if !finished.status.success() {
+        return Err(DecodeError::Corrupt(format!(
+            "page {number} cannot be rendered ({})",
+            finished.error_summary()
+        )));
     }
-    if bytes.len() as u64 > max_bytes {
+    if finished.stdout_overflowed(max_bytes) {
         return Err(DecodeError::TooLarge(format!("page {number} rendered larger than its declared size")));
     }
-    parse_pnm(&bytes)
+    parse_pnm(&finished.stdout)
         .map_err(|message| DecodeError::Corrupt(format!("page {number}: pdftoppm output: {message}")))
 }
 
