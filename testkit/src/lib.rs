@@ -5,6 +5,10 @@
 //!
 //! Pages are 8-bit grey A4 at a chosen resolution; `write_tiff` packs them into one multi-page TIFF
 //! (deflate) with resolution tags, the way a document scanner hands over a batch.
+//!
+//! [`corpus`] generates the text side: a million German administrative documents for search.
+
+pub mod corpus;
 
 use std::io::Cursor;
 use std::sync::OnceLock;
