@@ -295,7 +295,15 @@ impl Snapshot {
             let snippet = match &snippets {
                 Some(generator) => {
                     let found = generator.snippet(&dokument.body);
-                    Snippet { text: found.fragment().to_string(), highlights: found.highlighted().to_vec() }
+                    if found.fragment().is_empty() {
+                        // The words matched the title or sender only: show the beginning of the text.
+                        lead(&dokument.body)
+                    } else {
+                        Snippet {
+                            text: found.fragment().to_string(),
+                            highlights: found.highlighted().to_vec(),
+                        }
+                    }
                 }
                 None => lead(&dokument.body),
             };
