@@ -458,3 +458,113 @@ async fn a_born_digital_pdf_is_found_by_its_text() {
         search(&mut client, SearchQuery { media_types: vec!["application/pdf".into()], ..query("") }).await;
     assert_eq!(only_pdf.total, 1);
 }
+
+// ----- SIGKILL: acknowledged Dokumente are searchable after the restart -----
+
+/// Set in the child's environment to the data directory; without it the child test does nothing.
+const SEARCH_CHILD_DIR_VAR: &str = "REGISTRATUR_SEARCH_CRASH_CHILD_DIR";
+
+/// Adds Dokumente while the indexer runs (committing every 200 ms), printing `ACK <id>` after each.
+#[test]
+#[ignore = "the child process of the search crash test, which runs it with REGISTRATUR_SEARCH_CRASH_CHILD_DIR set"]
+fn search_crash_child_process() {
+    use std::io::Write;
+    let Some(data_dir) = std::env::var_os(SEARCH_CHILD_DIR_VAR) else { return };
+    let data_dir = std::path::PathBuf::from(data_dir);
+    let mut settings = quick_settings();
+    settings.search.commit_interval = Duration::from_millis(200);
+    let engine = Engine::open(&data_dir, settings).expect("the child could not open the engine");
+    let records = Records::open(engine.store().clone(), AktenzeichenFormat::default()).unwrap();
+    if records.aktenplan().unwrap().is_none() {
+        records.import_aktenplan("setup", &Aktenplan::example_kgst()).unwrap();
+    }
+    let (inside, _) = units();
+    let akte = records.create_akte("child", &inside, "Absturzakte", None, Some(2025)).unwrap();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout).unwrap();
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < Duration::from_secs(60) {
+        n += 1;
+        let new = NewDokument {
+            akte: AkteRef::Id(akte.id),
+            vorgang_id: None,
+            title: format!("Eingang {n}"),
+            sender: "Absturzprüfung".into(),
+            fremdes_geschaeftszeichen: String::new(),
+            posteingangsdatum: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(),
+            channel: Channel::Email,
+            source: "crash".into(),
+            filename: "eingang.txt".into(),
+            media_type: "text/plain".into(),
+        };
+        let body = format!("Unterlagen zur Absturzprüfung Nummer {n}");
+        let (dokument, _) = records.add_dokument("child", &new, &mut body.as_bytes()).unwrap();
+        if writeln!(stdout, "ACK {}", dokument.id).and_then(|()| stdout.flush()).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn acknowledged_dokumente_are_searchable_after_a_sigkill() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let mut acked = Vec::new();
+    for round in 1..=2 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "search::search_crash_child_process", "--include-ignored", "--nocapture"])
+            .env(SEARCH_CHILD_DIR_VAR, &data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let started = Instant::now();
+        let kill_after = Duration::from_millis(1000 + 500 * round);
+        let mut this_round = 0;
+        while this_round < 5 || started.elapsed() < kill_after {
+            assert!(started.elapsed() < Duration::from_secs(60), "the child acknowledged only {this_round}");
+            if let Ok(line) = received.recv_timeout(Duration::from_millis(5))
+                && let Some(id) = line.strip_prefix("ACK ")
+            {
+                acked.push(id.parse::<u64>().unwrap());
+                this_round += 1;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        reader.join().unwrap();
+        acked.extend(received.try_iter().filter_map(|line| line.strip_prefix("ACK ")?.parse::<u64>().ok()));
+
+        let engine = Engine::open(&data_dir, quick_settings()).unwrap();
+        wait_caught_up(&engine);
+        let indexed: Vec<u64> = engine
+            .search_index()
+            .snapshot()
+            .unwrap()
+            .all_documents()
+            .unwrap()
+            .iter()
+            .map(|d| d.dokument_id)
+            .collect();
+        let missing: Vec<&u64> = acked.iter().filter(|id| !indexed.contains(id)).collect();
+        assert!(missing.is_empty(), "round {round}: acknowledged but not searchable: {missing:?}");
+        // Nothing is indexed that the records do not hold.
+        let records = Records::open(engine.store().clone(), AktenzeichenFormat::default()).unwrap();
+        assert!(indexed.iter().all(|&id| records.dokument(id).is_ok()));
+        assert_eq!(count(&engine, "Absturzprüfung"), indexed.len() as u64);
+        eprintln!("round {round}: {} acknowledged, {} indexed after the restart", acked.len(), indexed.len());
+    }
+}
