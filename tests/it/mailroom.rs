@@ -162,6 +162,20 @@ async fn a_generated_batch_lands_where_each_piece_belongs() {
     fv.read_content(second.dokument_id, None, Some("ocr-text"), &mut upside).await.unwrap();
     let upside = String::from_utf8(upside).unwrap();
     assert!(upside.contains("Ihr Zeichen"), "{upside}");
+    // Filed pieces are searchable by their OCR text.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let greeting = registratur::service::SearchQuery {
+        query: "\"Sehr geehrte Damen und Herren\"".into(),
+        ..Default::default()
+    };
+    loop {
+        let found = fv.search(&greeting).await.unwrap();
+        if found.hits.iter().any(|hit| hit.dokument.dokument_id == first.dokument_id) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the filed piece did not become searchable: {found:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let mut turned = Vec::new();
     fv.read_content(second.dokument_id, None, Some("transfervermerk"), &mut turned).await.unwrap();
     let turned: serde_json::Value = serde_json::from_slice(&turned).unwrap();
