@@ -7,8 +7,7 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 
 use crate::grpc::client::Client;
-use crate::search::{SearchHit, SearchResults, SortOrder};
-use crate::service::SearchQuery;
+use crate::search::{SearchFilters, SearchHit, SearchRequest, SearchResults, SortOrder};
 
 #[derive(Debug, clap::Args)]
 pub struct SearchArgs {
@@ -59,20 +58,23 @@ pub(super) async fn search(client: &mut Client, args: SearchArgs, as_json: bool)
         Some("oldest") => Some(SortOrder::OldestFirst),
         Some(other) => anyhow::bail!("unknown sort {other:?}; use relevance, newest or oldest"),
     };
-    let query = SearchQuery {
+    let akte_open = if args.open {
+        Some(true)
+    } else if args.closed {
+        Some(false)
+    } else {
+        None
+    };
+    let query = SearchRequest {
         query: args.query,
-        units: args.unit,
-        aktenzeichen: args.az,
-        from: args.from,
-        to: args.to,
-        channels: args.channel,
-        media_types: args.media_type,
-        akte_open: if args.open {
-            Some(true)
-        } else if args.closed {
-            Some(false)
-        } else {
-            None
+        filters: SearchFilters {
+            units: args.unit,
+            aktenzeichen: args.az,
+            from: args.from,
+            to: args.to,
+            channels: args.channel,
+            media_types: args.media_type,
+            akte_open,
         },
         order,
         limit: args.limit,

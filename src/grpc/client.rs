@@ -675,7 +675,7 @@ impl Client {
 
     pub async fn search(
         &mut self,
-        query: &crate::service::SearchQuery,
+        query: &crate::search::SearchRequest,
     ) -> Result<crate::search::SearchResults, ClientError> {
         let response = self.search.search(convert::search_request(query)).await?.into_inner();
         Ok(convert::search_results(response)?)

@@ -408,7 +408,7 @@ fn optional_date(text: &str, field: &str) -> Result<Option<chrono::NaiveDate>, S
         .map_err(|_| Status::invalid_argument(format!("{field} {text:?} is not a date; write YYYY-MM-DD")))
 }
 
-pub(crate) fn search_query(request: pb::SearchRequest) -> Result<crate::service::SearchQuery, Status> {
+pub(crate) fn search_query(request: pb::SearchRequest) -> Result<crate::search::SearchRequest, Status> {
     use crate::search::SortOrder;
     let order = match pb::SortBy::try_from(request.sort) {
         Ok(pb::SortBy::SortDefault) => None,
@@ -423,33 +423,35 @@ pub(crate) fn search_query(request: pb::SearchRequest) -> Result<crate::service:
         Ok(pb::AkteStateFilter::AkteStateClosed) => Some(false),
         Err(_) => return Err(Status::invalid_argument(format!("unknown akte_state {}", request.akte_state))),
     };
-    Ok(crate::service::SearchQuery {
-        from: optional_date(&request.from, "from")?,
-        to: optional_date(&request.to, "to")?,
+    Ok(crate::search::SearchRequest {
+        filters: crate::search::SearchFilters {
+            from: optional_date(&request.from, "from")?,
+            to: optional_date(&request.to, "to")?,
+            units: request.units,
+            aktenzeichen: Some(request.aktenzeichen),
+            channels: request.channels,
+            media_types: request.media_types,
+            akte_open,
+        },
         query: request.query,
-        units: request.units,
-        aktenzeichen: Some(request.aktenzeichen),
-        channels: request.channels,
-        media_types: request.media_types,
-        akte_open,
         order,
         limit: request.limit as usize,
         cursor: Some(request.cursor),
     })
 }
 
-pub(crate) fn search_request(query: &crate::service::SearchQuery) -> pb::SearchRequest {
+pub(crate) fn search_request(query: &crate::search::SearchRequest) -> pb::SearchRequest {
     use crate::search::SortOrder;
     let date = |date: Option<chrono::NaiveDate>| date.map(|d| d.to_string()).unwrap_or_default();
     pb::SearchRequest {
         query: query.query.clone(),
-        units: query.units.clone(),
-        aktenzeichen: query.aktenzeichen.clone().unwrap_or_default(),
-        from: date(query.from),
-        to: date(query.to),
-        channels: query.channels.clone(),
-        media_types: query.media_types.clone(),
-        akte_state: match query.akte_open {
+        units: query.filters.units.clone(),
+        aktenzeichen: query.filters.aktenzeichen.clone().unwrap_or_default(),
+        from: date(query.filters.from),
+        to: date(query.filters.to),
+        channels: query.filters.channels.clone(),
+        media_types: query.filters.media_types.clone(),
+        akte_state: match query.filters.akte_open {
             None => pb::AkteStateFilter::AkteStateAny,
             Some(true) => pb::AkteStateFilter::AkteStateOpen,
             Some(false) => pb::AkteStateFilter::AkteStateClosed,

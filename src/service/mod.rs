@@ -19,7 +19,7 @@ use registratur_storage::fixity::FixityReport;
 pub use error::{ErrorCode, ServiceError};
 pub use mailroom::{BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use records::{AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, HistoryOf, IssuedRoutingCode};
-pub use search::{DEFAULT_PAGE, MAX_PAGE, SearchQuery};
+pub use search::{DEFAULT_PAGE, MAX_PAGE};
 pub use transfer::{BlobDownload, StoredBlobInfo, Upload};
 
 use registratur_scan::ocr::OcrEngine;

@@ -164,7 +164,7 @@ async fn a_generated_batch_lands_where_each_piece_belongs() {
     assert!(upside.contains("Ihr Zeichen"), "{upside}");
     // Filed pieces are searchable by their OCR text.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let greeting = registratur::service::SearchQuery {
+    let greeting = registratur::search::SearchRequest {
         query: "\"Sehr geehrte Damen und Herren\"".into(),
         ..Default::default()
     };

@@ -12,8 +12,8 @@ use registratur::records::aktenplan::Aktenplan;
 use registratur::records::aktenzeichen::{AktenplanKey, AktenzeichenFormat};
 use registratur::records::model::Channel;
 use registratur::records::repo::{AkteRef, NewDokument, Records};
-use registratur::search::{SearchResults, SearchSettings, SortOrder};
-use registratur::service::{DocumentHeader, Engine, EngineSettings, SearchQuery};
+use registratur::search::{SearchFilters, SearchRequest, SearchResults, SearchSettings, SortOrder};
+use registratur::service::{DocumentHeader, Engine, EngineSettings};
 use registratur_storage::Store;
 use tonic::Code;
 
@@ -107,7 +107,7 @@ async fn server_with_letters() -> (TestServer, String, String) {
 async fn wait_for(client: &mut Client, count: u64) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        match client.search(&SearchQuery::default()).await {
+        match client.search(&SearchRequest::default()).await {
             Ok(results) if results.total >= count => return,
             Ok(_) => {}
             Err(ClientError::Rpc { code: Code::Unavailable, .. }) => {}
@@ -118,8 +118,13 @@ async fn wait_for(client: &mut Client, count: u64) {
     }
 }
 
-fn query(text: &str) -> SearchQuery {
-    SearchQuery { query: text.into(), ..Default::default() }
+fn query(text: &str) -> SearchRequest {
+    SearchRequest { query: text.into(), ..Default::default() }
+}
+
+/// Every Dokument that passes `filters`.
+fn filtered(filters: SearchFilters) -> SearchRequest {
+    SearchRequest { filters, ..Default::default() }
 }
 
 fn titles(results: &SearchResults) -> Vec<String> {
@@ -128,7 +133,7 @@ fn titles(results: &SearchResults) -> Vec<String> {
     titles
 }
 
-async fn search(client: &mut Client, query: SearchQuery) -> SearchResults {
+async fn search(client: &mut Client, query: SearchRequest) -> SearchResults {
     client.search(&query).await.unwrap()
 }
 
@@ -166,7 +171,7 @@ async fn german_forms_phrases_and_boolean_queries_find_the_right_letters() {
 
     // Relevance: the letters with the word in their title rank above the one with it in the text only.
     let ranked =
-        search(&mut client, SearchQuery { order: Some(SortOrder::Relevance), ..query("Wohngeld") }).await;
+        search(&mut client, SearchRequest { order: Some(SortOrder::Relevance), ..query("Wohngeld") }).await;
     let ranked: Vec<&str> = ranked.hits.iter().map(|h| h.dokument.title.as_str()).collect();
     assert_eq!(ranked.len(), 3);
     assert!(ranked[..2].iter().all(|title| title.contains("Wohngeld")), "{ranked:?}");
@@ -179,17 +184,32 @@ async fn filters_paging_and_bad_input() {
     let mut client = server.client().await;
 
     let date = |text: &str| Some(NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap());
-    let in_2025 =
-        search(&mut client, SearchQuery { from: date("2025-01-01"), to: date("2025-12-31"), ..query("") })
-            .await;
+    let in_2025 = search(
+        &mut client,
+        filtered(SearchFilters { from: date("2025-01-01"), to: date("2025-12-31"), ..Default::default() }),
+    )
+    .await;
     assert_eq!(in_2025.total, 3);
     let newest = &in_2025.hits[0].dokument;
     assert_eq!(newest.posteingangsdatum, date("2025-06-02").unwrap(), "no query: newest first");
-    let by_akte = search(&mut client, SearchQuery { aktenzeichen: Some(akte_32.clone()), ..query("") }).await;
+    let by_akte = search(
+        &mut client,
+        filtered(SearchFilters { aktenzeichen: Some(akte_32.clone()), ..Default::default() }),
+    )
+    .await;
     assert_eq!(by_akte.total, 3);
-    let by_unit = search(&mut client, SearchQuery { units: vec!["32".into()], ..query("Wohngeld") }).await;
+    let by_unit = search(
+        &mut client,
+        SearchRequest {
+            filters: SearchFilters { units: vec!["32".into()], ..Default::default() },
+            ..query("Wohngeld")
+        },
+    )
+    .await;
     assert_eq!(by_unit.total, 2);
-    let by_channel = search(&mut client, SearchQuery { channels: vec!["email".into()], ..query("") }).await;
+    let by_channel =
+        search(&mut client, filtered(SearchFilters { channels: vec!["email".into()], ..Default::default() }))
+            .await;
     assert_eq!(by_channel.total, 2);
 
     // Paging with the cursor visits every hit once, oldest first, and the total stays.
@@ -198,7 +218,7 @@ async fn filters_paging_and_bad_input() {
     loop {
         let page = search(
             &mut client,
-            SearchQuery {
+            SearchRequest {
                 order: Some(SortOrder::OldestFirst),
                 limit: 2,
                 cursor: cursor.clone(),
@@ -225,9 +245,9 @@ async fn filters_paging_and_bad_input() {
     let error = client.search(&query("\"offen")).await.unwrap_err();
     assert!(error.to_string().contains("at character 1"), "{error}");
     let error =
-        client.search(&SearchQuery { cursor: Some("garbage".into()), ..query("") }).await.unwrap_err();
+        client.search(&SearchRequest { cursor: Some("garbage".into()), ..query("") }).await.unwrap_err();
     assert!(matches!(error, ClientError::Rpc { code: Code::InvalidArgument, .. }));
-    let error = client.search(&SearchQuery { limit: 1000, ..query("") }).await.unwrap_err();
+    let error = client.search(&SearchRequest { limit: 1000, ..query("") }).await.unwrap_err();
     assert!(matches!(error, ClientError::Rpc { code: Code::InvalidArgument, .. }));
 }
 
@@ -241,10 +261,16 @@ async fn a_scoped_fachverfahren_sees_neither_hits_nor_counts_outside_its_subtree
     // "Bescheid" occurs in two letters under 32 and one outside.
     assert_eq!(search(&mut scoped, query("Bescheid")).await.total, 2);
     // Asking for the other subtree or Akte explicitly yields nothing, not an error that confirms it exists.
-    let other = search(&mut scoped, SearchQuery { aktenzeichen: Some(akte_other), ..query("") }).await;
+    let other =
+        search(&mut scoped, filtered(SearchFilters { aktenzeichen: Some(akte_other), ..Default::default() }))
+            .await;
     assert_eq!(other.total, 0);
     let (_, outside) = units();
-    let other = search(&mut scoped, SearchQuery { units: vec![outside.as_str().into()], ..query("") }).await;
+    let other = search(
+        &mut scoped,
+        filtered(SearchFilters { units: vec![outside.as_str().into()], ..Default::default() }),
+    )
+    .await;
     assert_eq!(other.total, 0);
     // The archivist sees everything; the mailroom role may not search.
     assert_eq!(search(&mut server.client_as(ARCHIVIST).await, query("Bescheid")).await.total, 3);
@@ -259,7 +285,9 @@ async fn closing_an_akte_moves_its_documents_to_the_closed_filter_and_reindex_re
     client.close_akte(&AkteRef::Aktenzeichen(akte_32.clone()), "erledigt").await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let closed = search(&mut client, SearchQuery { akte_open: Some(false), ..query("") }).await;
+        let closed =
+            search(&mut client, filtered(SearchFilters { akte_open: Some(false), ..Default::default() }))
+                .await;
         if closed.total == 3 {
             assert!(closed.hits.iter().all(|h| h.dokument.aktenzeichen == akte_32));
             break;
@@ -272,7 +300,12 @@ async fn closing_an_akte_moves_its_documents_to_the_closed_filter_and_reindex_re
     let report = client.reindex(|done, total| steps.push((done, total))).await.unwrap();
     assert_eq!(report.documents, LETTERS.len() as u64);
     assert!(!steps.is_empty());
-    assert_eq!(search(&mut client, SearchQuery { akte_open: Some(false), ..query("") }).await.total, 3);
+    assert_eq!(
+        search(&mut client, filtered(SearchFilters { akte_open: Some(false), ..Default::default() }))
+            .await
+            .total,
+        3
+    );
     let error = server.client_as(FACHVERFAHREN_32).await.reindex(|_, _| {}).await.unwrap_err();
     assert!(matches!(error, ClientError::Rpc { code: Code::PermissionDenied, .. }));
 }
@@ -454,8 +487,11 @@ async fn a_born_digital_pdf_is_found_by_its_text() {
     let found = search(&mut client, query("Ortsbegehung Beanstandungen")).await;
     assert_eq!(titles(&found), ["Stellungnahme"]);
     assert_eq!(found.hits[0].dokument.media_type, "application/pdf");
-    let only_pdf =
-        search(&mut client, SearchQuery { media_types: vec!["application/pdf".into()], ..query("") }).await;
+    let only_pdf = search(
+        &mut client,
+        filtered(SearchFilters { media_types: vec!["application/pdf".into()], ..Default::default() }),
+    )
+    .await;
     assert_eq!(only_pdf.total, 1);
 }
 
