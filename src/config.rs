@@ -150,6 +150,8 @@ pub struct ServerConfig {
     pub max_upload_bytes: u64,
     /// Serve TLS with this certificate; plaintext when absent.
     pub tls: Option<TlsConfig>,
+    /// Address of the Prometheus endpoint (`GET /metrics`, no token); `off` disables it.
+    pub metrics_listen: String,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -185,7 +187,12 @@ pub enum ConfigError {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 50051)), max_upload_bytes: 4 << 30, tls: None }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            max_upload_bytes: 4 << 30,
+            tls: None,
+            metrics_listen: "127.0.0.1:9464".into(),
+        }
     }
 }
 

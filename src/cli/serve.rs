@@ -75,7 +75,30 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tls = tls.is_some(),
         "registratur serving gRPC (health and reflection enabled)"
     );
-    crate::grpc::server::serve(engine, tokens, tls, listener, shutdown_signal()).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let metrics = match config.server.metrics_listen.trim() {
+        "off" | "" => None,
+        address => {
+            let metrics_listener = tokio::net::TcpListener::bind(address).await.with_context(|| {
+                format!("cannot listen on {address} for /metrics; set [server] metrics_listen (or \"off\")")
+            })?;
+            tracing::info!(listen = %metrics_listener.local_addr()?, "serving Prometheus metrics at /metrics");
+            let engine = engine.clone();
+            let shutdown = until_stopped(stopped.clone());
+            Some(tokio::spawn(crate::http::serve_metrics(engine, metrics_listener, shutdown)))
+        }
+    };
+    crate::grpc::server::serve(engine, tokens, tls, listener, until_stopped(stopped)).await?;
+    if let Some(metrics) = metrics {
+        metrics.await??;
+    }
     tracing::info!("registratur stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -20,8 +20,26 @@ pub(crate) fn to_status(error: ServiceError) -> Status {
         ErrorCode::Unavailable => Code::Unavailable,
         ErrorCode::Internal => Code::Internal,
     };
+    crate::metrics::global().rpc_error(code_name(code));
     if code == Code::Internal || code == Code::DataLoss {
         tracing::error!(error = %error, "request failed");
     }
     Status::new(code, error.to_string())
+}
+
+fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Unauthenticated => "unauthenticated",
+        Code::PermissionDenied => "permission_denied",
+        Code::InvalidArgument => "invalid_argument",
+        Code::AlreadyExists => "already_exists",
+        Code::NotFound => "not_found",
+        Code::FailedPrecondition => "failed_precondition",
+        Code::Aborted => "aborted",
+        Code::ResourceExhausted => "resource_exhausted",
+        Code::DataLoss => "data_loss",
+        Code::Unavailable => "unavailable",
+        Code::Internal => "internal",
+        _ => "other",
+    }
 }

@@ -24,6 +24,8 @@ use rayon::prelude::*;
 use registratur_scan::analyse::{self, Symbology, blank};
 use registratur_scan::decode::{self, InputFormat, Limits, OpenedFile};
 use registratur_scan::ocr::{OcrEngine, OcrPage};
+
+use crate::metrics::Metrics;
 use registratur_scan::pdfa::{self, DocumentInfo, RenditionPage};
 use registratur_scan::{Dpi, Page, QuarterTurns};
 use registratur_storage::{BlobDigest, BlobHash, Store};
@@ -272,6 +274,11 @@ impl Mailroom {
             for piece in window {
                 self.check_stop()?;
                 let record = self.file_piece(&batch, piece, &opened, &facts, &scan_of, &mut read)?;
+                let metrics = crate::metrics::global();
+                match record.destination {
+                    PieceDestination::Filed { .. } => Metrics::add(&metrics.pieces_filed, 1),
+                    _ => Metrics::add(&metrics.pieces_klaerfall, 1),
+                }
                 self.emit(MailroomEvent::PieceDone { batch_id, piece: Box::new(record) });
             }
             file_time += filing.elapsed();
@@ -288,6 +295,10 @@ impl Mailroom {
         );
         let summary = self.summarise(&batch, &plan, outcomes);
         self.repo.finish(&summary)?;
+        let metrics = crate::metrics::global();
+        Metrics::add(&metrics.ingest_batches, 1);
+        Metrics::add(&metrics.ingest_pages, u64::from(summary.pages_fed));
+        Metrics::add(&metrics.ingest_pages_blank, u64::from(summary.blank_removed));
         self.emit(MailroomEvent::BatchDone { batch_id, summary: Box::new(summary.clone()) });
         Ok(summary)
     }
@@ -345,6 +356,18 @@ impl Mailroom {
 
     /// Phase 2 for one page: orientation, turn, OCR. Failures are kept per page.
     fn read_page(
+        &self,
+        opened: &[Result<OpenedFile<'_>, String>],
+        at: PageRef,
+        facts: &HashMap<PageRef, PageFacts>,
+    ) -> ReadPage {
+        let started = std::time::Instant::now();
+        let read = self.read_page_timed(opened, at, facts);
+        crate::metrics::global().add_ocr_time(started.elapsed());
+        read
+    }
+
+    fn read_page_timed(
         &self,
         opened: &[Result<OpenedFile<'_>, String>],
         at: PageRef,

@@ -122,6 +122,7 @@ fn run(shared: &Shared, mailroom: &Weak<Mailroom>) {
                 Ok(_) => failures = 0,
                 Err(PipelineError::Stopped) => return,
                 Err(error) => {
+                    crate::metrics::Metrics::add(&crate::metrics::global().ingest_batch_failures, 1);
                     failures = failures.saturating_add(1);
                     let pause =
                         Duration::from_secs(5u64.saturating_mul(1 << failures.min(6))).min(MAX_RETRY_PAUSE);

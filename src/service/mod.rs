@@ -28,6 +28,7 @@ use registratur_scan::ocr::tesseract::{TesseractConfig, TesseractEngine};
 use crate::auth::{Principal, Role};
 use crate::ingest::pipeline::{Mailroom, MailroomSettings};
 use crate::ingest::worker::WorkerHandle;
+use crate::metrics::{Gauges, Metrics};
 use crate::records::aktenzeichen::AktenzeichenFormat;
 use crate::records::repo::Records;
 use crate::route::code::RoutingKeyRing;
@@ -211,7 +212,32 @@ impl Engine {
     /// Re-hashes every blob the metadata knows (see `registratur_storage::fixity`).
     pub async fn check_fixity(&self, principal: &Principal) -> Result<FixityReport, ServiceError> {
         records::require_role(principal, &[Role::Admin, Role::Archivist], "check fixity")?;
-        self.blocking(|engine| Ok(engine.store().check_fixity(|_| {})?)).await
+        let report = self.blocking(|engine| Ok(engine.store().check_fixity(|_| {})?)).await?;
+        let metrics = crate::metrics::global();
+        Metrics::add(&metrics.fixity_runs, 1);
+        Metrics::add(&metrics.fixity_corrupted, report.corrupted.len() as u64);
+        Metrics::add(&metrics.fixity_missing, report.missing.len() as u64);
+        Ok(report)
+    }
+
+    /// The Prometheus exposition of this process, with the engine's gauges read now.
+    pub async fn metrics_text(&self) -> String {
+        let gauges = self
+            .blocking(|engine| {
+                let journal_next = engine.store().meta().journal_head().map_or(1, |head| head.seq + 1);
+                let snapshot = engine.inner.search.snapshot().ok();
+                Ok(Gauges {
+                    ingest_queue_depth: engine.inner.mailroom.repo().queued().map_or(0, |q| q.len() as u64),
+                    search_index_lag: snapshot
+                        .as_ref()
+                        .map_or(journal_next - 1, |s| journal_next.saturating_sub(s.applied())),
+                    search_documents: snapshot.as_ref().map_or(0, |s| s.document_count()),
+                    journal_length: journal_next - 1,
+                })
+            })
+            .await
+            .unwrap_or_default();
+        crate::metrics::global().render(&gauges)
     }
 
     /// Runs a blocking call (file I/O, hashing, RocksDB) on tokio's blocking pool.

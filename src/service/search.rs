@@ -64,7 +64,11 @@ impl Engine {
         require_role(principal, &[Role::Fachverfahren, Role::Archivist, Role::Admin], "search")?;
         let request = validate(request)?;
         let scopes: Vec<String> = principal.scopes.iter().map(|scope| scope.as_str().to_string()).collect();
-        self.blocking(move |engine| Ok(engine.inner.search.snapshot()?.search(&request, &scopes)?)).await
+        let started = std::time::Instant::now();
+        let results =
+            self.blocking(move |engine| Ok(engine.inner.search.snapshot()?.search(&request, &scopes)?)).await;
+        crate::metrics::global().add_search_time(started.elapsed());
+        results
     }
 
     /// Rebuilds the search index from the records; `progress` receives every step. Searches keep

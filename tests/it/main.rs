@@ -4,6 +4,7 @@ mod crash;
 mod grpc_admin;
 mod grpc_records;
 mod mailroom;
+mod metrics;
 mod search;
 mod support;
 mod tls;

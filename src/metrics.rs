@@ -1,0 +1,230 @@
+//! Process metrics in the Prometheus text format (version 0.0.4), served by `registratur serve` on
+//! `[server] metrics_listen` at `/metrics`.
+//!
+//! Counters live in one process-wide registry of atomics ([`global`]), bumped where things happen:
+//! the mailroom (pages, pieces, OCR seconds, failed batches), the gRPC status mapping (errors by
+//! code), search (requests, seconds), fixity checks (findings). Gauges that describe state (queue
+//! depth, index lag) are read from the engine at scrape time, so they can never drift.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// gRPC status codes counted separately; every other code is counted as `other`.
+const ERROR_CODES: [&str; 11] = [
+    "unauthenticated",
+    "permission_denied",
+    "invalid_argument",
+    "not_found",
+    "already_exists",
+    "failed_precondition",
+    "aborted",
+    "resource_exhausted",
+    "unavailable",
+    "data_loss",
+    "internal",
+];
+
+/// The counters of one process.
+#[derive(Default)]
+pub struct Metrics {
+    pub ingest_batches: AtomicU64,
+    pub ingest_batch_failures: AtomicU64,
+    pub ingest_pages: AtomicU64,
+    pub ingest_pages_blank: AtomicU64,
+    pub pieces_filed: AtomicU64,
+    pub pieces_klaerfall: AtomicU64,
+    ocr_micros: AtomicU64,
+    pub search_requests: AtomicU64,
+    search_micros: AtomicU64,
+    pub fixity_runs: AtomicU64,
+    pub fixity_corrupted: AtomicU64,
+    pub fixity_missing: AtomicU64,
+    rpc_errors: [AtomicU64; ERROR_CODES.len() + 1],
+}
+
+static GLOBAL: std::sync::OnceLock<Metrics> = std::sync::OnceLock::new();
+
+/// The process-wide registry.
+pub fn global() -> &'static Metrics {
+    GLOBAL.get_or_init(Metrics::default)
+}
+
+/// State read from the engine when scraped.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Gauges {
+    /// Batches received and not yet processed.
+    pub ingest_queue_depth: u64,
+    /// Journal entries not yet in the searchable index.
+    pub search_index_lag: u64,
+    pub search_documents: u64,
+    pub journal_length: u64,
+}
+
+impl Metrics {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn add_ocr_time(&self, elapsed: std::time::Duration) {
+        self.ocr_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub fn add_search_time(&self, elapsed: std::time::Duration) {
+        self.search_requests.fetch_add(1, Ordering::Relaxed);
+        self.search_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a failed RPC by its gRPC code name (`not_found`, ...).
+    pub fn rpc_error(&self, code: &str) {
+        let slot = ERROR_CODES.iter().position(|c| *c == code).unwrap_or(ERROR_CODES.len());
+        self.rpc_errors[slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The exposition text.
+    pub fn render(&self, gauges: &Gauges) -> String {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let seconds = |micros: &AtomicU64| get(micros) as f64 / 1e6;
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, String)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in samples {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        metric(
+            "registratur_ingest_batches_total",
+            "counter",
+            "Scan batches processed.",
+            &[("", get(&self.ingest_batches).to_string())],
+        );
+        metric(
+            "registratur_ingest_batch_failures_total",
+            "counter",
+            "Batch runs that failed and stay queued for a retry.",
+            &[("", get(&self.ingest_batch_failures).to_string())],
+        );
+        metric(
+            "registratur_ingest_pages_total",
+            "counter",
+            "Pages fed through the mailroom, blank pages and separator sheets included.",
+            &[("", get(&self.ingest_pages).to_string())],
+        );
+        metric(
+            "registratur_ingest_blank_pages_total",
+            "counter",
+            "Blank pages removed (each logged in the batch's Transfervermerk).",
+            &[("", get(&self.ingest_pages_blank).to_string())],
+        );
+        metric(
+            "registratur_ingest_pieces_total",
+            "counter",
+            "Pieces split from batches, by outcome.",
+            &[
+                ("{outcome=\"filed\"}", get(&self.pieces_filed).to_string()),
+                ("{outcome=\"klaerfall\"}", get(&self.pieces_klaerfall).to_string()),
+            ],
+        );
+        metric(
+            "registratur_ingest_queue_depth",
+            "gauge",
+            "Batches received and waiting to be processed.",
+            &[("", gauges.ingest_queue_depth.to_string())],
+        );
+        metric(
+            "registratur_ocr_seconds_total",
+            "counter",
+            "Seconds spent in OCR, summed over threads.",
+            &[("", seconds(&self.ocr_micros).to_string())],
+        );
+        metric(
+            "registratur_search_requests_total",
+            "counter",
+            "Searches answered.",
+            &[("", get(&self.search_requests).to_string())],
+        );
+        metric(
+            "registratur_search_seconds_total",
+            "counter",
+            "Seconds spent answering searches.",
+            &[("", seconds(&self.search_micros).to_string())],
+        );
+        metric(
+            "registratur_search_index_lag_entries",
+            "gauge",
+            "Journal entries not yet searchable.",
+            &[("", gauges.search_index_lag.to_string())],
+        );
+        metric(
+            "registratur_search_documents",
+            "gauge",
+            "Dokumente in the searchable index.",
+            &[("", gauges.search_documents.to_string())],
+        );
+        metric(
+            "registratur_journal_entries",
+            "gauge",
+            "Length of the journal.",
+            &[("", gauges.journal_length.to_string())],
+        );
+        metric(
+            "registratur_fixity_runs_total",
+            "counter",
+            "Fixity checks run.",
+            &[("", get(&self.fixity_runs).to_string())],
+        );
+        metric(
+            "registratur_fixity_findings_total",
+            "counter",
+            "Blobs found damaged or missing by fixity checks.",
+            &[
+                ("{finding=\"corrupted\"}", get(&self.fixity_corrupted).to_string()),
+                ("{finding=\"missing\"}", get(&self.fixity_missing).to_string()),
+            ],
+        );
+        let errors: Vec<(String, String)> = ERROR_CODES
+            .iter()
+            .chain(std::iter::once(&"other"))
+            .zip(&self.rpc_errors)
+            .map(|(code, count)| (format!("{{code=\"{code}\"}}"), get(count).to_string()))
+            .collect();
+        let errors: Vec<(&str, String)> = errors.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
+        metric(
+            "registratur_rpc_errors_total",
+            "counter",
+            "RPCs that ended in an error, by gRPC code.",
+            &errors,
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_metric_with_help_type_and_samples() {
+        let metrics = Metrics::default();
+        Metrics::add(&metrics.ingest_pages, 44);
+        Metrics::add(&metrics.pieces_klaerfall, 2);
+        metrics.add_ocr_time(std::time::Duration::from_millis(1500));
+        metrics.rpc_error("not_found");
+        metrics.rpc_error("cancelled");
+        let text = metrics.render(&Gauges { ingest_queue_depth: 3, ..Default::default() });
+        assert!(
+            text.contains(
+                "# TYPE registratur_ingest_pages_total counter\nregistratur_ingest_pages_total 44\n"
+            )
+        );
+        assert!(text.contains("registratur_ingest_pieces_total{outcome=\"klaerfall\"} 2\n"));
+        assert!(text.contains("registratur_ocr_seconds_total 1.5\n"));
+        assert!(text.contains("registratur_ingest_queue_depth 3\n"));
+        assert!(text.contains("registratur_rpc_errors_total{code=\"not_found\"} 1\n"));
+        assert!(text.contains("registratur_rpc_errors_total{code=\"other\"} 1\n"));
+        // Every sample line belongs to a declared metric.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap();
+            assert!(text.contains(&format!("# TYPE {name} ")), "{line}");
+        }
+    }
+}
