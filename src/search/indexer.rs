@@ -144,6 +144,14 @@ impl SearchIndex {
         *self.rebuilding.lock().expect("rebuild lock")
     }
 
+    /// The journal position below which every change is searchable: past the last commit when the
+    /// entries read since changed nothing in the index. `None` while there is no index yet.
+    pub fn searchable_through(&self) -> Option<u64> {
+        let guard = self.live.lock().expect("live index lock");
+        let live = guard.as_ref()?;
+        Some(if live.dirty_since.is_none() { live.next } else { live.generation.committed.applied })
+    }
+
     pub fn has_generation(&self) -> bool {
         self.live.lock().expect("live index lock").is_some()
     }

@@ -228,9 +228,8 @@ impl Engine {
                 let snapshot = engine.inner.search.snapshot().ok();
                 Ok(Gauges {
                     ingest_queue_depth: engine.inner.mailroom.repo().queued().map_or(0, |q| q.len() as u64),
-                    search_index_lag: snapshot
-                        .as_ref()
-                        .map_or(journal_next - 1, |s| journal_next.saturating_sub(s.applied())),
+                    search_index_lag: journal_next
+                        .saturating_sub(engine.inner.search.searchable_through().unwrap_or(1)),
                     search_documents: snapshot.as_ref().map_or(0, |s| s.document_count()),
                     journal_length: journal_next - 1,
                 })
