@@ -17,6 +17,7 @@ pub struct Config {
     pub records: RecordsConfig,
     pub mailroom: MailroomConfig,
     pub search: SearchConfig,
+    pub fixity: FixityConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
 }
@@ -93,6 +94,36 @@ impl MailroomConfig {
             ..Default::default()
         };
         (settings, ocr)
+    }
+}
+
+/// `[fixity]`: the scheduled scrub that re-hashes every blob.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FixityConfig {
+    /// Hours between two scrubs; 0 disables the scheduled scrub (`registratur fixity` still works).
+    pub scrub_interval_hours: u64,
+    /// Re-hashing speed limit, in MiB per second, so that the scrub leaves disk bandwidth to ingest.
+    pub scrub_mib_per_second: u64,
+}
+
+impl Default for FixityConfig {
+    fn default() -> Self {
+        let defaults = crate::service::ScrubSettings::default();
+        Self {
+            scrub_interval_hours: defaults.interval.map_or(0, |i| i.as_secs() / 3600),
+            scrub_mib_per_second: defaults.bytes_per_second >> 20,
+        }
+    }
+}
+
+impl FixityConfig {
+    pub fn settings(&self) -> crate::service::ScrubSettings {
+        crate::service::ScrubSettings {
+            interval: (self.scrub_interval_hours > 0)
+                .then(|| std::time::Duration::from_secs(self.scrub_interval_hours * 3600)),
+            bytes_per_second: self.scrub_mib_per_second.max(1) << 20,
+        }
     }
 }
 

@@ -43,6 +43,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         mailroom,
         ocr: OcrChoice::Tesseract(ocr),
         search: config.search.settings(),
+        scrub: config.fixity.settings(),
     };
     let data_dir = config.storage.data_dir.clone();
     let engine = tokio::task::spawn_blocking(move || Engine::open(data_dir, settings))

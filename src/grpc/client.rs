@@ -322,6 +322,7 @@ impl Client {
     pub async fn check_fixity(&mut self) -> Result<FixityReport, ClientError> {
         let response = self.admin.check_fixity(pb::CheckFixityRequest {}).await?.into_inner();
         Ok(FixityReport {
+            stopped_early: false,
             blobs_checked: response.blobs_checked,
             bytes_checked: response.bytes_checked,
             missing: parse_hashes(&response.missing)?,

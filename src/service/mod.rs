@@ -7,6 +7,7 @@
 mod error;
 mod mailroom;
 mod records;
+mod scrub;
 mod search;
 mod transfer;
 
@@ -19,6 +20,7 @@ use registratur_storage::fixity::FixityReport;
 pub use error::{ErrorCode, ServiceError};
 pub use mailroom::{BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use records::{AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, HistoryOf, IssuedRoutingCode};
+pub use scrub::{SCRUB_ACTOR, ScrubSettings};
 pub use search::{DEFAULT_PAGE, MAX_PAGE};
 pub use transfer::{BlobDownload, StoredBlobInfo, Upload};
 
@@ -28,11 +30,12 @@ use registratur_scan::ocr::tesseract::{TesseractConfig, TesseractEngine};
 use crate::auth::{Principal, Role};
 use crate::ingest::pipeline::{Mailroom, MailroomSettings};
 use crate::ingest::worker::WorkerHandle;
-use crate::metrics::{Gauges, Metrics};
+use crate::metrics::Gauges;
 use crate::records::aktenzeichen::AktenzeichenFormat;
 use crate::records::repo::Records;
 use crate::route::code::RoutingKeyRing;
 use crate::search::{IndexerHandle, SearchIndex, SearchSettings};
+use scrub::ScrubHandle;
 
 /// Settings the engine needs beyond the store.
 #[derive(Clone, Debug)]
@@ -48,6 +51,7 @@ pub struct EngineSettings {
     pub mailroom: MailroomSettings,
     pub ocr: OcrChoice,
     pub search: SearchSettings,
+    pub scrub: ScrubSettings,
 }
 
 /// Which OCR engine the mailroom uses.
@@ -89,8 +93,9 @@ pub struct Engine {
 struct EngineInner {
     // Dropped first: stopping the worker waits for the piece in hand, while the store is still open.
     worker: WorkerHandle,
-    // Then the indexer, which commits what it has applied.
+    // Then the indexer, which commits what it has applied, and the scrub.
     _indexer: IndexerHandle,
+    _scrub: ScrubHandle,
     search: Arc<SearchIndex>,
     mailroom: Arc<Mailroom>,
     store: Store,
@@ -150,10 +155,13 @@ impl Engine {
             Arc::new(SearchIndex::open(store.data_dir().join(SEARCH_DIR), records.clone(), settings.search)?);
         let indexer = IndexerHandle::start(&search)
             .map_err(|e| ServiceError::Internal(format!("cannot start the search indexer: {e}")))?;
+        let scrub = ScrubHandle::start(store.clone(), settings.scrub)
+            .map_err(|e| ServiceError::Internal(format!("cannot start the fixity scrub: {e}")))?;
         Ok(Self {
             inner: Arc::new(EngineInner {
                 worker,
                 _indexer: indexer,
+                _scrub: scrub,
                 search,
                 mailroom,
                 store,
@@ -212,11 +220,10 @@ impl Engine {
     /// Re-hashes every blob the metadata knows (see `registratur_storage::fixity`).
     pub async fn check_fixity(&self, principal: &Principal) -> Result<FixityReport, ServiceError> {
         records::require_role(principal, &[Role::Admin, Role::Archivist], "check fixity")?;
-        let report = self.blocking(|engine| Ok(engine.store().check_fixity(|_| {})?)).await?;
-        let metrics = crate::metrics::global();
-        Metrics::add(&metrics.fixity_runs, 1);
-        Metrics::add(&metrics.fixity_corrupted, report.corrupted.len() as u64);
-        Metrics::add(&metrics.fixity_missing, report.missing.len() as u64);
+        let report = self
+            .blocking(|engine| Ok(engine.store().check_fixity(|_| std::ops::ControlFlow::Continue(()))?))
+            .await?;
+        scrub::record_findings(&report);
         Ok(report)
     }
 

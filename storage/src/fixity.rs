@@ -4,7 +4,9 @@
 //! blob store says what is on disk. A check compares both: blobs missing from the store, blobs whose
 //! bytes no longer match (quarantined by the store on the spot), blobs whose SHA-256 differs from the
 //! recorded one, and blobs on disk that no record refers to (left by a crash between the blob write
-//! and its metadata commit). The scrub worker of a later stage calls [`check`] on a schedule.
+//! and its metadata commit). The engine's scrub worker calls [`check`] on a schedule, throttled through `progress`.
+
+use std::ops::ControlFlow;
 
 use crate::blob::{BlobError, BlobStore};
 use crate::hash::BlobHash;
@@ -21,6 +23,8 @@ pub struct FixityReport {
     pub corrupted: Vec<BlobHash>,
     /// In the store but unknown to the metadata.
     pub unreferenced: Vec<BlobHash>,
+    /// The caller stopped the check before every blob was checked (`unreferenced` is then not listed).
+    pub stopped_early: bool,
 }
 
 impl FixityReport {
@@ -38,11 +42,11 @@ pub enum FixityError {
 }
 
 /// Re-hashes every recorded blob. `progress` is called after each blob with the bytes checked so far,
-/// so a caller can report progress or throttle.
+/// so a caller can report progress or throttle; returning `Break` stops the check early.
 pub fn check(
     blobs: &dyn BlobStore,
     meta: &MetaStore,
-    mut progress: impl FnMut(u64),
+    mut progress: impl FnMut(u64) -> ControlFlow<()>,
 ) -> Result<FixityReport, FixityError> {
     let mut report = FixityReport::default();
     let records = meta.blob_records()?;
@@ -59,7 +63,10 @@ pub fn check(
         }
         report.blobs_checked += 1;
         report.bytes_checked += record.size;
-        progress(report.bytes_checked);
+        if progress(report.bytes_checked).is_break() {
+            report.stopped_early = true;
+            return Ok(report);
+        }
     }
     let known: std::collections::HashSet<BlobHash> = records.iter().map(|(hash, _)| *hash).collect();
     report.unreferenced = blobs.list()?.into_iter().filter(|hash| !known.contains(hash)).collect();

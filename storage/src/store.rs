@@ -122,7 +122,10 @@ impl Store {
         Ok(self.meta.verify_journal()?)
     }
 
-    pub fn check_fixity(&self, progress: impl FnMut(u64)) -> Result<FixityReport, StoreError> {
+    pub fn check_fixity(
+        &self,
+        progress: impl FnMut(u64) -> std::ops::ControlFlow<()>,
+    ) -> Result<FixityReport, StoreError> {
         Ok(fixity::check(&*self.blobs, &self.meta, progress)?)
     }
 
@@ -161,12 +164,12 @@ mod tests {
         assert_eq!(store.meta().blob_record(&hash).unwrap().unwrap().refcount, 1);
         let status = store.status().unwrap();
         assert_eq!((status.blob_count, status.blob_bytes, status.journal_length), (1, 21, 1));
-        assert!(store.check_fixity(|_| {}).unwrap().is_clean());
+        assert!(store.check_fixity(|_| std::ops::ControlFlow::Continue(())).unwrap().is_clean());
 
         let orphan = store.blobs().put(b"left by a crash").unwrap().digest.blake3;
         let local = LocalBlobStore::open(dir.path().join("blobs"), Durability::Fsync).unwrap();
         std::fs::remove_file(local.path_of(&hash)).unwrap();
-        let report = store.check_fixity(|_| {}).unwrap();
+        let report = store.check_fixity(|_| std::ops::ControlFlow::Continue(())).unwrap();
         assert_eq!(report.missing, vec![hash]);
         assert_eq!(report.unreferenced, vec![orphan]);
         assert!(!report.is_clean());

@@ -201,7 +201,7 @@ fn check_store_after_crash(data_dir: &Path, acks: &[Ack]) {
 
     // Every blob the metadata references is on disk and intact; unreferenced blobs (put, then killed
     // before the metadata commit) are allowed.
-    let fixity = store.check_fixity(|_| {}).unwrap();
+    let fixity = store.check_fixity(|_| std::ops::ControlFlow::Continue(())).unwrap();
     assert!(fixity.missing.is_empty() && fixity.corrupted.is_empty(), "{fixity:?}");
 
     let journal = store.verify_journal().unwrap();
