@@ -6,6 +6,7 @@
 //! environment. See ARCHITECTURE.md for the bird's-eye view.
 
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod grpc;

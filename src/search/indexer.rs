@@ -14,9 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -26,6 +24,7 @@ use super::SearchError;
 use super::index::{Generation, Snapshot, newest_generation, remove_other_generations, write_current};
 use super::schema::IndexedDokument;
 use super::source::Loader;
+use crate::background::{BackgroundThread, StopSignal};
 use crate::records::repo::Records;
 
 /// How the index keeps up.
@@ -286,46 +285,21 @@ fn payload_id(entry: &JournalEntry, field: &str) -> Option<u64> {
 
 /// Owns the indexer thread; dropping it commits what is pending and stops the thread.
 pub struct IndexerHandle {
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-}
-
-struct Shared {
-    stop: AtomicBool,
-    lock: Mutex<()>,
-    wake: Condvar,
+    _thread: BackgroundThread,
 }
 
 impl IndexerHandle {
     pub fn start(index: &Arc<SearchIndex>) -> std::io::Result<Self> {
-        let shared =
-            Arc::new(Shared { stop: AtomicBool::new(false), lock: Mutex::new(()), wake: Condvar::new() });
         let weak = Arc::downgrade(index);
         let poll = index.settings.poll_interval;
-        let thread = std::thread::Builder::new().name("search-indexer".into()).spawn({
-            let shared = shared.clone();
-            move || run(&shared, &weak, poll)
-        })?;
-        Ok(Self { shared, thread: Some(thread) })
+        let thread = BackgroundThread::spawn("search-indexer", move |signal| run(signal, &weak, poll))?;
+        Ok(Self { _thread: thread })
     }
 }
 
-impl Drop for IndexerHandle {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        {
-            let _guard = self.shared.lock.lock().expect("indexer lock");
-            self.shared.wake.notify_all();
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn run(shared: &Shared, index: &Weak<SearchIndex>, poll: Duration) {
+fn run(signal: &StopSignal, index: &Weak<SearchIndex>, poll: Duration) {
     let mut failures: u32 = 0;
-    while !shared.stop.load(Ordering::SeqCst) {
+    while !signal.is_stopped() {
         let Some(index) = index.upgrade() else { return };
         let step = if index.has_generation() {
             index.catch_up()
@@ -350,10 +324,7 @@ fn run(shared: &Shared, index: &Weak<SearchIndex>, poll: Duration) {
         };
         drop(index);
         if !pause.is_zero() {
-            let guard = shared.lock.lock().expect("indexer lock");
-            if !shared.stop.load(Ordering::SeqCst) {
-                let _ = shared.wake.wait_timeout(guard, pause).expect("indexer lock");
-            }
+            signal.sleep(pause);
         }
     }
     if let Some(index) = index.upgrade()

@@ -8,14 +8,13 @@
 //! run a check at once (`registratur fixity`).
 
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use registratur_storage::Store;
 use registratur_storage::fixity::FixityReport;
 use registratur_storage::meta::{Cf, Txn};
+
+use crate::background::{BackgroundThread, StopSignal};
 
 /// When and how fast the scrub runs.
 #[derive(Clone, Debug)]
@@ -50,54 +49,17 @@ pub(crate) fn record_findings(report: &FixityReport) {
     }
 }
 
-struct Shared {
-    stop: AtomicBool,
-    lock: Mutex<()>,
-    wake: Condvar,
-}
-
-impl Shared {
-    /// Sleeps up to `pause`; false when the scrub is to stop.
-    fn sleep(&self, pause: Duration) -> bool {
-        let guard = self.lock.lock().expect("scrub lock");
-        if !self.stop.load(Ordering::SeqCst) {
-            let _ = self.wake.wait_timeout(guard, pause).expect("scrub lock");
-        }
-        !self.stop.load(Ordering::SeqCst)
-    }
-}
-
 /// Owns the scrub thread; dropping it stops the scrub (a run in progress ends early, unrecorded).
 pub struct ScrubHandle {
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    _thread: Option<BackgroundThread>,
 }
 
 impl ScrubHandle {
     pub fn start(store: Store, settings: ScrubSettings) -> std::io::Result<Self> {
-        let shared =
-            Arc::new(Shared { stop: AtomicBool::new(false), lock: Mutex::new(()), wake: Condvar::new() });
-        let thread = match settings.interval {
-            Some(interval) => Some(std::thread::Builder::new().name("fixity-scrub".into()).spawn({
-                let shared = shared.clone();
-                move || run(&store, interval, settings.bytes_per_second.max(1), &shared)
-            })?),
-            None => None,
-        };
-        Ok(Self { shared, thread })
-    }
-}
-
-impl Drop for ScrubHandle {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        {
-            let _guard = self.shared.lock.lock().expect("scrub lock");
-            self.shared.wake.notify_all();
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let Some(interval) = settings.interval else { return Ok(Self { _thread: None }) };
+        let rate = settings.bytes_per_second.max(1);
+        BackgroundThread::spawn("fixity-scrub", move |signal| run(&store, interval, rate, signal))
+            .map(|thread| Self { _thread: Some(thread) })
     }
 }
 
@@ -110,19 +72,19 @@ fn last_scrub_ms(store: &Store) -> Option<i64> {
     Some(i64::from_be_bytes(bytes.as_slice().try_into().ok()?))
 }
 
-fn run(store: &Store, interval: Duration, bytes_per_second: u64, shared: &Shared) {
+fn run(store: &Store, interval: Duration, bytes_per_second: u64, signal: &StopSignal) {
     // Without a recorded scrub, the first one is due one interval after this start.
     let mut last = last_scrub_ms(store).unwrap_or_else(now_ms);
     loop {
         let due_in = Duration::from_millis((last + interval.as_millis() as i64 - now_ms()).max(0) as u64);
         if !due_in.is_zero() {
-            if !shared.sleep(due_in.min(Duration::from_secs(60))) {
+            if !signal.sleep(due_in.min(Duration::from_secs(60))) {
                 return;
             }
             continue;
         }
         let started_ms = now_ms();
-        match scrub(store, bytes_per_second, shared, started_ms) {
+        match scrub(store, bytes_per_second, signal, started_ms) {
             Ok(Some(())) => last = started_ms,
             Ok(None) => return,
             Err(error) => {
@@ -137,7 +99,7 @@ fn run(store: &Store, interval: Duration, bytes_per_second: u64, shared: &Shared
 fn scrub(
     store: &Store,
     bytes_per_second: u64,
-    shared: &Shared,
+    signal: &StopSignal,
     started_ms: i64,
 ) -> Result<Option<()>, String> {
     tracing::info!(bytes_per_second, "fixity scrub started");
@@ -148,15 +110,11 @@ fn scrub(
             let allowed_at = Duration::from_secs_f64(bytes as f64 / bytes_per_second as f64);
             while started.elapsed() < allowed_at {
                 let pause = (allowed_at - started.elapsed()).min(Duration::from_millis(100));
-                if !shared.sleep(pause) {
+                if !signal.sleep(pause) {
                     return ControlFlow::Break(());
                 }
             }
-            if shared.stop.load(Ordering::SeqCst) {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+            if signal.is_stopped() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })
         .map_err(|e| e.to_string())?;
     if report.stopped_early {
