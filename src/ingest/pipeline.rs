@@ -28,7 +28,7 @@ use registratur_scan::ocr::{OcrEngine, OcrPage};
 use crate::metrics::Metrics;
 use registratur_scan::pdfa::{self, DocumentInfo, RenditionPage};
 use registratur_scan::{Dpi, Page, QuarterTurns};
-use registratur_storage::{BlobDigest, BlobHash, Store};
+use registratur_storage::{BlobDigest, Store};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
@@ -310,7 +310,7 @@ impl Mailroom {
                 content.size, self.settings.limits.max_file_bytes
             ));
         }
-        let hash = BlobHash::from_hex(&content.blake3).map_err(|e| e.to_string())?;
+        let hash = content.blob_hash().map_err(|e| e.to_string())?;
         let mut reader =
             self.store.blobs().open(&hash).map_err(|e| format!("cannot read the stored file: {e}"))?;
         let mut bytes = Vec::with_capacity(content.size as usize);

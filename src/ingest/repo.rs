@@ -307,8 +307,9 @@ impl MailroomRepo {
             media_type: klaerfall.rendition.media_type.clone(),
         };
         let stored = |content: &Content| -> Result<StoredContent, RecordsError> {
-            let hash = registratur_storage::BlobHash::from_hex(&content.blake3).map_err(|e| {
-                RecordsError::Undecodable { key: format!("klaer/{id}"), reason: e.to_string() }
+            let hash = content.blob_hash().map_err(|e| RecordsError::Undecodable {
+                key: format!("klaer/{id}"),
+                reason: e.to_string(),
             })?;
             let digest = self.store.digest_of(&hash)?.ok_or_else(|| RecordsError::Undecodable {
                 key: format!("klaer/{id}"),

@@ -92,6 +92,15 @@ pub struct Content {
     pub filename: String,
 }
 
+impl Content {
+    /// The blob address of these bytes (the record keeps it as hex).
+    pub fn blob_hash(
+        &self,
+    ) -> Result<registratur_storage::BlobHash, registratur_storage::hash::ParseHashError> {
+        registratur_storage::BlobHash::from_hex(&self.blake3)
+    }
+}
+
 /// A derived form of a Version's original, e.g. its PDF/A rendition or OCR text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rendition {

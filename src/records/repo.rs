@@ -626,9 +626,9 @@ impl Records {
         }
     }
 
-    /// One more than the highest Dokument id handed out: an upper bound for counting Dokumente.
-    pub fn dokument_id_bound(&self) -> u64 {
-        self.next_dokument.load(Ordering::Relaxed)
+    /// The highest Dokument id handed out: an upper bound for counting Dokumente.
+    pub fn highest_dokument_id(&self) -> u64 {
+        self.next_dokument.load(Ordering::Relaxed) - 1
     }
 
     pub fn dokumente(&self, akte_id: u64) -> Result<Vec<Dokument>, RecordsError> {

@@ -25,7 +25,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::collector::{Cursor, SortOrder, TopAfter};
-use super::query::{self, QueryError};
+use super::query;
 use super::schema::{AKTE_CLOSED, AKTE_OPEN, Fields, IndexedDokument, SCHEMA_VERSION, day_number};
 use super::{SearchError, analysis};
 
@@ -44,7 +44,6 @@ pub struct CommitPayload {
 pub struct Generation {
     pub number: u64,
     pub dir: PathBuf,
-    pub index: Index,
     pub writer: IndexWriter,
     pub reader: IndexReader,
     pub fields: Fields,
@@ -104,7 +103,7 @@ impl Generation {
         let threads = threads.max(1);
         let writer = index.writer_with_num_threads(threads, threads * WRITER_MEMORY_PER_THREAD)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(Self { number, dir, index, writer, reader, fields, committed })
+        Ok(Self { number, dir, writer, reader, fields, committed })
     }
 
     /// Replaces the index document of `dokument` (or adds it).
@@ -253,10 +252,6 @@ pub struct Snippet {
 pub const SNIPPET_CHARS: usize = 240;
 
 impl Snapshot {
-    pub fn fields(&self) -> &Fields {
-        &self.fields
-    }
-
     pub fn applied(&self) -> u64 {
         self.applied
     }
@@ -414,10 +409,4 @@ fn lead(text: &str) -> Snippet {
     }
     let cut = if end < text.len() { text[..end].rfind(char::is_whitespace).unwrap_or(end) } else { end };
     Snippet { text: text[..cut].trim().to_string(), highlights: Vec::new() }
-}
-
-impl From<QueryError> for SearchError {
-    fn from(error: QueryError) -> Self {
-        SearchError::BadQuery(error)
-    }
 }

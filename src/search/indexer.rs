@@ -130,17 +130,10 @@ impl SearchIndex {
         if let Some(snapshot) = self.snapshot.read().expect("snapshot lock").clone() {
             return Ok(snapshot);
         }
-        match *self.rebuilding.lock().expect("rebuild lock") {
-            Some(progress) => Err(SearchError::Building(progress)),
-            None => {
-                Err(SearchError::Building(Progress { done: 0, total: self.records.dokument_id_bound() - 1 }))
-            }
-        }
-    }
-
-    /// The progress of a running rebuild.
-    pub fn rebuild_progress(&self) -> Option<Progress> {
-        *self.rebuilding.lock().expect("rebuild lock")
+        let progress = *self.rebuilding.lock().expect("rebuild lock");
+        Err(SearchError::Building(
+            progress.unwrap_or(Progress { done: 0, total: self.records.highest_dokument_id() }),
+        ))
     }
 
     /// The journal position below which every change is searchable: past the last commit when the
@@ -228,7 +221,7 @@ impl SearchIndex {
             if rebuilding.is_some() {
                 return Err(SearchError::RebuildRunning);
             }
-            *rebuilding = Some(Progress { done: 0, total: self.records.dokument_id_bound() - 1 });
+            *rebuilding = Some(Progress { done: 0, total: self.records.highest_dokument_id() });
         }
         let result = self.rebuild_inner(&mut progress, started);
         *self.rebuilding.lock().expect("rebuild lock") = None;
@@ -258,7 +251,7 @@ impl SearchIndex {
                 generation.writer.add_document(generation.fields.document(dokument))?;
             }
             done += loaded.len() as u64;
-            let now = Progress { done, total: (self.records.dokument_id_bound() - 1).max(done) };
+            let now = Progress { done, total: self.records.highest_dokument_id().max(done) };
             *self.rebuilding.lock().expect("rebuild lock") = Some(now);
             progress(now);
         }

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use registratur_scan::decode::Limits;
-use registratur_storage::BlobHash;
 
 use super::schema::IndexedDokument;
 use crate::records::model::{Akte, Content, Dokument};
@@ -29,11 +28,6 @@ pub struct Loader<'a> {
 impl<'a> Loader<'a> {
     pub fn new(records: &'a Records) -> Self {
         Self { records, akten: HashMap::new() }
-    }
-
-    /// Forgets a cached Akte, e.g. after it was closed.
-    pub fn forget_akte(&mut self, akte_id: u64) {
-        self.akten.remove(&akte_id);
     }
 
     /// The index view of Dokument `id`, or `None` when there is no such Dokument.
@@ -81,7 +75,8 @@ impl<'a> Loader<'a> {
         if kind == TextKind::None {
             return String::new();
         }
-        let bytes = BlobHash::from_hex(&content.blake3)
+        let bytes = content
+            .blob_hash()
             .map_err(|e| e.to_string())
             .and_then(|hash| self.records.store().blobs().get(&hash).map_err(|e| e.to_string()));
         let text = bytes.and_then(|bytes| match kind {

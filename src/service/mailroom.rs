@@ -7,7 +7,7 @@
 use std::io::Read;
 
 use chrono::NaiveDate;
-use registratur_storage::{BlobDigest, BlobHash};
+use registratur_storage::BlobDigest;
 use tokio::sync::{broadcast, mpsc};
 
 use super::{Engine, ServiceError, Upload};
@@ -285,8 +285,7 @@ impl Engine {
                     "Klärfall {id} has pages 1 to {pages}; page {page} does not exist"
                 ))
             })?;
-            let hash =
-                BlobHash::from_hex(&content.blake3).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let hash = content.blob_hash().map_err(|e| ServiceError::Internal(e.to_string()))?;
             let mut png = Vec::new();
             engine
                 .store()

@@ -5,7 +5,6 @@
 //! everything, `mailroom` may not touch records.
 
 use chrono::NaiveDate;
-use registratur_storage::BlobHash;
 use registratur_storage::journal::JournalEntry;
 
 use super::transfer::{BlobDownload, Upload};
@@ -342,7 +341,8 @@ impl Engine {
                 Ok(engine.records().content(&dokument, version, kind.as_deref())?)
             })
             .await?;
-        let hash = BlobHash::from_hex(&content.blake3)
+        let hash = content
+            .blob_hash()
             .map_err(|e| ServiceError::Internal(format!("stored content hash is invalid: {e}")))?;
         let download = self.download(&hash.to_hex()).await?;
         Ok((content, download))
