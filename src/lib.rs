@@ -13,6 +13,7 @@ pub mod grpc;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod migrate;
 pub mod records;
 pub mod route;
 pub mod search;

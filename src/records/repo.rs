@@ -57,6 +57,10 @@ pub enum RecordsError {
     Invalid(String),
     #[error("too many concurrent changes to {0}; retry the request")]
     Contention(String),
+    #[error(
+        "Dokument {dokument} moved on to Version {current} while Version {expected} was being derived; run again"
+    )]
+    StaleVersion { dokument: u64, expected: u32, current: u32 },
     #[error("batch {0} not found; list batches with `registratur batch list`")]
     BatchNotFound(u64),
     #[error("Klärfall {0} not found; list open ones with `registratur klaerfall list`")]
@@ -112,6 +116,20 @@ pub struct NewVersion {
     pub reason: String,
     pub filename: String,
     pub media_type: String,
+}
+
+/// A Version derived from the newest one by format migration; its bytes are already stored.
+#[derive(Clone, Debug)]
+pub struct DerivedVersion {
+    pub dokument_id: u64,
+    /// The Version the output was made from; it must still be the newest when the change commits.
+    pub source: u32,
+    pub reason: String,
+    pub output: StoredContent,
+    /// Kinds of the source's renditions that stay true for the output (its OCR text, say), carried over.
+    pub carried_renditions: Vec<String>,
+    /// What the journal entry records besides the Version: tool, parameters, validation (the event).
+    pub event: serde_json::Value,
 }
 
 /// A page of Akten and the token for the next one.
@@ -577,6 +595,86 @@ impl Records {
         });
         self.settle_in_akte(stored.map(|_| ()), &akte)?;
         Ok((dokument, version.expect("the transaction was built")))
+    }
+
+    /// Files a Version derived from the newest one (format migration), with a link to its source.
+    ///
+    /// Unlike [`Records::add_version`] this also works in closed Akten: keeping a closed Akte readable is
+    /// the point of migration, and the content stays the same. The change commits only while `source`
+    /// is still the newest Version; `extra` may add writes of the caller's own (a migration job records
+    /// its progress in the same transaction, so a restart never derives twice).
+    pub fn derive_version(
+        &self,
+        actor: &str,
+        derived: &DerivedVersion,
+        extra: impl FnOnce(&mut Txn, &Dokument, &Version),
+    ) -> Result<(Dokument, Version), RecordsError> {
+        let reason = required("reason", &derived.reason)?;
+        let (mut dokument, dok_bytes) = self
+            .load::<Dokument>(&dok_key(derived.dokument_id))?
+            .ok_or(RecordsError::DokumentNotFound(derived.dokument_id))?;
+        if dokument.current_version != derived.source {
+            return Err(RecordsError::StaleVersion {
+                dokument: dokument.id,
+                expected: derived.source,
+                current: dokument.current_version,
+            });
+        }
+        let source = self.version(&dokument, derived.source)?;
+        let number = derived.source + 1;
+        dokument.current_version = number;
+        let mut next = new_version(number, actor, Utc::now(), reason, &derived.output);
+        next.derived_from = Some(derived.source);
+        next.renditions =
+            source.renditions.into_iter().filter(|r| derived.carried_renditions.contains(&r.kind)).collect();
+        let payload = serde_json::json!({
+            "dokument_id": dokument.id, "version": number, "reason": reason, "derived_from": derived.source,
+            "blake3": next.original.blake3, "sha256": next.original.sha256,
+            "renditions": next.renditions.iter().map(|r| serde_json::json!({
+                "kind": r.kind, "blake3": r.content.blake3, "sha256": r.content.sha256,
+            })).collect::<Vec<_>>(),
+            "event": derived.event,
+        });
+        let mut txn = Txn::new(actor, "version.add", payload.to_string());
+        txn.require_value(Cf::Records, dok_key(dokument.id), Some(dok_bytes))
+            .put(Cf::Records, dok_key(dokument.id), json(&dokument))
+            .put(Cf::Records, version_key(dokument.id, number), json(&next))
+            .add_blob_ref(derived.output.digest);
+        for rendition in &next.renditions {
+            let digest = rendition
+                .content
+                .blob_hash()
+                .ok()
+                .map(|hash| self.store.digest_of(&hash))
+                .transpose()?
+                .flatten()
+                .ok_or_else(|| RecordsError::Undecodable {
+                    key: String::from_utf8_lossy(&version_key(dokument.id, derived.source)).into_owned(),
+                    reason: format!("rendition {} names a blob the store does not know", rendition.kind),
+                })?;
+            txn.add_blob_ref(digest);
+        }
+        Self::record_in_history(&mut txn, &dokument);
+        extra(&mut txn, &dokument, &next);
+        match self.store.meta().commit(txn) {
+            Ok(_) => Ok((dokument, next)),
+            Err(MetaError::Conflict(_)) => {
+                let current = self.dokument(derived.dokument_id)?.current_version;
+                Err(RecordsError::StaleVersion {
+                    dokument: derived.dokument_id,
+                    expected: derived.source,
+                    current,
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Lists `txn`'s journal entry in the history of `dokument` and of its Akte: for changes made
+    /// elsewhere (a failed migration, say) that concern a Dokument.
+    pub fn record_in_history(txn: &mut Txn, dokument: &Dokument) {
+        txn.index_journal_entry(Cf::Index, history_prefix("akte", dokument.akte_id))
+            .index_journal_entry(Cf::Index, history_prefix("dok", dokument.id));
     }
 
     pub fn dokument(&self, id: u64) -> Result<Dokument, RecordsError> {

@@ -79,7 +79,7 @@ impl ServiceError {
                 | RecordsError::BatchNotFound(_)
                 | RecordsError::KlaerfallNotFound(_) => ErrorCode::NotFound,
                 RecordsError::AktenzeichenTaken { .. } => ErrorCode::AlreadyExists,
-                RecordsError::Contention(_) => ErrorCode::Aborted,
+                RecordsError::Contention(_) | RecordsError::StaleVersion { .. } => ErrorCode::Aborted,
                 RecordsError::Undecodable { .. } => ErrorCode::Internal,
                 RecordsError::Store(error) => store_code(error),
             },
