@@ -8,6 +8,7 @@
 
 pub mod analyse;
 pub mod decode;
+pub mod identify;
 pub mod ocr;
 pub mod page;
 pub mod pdfa;

@@ -355,7 +355,7 @@ fn check_metadata(document: &Document, report: &mut CheckReport) -> Option<Strin
 }
 
 /// The value of a simple XMP property written as an element or as an attribute.
-fn xmp_property(xmp: &str, name: &str) -> Option<String> {
+pub(crate) fn xmp_property(xmp: &str, name: &str) -> Option<String> {
     let open = format!("<{name}>");
     if let Some(start) = xmp.find(&open).map(|at| at + open.len()) {
         let end = xmp[start..].find('<')?;

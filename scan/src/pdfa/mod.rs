@@ -12,6 +12,7 @@ mod tests;
 mod writer;
 mod xmp;
 
+pub(crate) use check::xmp_property;
 pub use check::{CheckReport, Violation, check};
 pub use writer::write_pdfa;
 
