@@ -181,6 +181,15 @@ impl OpenedFile<'_> {
         }
     }
 
+    /// The JPEG stream of PDF page `index` when the page is one full-page JPEG image, undecoded; `None`
+    /// for other pages and other formats. See [`OpenedFile::page`] for the page that would be decoded.
+    pub fn page_jpeg_stream(&self, index: u32) -> Option<&[u8]> {
+        match &self.inner {
+            Inner::Pdf(file) => file.page_jpeg_stream(index),
+            _ => None,
+        }
+    }
+
     /// Decodes page `index` (0-based).
     pub fn page(&self, index: u32) -> Result<Page, DecodeError> {
         if index >= self.page_count() {

@@ -589,7 +589,7 @@ fn page_use(document: &Document, page_id: ObjectId) -> PageUse {
 
 /// Whether a font's program is in the file. Type3 fonts are made of content streams and count as
 /// embedded; Type0 fonts are judged by their descendant.
-fn font_is_embedded(document: &Document, font: &Dictionary) -> bool {
+pub(crate) fn font_is_embedded(document: &Document, font: &Dictionary) -> bool {
     let subtype = font.get(b"Subtype").and_then(Object::as_name).unwrap_or_default();
     if subtype == b"Type3" {
         return true;

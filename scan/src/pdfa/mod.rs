@@ -12,8 +12,8 @@ mod tests;
 mod writer;
 mod xmp;
 
-pub(crate) use check::xmp_property;
 pub use check::{CheckReport, Violation, check};
+pub(crate) use check::{font_is_embedded, xmp_property};
 pub use writer::write_pdfa;
 
 use crate::ocr::OcrWord;
