@@ -8,6 +8,8 @@
 
 pub mod analyse;
 pub mod decode;
+pub mod identify;
+pub mod migrate;
 pub mod ocr;
 pub mod page;
 pub mod pdfa;

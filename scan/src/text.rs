@@ -59,6 +59,8 @@ fn extract(program: &str, bytes: &[u8], limits: &Limits) -> Result<String, TextE
         Ok(InputFormat::Tiff) => Some("a TIFF image, a scan to OCR".to_string()),
         Ok(InputFormat::Jpeg) => Some("a JPEG image, a scan to OCR".to_string()),
         Ok(InputFormat::Png) => Some("a PNG image, a scan to OCR".to_string()),
+        Ok(InputFormat::Gif) => Some("a GIF image, a scan to OCR".to_string()),
+        Ok(InputFormat::Bmp) => Some("a BMP image, a scan to OCR".to_string()),
         Err(error) => Some(error.to_string()),
     };
     if let Some(seen) = seen {

@@ -819,5 +819,7 @@ fn format_name(format: InputFormat) -> &'static str {
         InputFormat::Pdf => "pdf",
         InputFormat::Jpeg => "jpeg",
         InputFormat::Png => "png",
+        InputFormat::Gif => "gif",
+        InputFormat::Bmp => "bmp",
     }
 }

@@ -1,5 +1,5 @@
 //! Input files to pages: multi-page TIFF (CCITT G4, deflate, LZW, packbits, uncompressed), PDF with
-//! scanned page images, JPEG and PNG. The format is recognised by content, never by file name, and
+//! scanned page images, JPEG, PNG, GIF (first frame; see [`gif`]) and BMP. The format is recognised by content, never by file name, and
 //! every file is checked against [`Limits`] before pixels are allocated.
 //!
 //! Opening a file reads only its structure (TIFF directories, the PDF object graph, image headers);
@@ -10,7 +10,9 @@
 //! PDF pages that are not a single scanned image (born-digital text, vector drawings, several images,
 //! JBIG2 or JPEG 2000 images) are rendered by poppler's `pdftoppm` as a child process; see [`pdf`].
 
+mod bmp;
 mod g4;
+mod gif;
 mod jpeg;
 mod pdf;
 mod png;
@@ -89,13 +91,15 @@ pub enum InputFormat {
     Pdf,
     Jpeg,
     Png,
+    Gif,
+    Bmp,
 }
 
 /// Why a file (or one of its pages) could not be decoded. Messages name the file's problem and what
 /// the sender can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("unsupported file format ({0}); send TIFF, PDF, JPEG or PNG")]
+    #[error("unsupported file format ({0}); send TIFF, PDF, JPEG, PNG, GIF or BMP")]
     Unsupported(String),
     #[error("the file is damaged or truncated: {0}")]
     Corrupt(String),
@@ -131,12 +135,20 @@ pub fn open<'a>(bytes: &'a [u8], limits: &Limits, default_dpi: Dpi) -> Result<Op
         InputFormat::Pdf => Inner::Pdf(Box::new(pdf::PdfFile::open(bytes, limits)?)),
         InputFormat::Jpeg => Inner::Jpeg(jpeg::JpegHeader::parse(bytes)?),
         InputFormat::Png => Inner::Png(png::PngHeader::parse(bytes)?),
+        InputFormat::Gif => Inner::Gif(gif::GifHeader::parse(bytes)?),
+        InputFormat::Bmp => Inner::Bmp(bmp::BmpHeader::parse(bytes)?),
     };
     let opened = OpenedFile { format, bytes, inner, limits: limits.clone(), default_dpi };
     if opened.page_count() == 0 {
         return Err(DecodeError::NoPages);
     }
     Ok(opened)
+}
+
+/// How many frames (images) a GIF holds. [`open`] shows only the first as the page (see [`gif`]);
+/// callers that must not lose content, such as format migration, refuse a GIF with more than one.
+pub fn gif_frames(bytes: &[u8]) -> Result<u32, DecodeError> {
+    Ok(gif::GifHeader::parse(bytes)?.frames)
 }
 
 /// A file whose structure has been read; pages are decoded one at a time to bound memory.
@@ -156,6 +168,8 @@ enum Inner<'a> {
     Pdf(Box<pdf::PdfFile<'a>>),
     Jpeg(jpeg::JpegHeader),
     Png(png::PngHeader),
+    Gif(gif::GifHeader),
+    Bmp(bmp::BmpHeader),
 }
 
 impl OpenedFile<'_> {
@@ -163,7 +177,16 @@ impl OpenedFile<'_> {
         match &self.inner {
             Inner::Tiff(file) => file.page_count(),
             Inner::Pdf(file) => file.page_count(),
-            Inner::Jpeg(_) | Inner::Png(_) => 1,
+            Inner::Jpeg(_) | Inner::Png(_) | Inner::Gif(_) | Inner::Bmp(_) => 1,
+        }
+    }
+
+    /// The JPEG stream of PDF page `index` when the page is one full-page JPEG image, undecoded; `None`
+    /// for other pages and other formats. See [`OpenedFile::page`] for the page that would be decoded.
+    pub fn page_jpeg_stream(&self, index: u32) -> Option<&[u8]> {
+        match &self.inner {
+            Inner::Pdf(file) => file.page_jpeg_stream(index),
+            _ => None,
         }
     }
 
@@ -177,6 +200,8 @@ impl OpenedFile<'_> {
             Inner::Pdf(file) => file.page(index, &self.limits, self.default_dpi),
             Inner::Jpeg(header) => jpeg::decode(self.bytes, header, &self.limits, self.default_dpi),
             Inner::Png(header) => png::decode(self.bytes, header, &self.limits, self.default_dpi),
+            Inner::Gif(header) => gif::decode(self.bytes, header, &self.limits, self.default_dpi),
+            Inner::Bmp(header) => bmp::decode(self.bytes, header, &self.limits, self.default_dpi),
         }
     }
 }
@@ -197,6 +222,13 @@ pub(crate) fn sniff(bytes: &[u8]) -> Result<InputFormat, DecodeError> {
     if bytes.starts_with(PNG_SIGNATURE) {
         return Ok(InputFormat::Png);
     }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return Ok(InputFormat::Gif);
+    }
+    // "BM" alone is too weak (text can start so): the reserved header fields must be zero as well.
+    if bytes.starts_with(b"BM") && bytes.get(6..10) == Some(&[0, 0, 0, 0]) {
+        return Ok(InputFormat::Bmp);
+    }
     // PDF readers accept a header anywhere in the first kilobyte (some mail gateways prepend junk).
     let head = &bytes[..bytes.len().min(1024)];
     if head.windows(5).any(|window| window == b"%PDF-") {
@@ -206,10 +238,6 @@ pub(crate) fn sniff(bytes: &[u8]) -> Result<InputFormat, DecodeError> {
         "the file is empty".to_string()
     } else if bytes.starts_with(b"PK\x03\x04") {
         "looks like a ZIP archive, perhaps an Office document".to_string()
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        "looks like a GIF image".to_string()
-    } else if bytes.starts_with(b"BM") {
-        "looks like a BMP image".to_string()
     } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         "looks like a WebP image".to_string()
     } else if bytes.starts_with(b"\0\0\0\x0cjP  ") || bytes.starts_with(b"\xFF\x4F\xFF\x51") {

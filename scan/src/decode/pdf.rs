@@ -72,6 +72,23 @@ impl<'a> PdfFile<'a> {
         self.render(index, page, page_box, limits, default_dpi)
     }
 
+    /// The JPEG stream of a scanned page (one full-page `DCTDecode` image), without decoding it. Format
+    /// migration's validation compares such streams byte for byte, which proves more than pixels would
+    /// and costs no JPEG decode.
+    pub fn page_jpeg_stream(&self, index: u32) -> Option<&[u8]> {
+        let page_id = *self.pages.get(index as usize)?;
+        let page = self.document.get_dictionary(page_id).ok()?;
+        let placed = self.single_image(page_id, page, self.page_box(page))?;
+        let is_dct = match placed.stream.dict.get(b"Filter").ok().and_then(|o| self.resolve(o))? {
+            Object::Name(name) => name == b"DCTDecode",
+            Object::Array(names) => {
+                names.len() == 1 && names[0].as_name().ok() == Some(b"DCTDecode".as_slice())
+            }
+            _ => false,
+        };
+        is_dct.then_some(placed.stream.content.as_slice())
+    }
+
     /// Renders the page with pdftoppm, at a resolution that keeps it within the limits.
     fn render(
         &self,

@@ -118,6 +118,46 @@ pub(super) fn rgb_raster(samples: Vec<u8>, width: u32, height: u32) -> Result<Ra
     RgbImage::from_raw(width, height, samples).map(Raster::Rgb).ok_or_else(|| short(width, height))
 }
 
+/// Decodes with the `image` crate under our caps: the decoder refuses frames wider or taller than
+/// `max_side` and allocations beyond what the largest admitted page needs, so a frame bigger than its
+/// header claims cannot allocate past the limits either.
+pub(super) fn decode_with_limits(
+    bytes: &[u8],
+    format: image::ImageFormat,
+    limits: &super::Limits,
+) -> image::ImageResult<image::DynamicImage> {
+    let mut caps = image::Limits::default();
+    caps.max_image_width = Some(limits.max_side);
+    caps.max_image_height = Some(limits.max_side);
+    // RGBA at 8 bits is the widest output these decoders produce, plus room for one more frame.
+    caps.max_alloc = Some(limits.max_pixels_per_page.saturating_mul(8));
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    reader.limits(caps);
+    reader.decode()
+}
+
+/// The narrowest raster that holds `image` without loss: bilevel when every pixel is black or white,
+/// grey when every pixel is grey, else RGB. Alpha is composited over white first (paper has no
+/// transparency), 16-bit samples keep their high byte.
+pub(super) fn narrowest(image: image::DynamicImage) -> Result<Raster, String> {
+    let (width, height) = (image.width(), image.height());
+    let rgb = if image.color().has_alpha() {
+        over_white(image.to_rgba8().as_raw(), 3, false)
+    } else {
+        image.into_rgb8().into_raw()
+    };
+    let is_gray = rgb.chunks_exact(3).all(|pixel| pixel[0] == pixel[1] && pixel[1] == pixel[2]);
+    if !is_gray {
+        return rgb_raster(rgb, width, height);
+    }
+    let gray: Vec<u8> = rgb.chunks_exact(3).map(|pixel| pixel[0]).collect();
+    if gray.iter().all(|&sample| sample == 0 || sample == 255) {
+        bilevel_raster(gray, width, height)
+    } else {
+        gray_raster(gray, width, height)
+    }
+}
+
 fn short(width: u32, height: u32) -> String {
     format!("image data is shorter than {width} × {height} pixels")
 }
@@ -140,6 +180,27 @@ mod tests {
     fn transparent_pixels_become_white() {
         assert_eq!(over_white(&[10, 20, 30, 0, 10, 20, 30, 255], 3, false), vec![255, 255, 255, 10, 20, 30]);
         assert_eq!(over_white(&[0, 0], 1, true), vec![255]);
+    }
+
+    #[test]
+    fn narrowest_keeps_every_pixel() {
+        let bilevel = image::RgbImage::from_fn(3, 1, |x, _| image::Rgb([if x == 1 { 0 } else { 255 }; 3]));
+        let Raster::Bilevel(image) = narrowest(image::DynamicImage::ImageRgb8(bilevel)).unwrap() else {
+            panic!("black and white narrows to bilevel")
+        };
+        assert_eq!(image.into_raw(), vec![255, 0, 255]);
+        let gray = image::RgbImage::from_fn(2, 1, |x, _| image::Rgb([x as u8 * 7 + 1; 3]));
+        assert!(matches!(narrowest(image::DynamicImage::ImageRgb8(gray)).unwrap(), Raster::Gray(_)));
+        let transparent = image::RgbaImage::from_pixel(1, 1, image::Rgba([10, 20, 30, 0]));
+        assert!(matches!(
+            narrowest(image::DynamicImage::ImageRgba8(transparent)).unwrap(),
+            Raster::Bilevel(_)
+        ));
+        let colour = image::RgbImage::from_pixel(1, 1, image::Rgb([10, 20, 30]));
+        let Raster::Rgb(image) = narrowest(image::DynamicImage::ImageRgb8(colour)).unwrap() else {
+            panic!("colour stays RGB")
+        };
+        assert_eq!(image.into_raw(), vec![10, 20, 30]);
     }
 
     #[test]

@@ -669,6 +669,82 @@ fn encrypted_pdf_is_refused() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// GIF and BMP
+
+fn encoded(image: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, format).unwrap();
+    bytes.into_inner()
+}
+
+#[test]
+fn gif_first_frame_round_trips_and_frames_are_counted() {
+    let gray = gray_pattern(40, 30);
+    // A GIF palette holds 256 entries, so a grey ramp survives exactly.
+    let rgba = image::DynamicImage::ImageLuma8(gray.clone()).to_rgba8();
+    let bytes = encoded(image::DynamicImage::ImageRgba8(rgba), image::ImageFormat::Gif);
+    let file = open_default(&bytes).unwrap();
+    assert_eq!(file.format, InputFormat::Gif);
+    assert_eq!(gif_frames(&bytes).unwrap(), 1);
+    let page = file.page(0).unwrap();
+    assert_gray(&page.raster, &gray);
+    assert_eq!(page.dpi, DEFAULT_DPI);
+
+    let mut animation = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(&mut animation);
+        for shade in [0u8, 255, 0] {
+            let frame = image::RgbaImage::from_pixel(8, 8, image::Rgba([shade, shade, shade, 255]));
+            encoder.encode_frame(image::Frame::new(frame)).unwrap();
+        }
+    }
+    assert_eq!(gif_frames(&animation).unwrap(), 3);
+    let Raster::Bilevel(first) = open_default(&animation).unwrap().page(0).unwrap().raster else {
+        panic!("black frame narrows to bilevel")
+    };
+    assert!(first.as_raw().iter().all(|&sample| sample == 0));
+}
+
+#[test]
+fn bmp_colour_grey_and_bilevel_round_trip_with_resolution() {
+    let rgb = rgb_pattern(33, 17);
+    let bytes = encoded(image::DynamicImage::ImageRgb8(rgb.clone()), image::ImageFormat::Bmp);
+    let file = open_default(&bytes).unwrap();
+    assert_eq!(file.format, InputFormat::Bmp);
+    let Raster::Rgb(decoded) = file.page(0).unwrap().raster else { panic!("colour BMP stays RGB") };
+    assert_eq!(decoded.as_raw(), rgb.as_raw());
+
+    let gray = gray_pattern(33, 17);
+    let mut bytes = encoded(image::DynamicImage::ImageLuma8(gray.clone()), image::ImageFormat::Bmp);
+    // 300 dpi is 11811 pixels per metre.
+    bytes[38..42].copy_from_slice(&11811u32.to_le_bytes());
+    bytes[42..46].copy_from_slice(&11811u32.to_le_bytes());
+    let page = only_page(&bytes);
+    assert_gray(&page.raster, &gray);
+    assert!((page.dpi.x - 300.0).abs() < 0.1, "dpi {:?}", page.dpi);
+
+    let samples = bilevel_pattern(33, 17);
+    let bilevel = GrayImage::from_raw(33, 17, samples.clone()).unwrap();
+    let bytes = encoded(image::DynamicImage::ImageLuma8(bilevel), image::ImageFormat::Bmp);
+    assert_bilevel(&only_page(&bytes).raster, 33, &samples);
+}
+
+#[test]
+fn gif_and_bmp_bomb_headers_fail_fast() {
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0]);
+    gif.extend_from_slice(&[0x2C, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 2, 0, 0x3B]);
+    let limits = Limits { max_pixels_per_page: 1_000_000, ..Limits::default() };
+    let file = open(&gif, &limits, DEFAULT_DPI).unwrap();
+    assert!(matches!(file.page(0), Err(DecodeError::TooLarge(_))));
+    let mut bmp = encoded(image::DynamicImage::ImageLuma8(gray_pattern(4, 4)), image::ImageFormat::Bmp);
+    bmp[18..22].copy_from_slice(&50_000i32.to_le_bytes());
+    bmp[22..26].copy_from_slice(&(-50_000i32).to_le_bytes());
+    let file = open(&bmp, &limits, DEFAULT_DPI).unwrap();
+    assert!(matches!(file.page(0), Err(DecodeError::TooLarge(_))));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Everything else
 
 #[test]
@@ -678,7 +754,7 @@ fn unknown_formats_are_named() {
         other => panic!("expected Unsupported, got {:?}", other.map(|f| f.format)),
     };
     assert!(message(b"PK\x03\x04rest").contains("ZIP"));
-    assert!(message(b"GIF89a....").contains("GIF"));
+    assert!(message(b"RIFF\0\0\0\0WEBPVP8 ").contains("WebP"));
     assert!(message(b"").contains("empty"));
     assert!(message(b"\x01\x02\x03hello").contains("01 02 03"));
 }
@@ -715,6 +791,11 @@ fn truncated_files_fail_without_panicking() {
         jpeg.clone(),
         png_bytes(40, 30, ::png::ColorType::Grayscale, ::png::BitDepth::Eight, gray.as_raw(), None),
         pdf_with(FULL_PAGE, Some(g4_image), false),
+        encoded(
+            image::DynamicImage::ImageRgba8(image::DynamicImage::ImageLuma8(gray.clone()).to_rgba8()),
+            image::ImageFormat::Gif,
+        ),
+        encoded(image::DynamicImage::ImageLuma8(gray.clone()), image::ImageFormat::Bmp),
     ];
     let mut failures = 0;
     for fixture in &fixtures {

@@ -355,7 +355,7 @@ fn check_metadata(document: &Document, report: &mut CheckReport) -> Option<Strin
 }
 
 /// The value of a simple XMP property written as an element or as an attribute.
-fn xmp_property(xmp: &str, name: &str) -> Option<String> {
+pub(crate) fn xmp_property(xmp: &str, name: &str) -> Option<String> {
     let open = format!("<{name}>");
     if let Some(start) = xmp.find(&open).map(|at| at + open.len()) {
         let end = xmp[start..].find('<')?;
@@ -589,7 +589,7 @@ fn page_use(document: &Document, page_id: ObjectId) -> PageUse {
 
 /// Whether a font's program is in the file. Type3 fonts are made of content streams and count as
 /// embedded; Type0 fonts are judged by their descendant.
-fn font_is_embedded(document: &Document, font: &Dictionary) -> bool {
+pub(crate) fn font_is_embedded(document: &Document, font: &Dictionary) -> bool {
     let subtype = font.get(b"Subtype").and_then(Object::as_name).unwrap_or_default();
     if subtype == b"Type3" {
         return true;

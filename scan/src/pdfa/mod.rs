@@ -13,6 +13,7 @@ mod writer;
 mod xmp;
 
 pub use check::{CheckReport, Violation, check};
+pub(crate) use check::{font_is_embedded, xmp_property};
 pub use writer::write_pdfa;
 
 use crate::ocr::OcrWord;

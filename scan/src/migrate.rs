@@ -1,0 +1,399 @@
+//! Format migration (EGovG NRW §11): one source file in, a PDF/A rendition out, and the proof that
+//! nothing was lost. The service decides what to migrate (policy), records events and stores the new
+//! version; this module converts and validates, as a pure function of the bytes.
+//!
+//! Images (TIFF, JPEG, PNG, GIF, BMP) become PDF/A-2b through [`crate::pdfa::write_pdfa`] without a
+//! text layer: JPEG and single-strip CCITT G4 streams go in unchanged, everything else as lossless
+//! Flate. PDFs are not converted yet: encrypted ones are refused as [`MigrateError::Encrypted`], ones
+//! with fonts that are not embedded need a human ([`MigrateError::NeedsHuman`]), the rest are
+//! [`MigrateError::Unsupported`] until a PDF-to-PDF/A path exists. Animated GIFs need a human too: an
+//! animation is not a stack of pages, and silently keeping only its first frame would lose content.
+//!
+//! # The validation gate
+//!
+//! [`migrate`] validates every output before it returns it ([`validate`]): the output must have as many
+//! pages as the source; each output page is read back from the output PDF by the same decoder that
+//! reads scans and compared with the decoded source page; and the PDF/A-2 structural checker
+//! ([`crate::pdfa::check`]) must find no violation. A page whose source is a JPEG passes when the output
+//! holds the identical JPEG stream (`jpeg-stream-identical`); every other page must be pixel-identical
+//! (`pixel-identical`, maximum channel difference 0); a CCITT G4 page must in addition keep its stream.
+//!
+//! Tolerance model: the reference for the pixel comparison is the decoded source page. Every step from
+//! there to the PDF is lossless, so no page is allowed any difference. Decoding itself normalises a few
+//! sample models that PDF/A-2b renditions do not carry: 16-bit samples keep their high byte, alpha is
+//! composited over white, palettes are expanded and CMYK JPEGs are converted to RGB. Those pages are
+//! identical to what every viewer shows of the source at 8 bits on paper, not to the source's samples;
+//! the policy decides whether such sources are migrated.
+
+use crate::decode::{self, DecodeError, Limits, OpenedFile};
+use crate::identify::{Family, Format};
+use crate::page::{Dpi, EmbeddedImage, Page, QuarterTurns, Raster};
+use crate::pdfa::{self, CheckReport, DocumentInfo, PdfaError, RenditionPage};
+
+/// The migration tool, as recorded in the journal's migration and validation events.
+pub const MIGRATE_TOOL: &str = "registratur-migrate";
+
+/// The tool's version: the crate version plus the version of the conversion rules (bump it when the
+/// writer's output or the validation rules change, so re-runs can tell old outputs from new ones).
+pub const MIGRATE_TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+rules.1");
+
+/// The resolution assumed for source pages that declare none (GIF never does; many BMPs and PNGs do
+/// not). 300 dpi is what the mailroom scans at, so such pages keep a plausible paper size.
+pub const DEFAULT_DPI: Dpi = Dpi::uniform(300.0);
+
+/// What a source is migrated to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// PDF/A-2b (ISO 19005-2, level B), the Bundesarchiv's recommendation for image-only documents.
+    PdfA2b,
+}
+
+impl Target {
+    /// The format the output is identified as.
+    pub fn format(self) -> Format {
+        match self {
+            Target::PdfA2b => Format::PDFA_2B,
+        }
+    }
+
+    /// The name used in policy files and event parameters.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::PdfA2b => "pdfa-2b",
+        }
+    }
+}
+
+/// A validated output.
+#[derive(Clone, Debug)]
+pub struct Migrated {
+    /// The PDF/A document.
+    pub pdf: Vec<u8>,
+    /// Its page count (equal to the source's).
+    pub pages: u32,
+    /// The validation it passed, for the journal's validation event.
+    pub validation: Validation,
+}
+
+/// How one output page was compared with its source page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CheckMethod {
+    /// The output embeds the source's JPEG stream byte for byte.
+    JpegStreamIdentical,
+    /// The output page decodes to exactly the source page's pixels.
+    PixelIdentical,
+}
+
+impl CheckMethod {
+    /// The name recorded in the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckMethod::JpegStreamIdentical => "jpeg-stream-identical",
+            CheckMethod::PixelIdentical => "pixel-identical",
+        }
+    }
+}
+
+/// The comparison of one page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageCheck {
+    /// 0-based page index.
+    pub page: u32,
+    pub method: CheckMethod,
+    /// The largest difference of any sample between source and output (0..=255); 0 for identical
+    /// JPEG streams. 255 when the pages cannot be compared at all (different sizes, unreadable).
+    pub max_channel_difference: u8,
+    /// Why the page failed, when it did.
+    pub problem: Option<String>,
+}
+
+impl PageCheck {
+    pub fn passed(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// The result of the validation gate: page counts, one check per page, the PDF/A structural report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Validation {
+    pub source_pages: u32,
+    pub output_pages: u32,
+    pub pages: Vec<PageCheck>,
+    pub pdfa: CheckReport,
+    /// Why the output PDF could not be read back, if it could not.
+    pub unreadable: Option<String>,
+}
+
+impl Validation {
+    /// Whether the output counts: equal page counts, every page check passed, no PDF/A violation.
+    pub fn passed(&self) -> bool {
+        self.unreadable.is_none()
+            && self.source_pages == self.output_pages
+            && self.pages.len() == self.source_pages as usize
+            && self.pages.iter().all(PageCheck::passed)
+            && self.pdfa.is_valid()
+    }
+
+    /// Human-readable reasons for a failure, one per problem; empty when [`Validation::passed`].
+    pub fn findings(&self) -> Vec<String> {
+        let mut findings = Vec::new();
+        if let Some(reason) = &self.unreadable {
+            findings.push(format!("the output cannot be read back: {reason}"));
+        }
+        if self.source_pages != self.output_pages {
+            findings.push(format!(
+                "the source has {} pages but the output has {}",
+                self.source_pages, self.output_pages
+            ));
+        }
+        for check in &self.pages {
+            if let Some(problem) = &check.problem {
+                findings.push(format!("page {} ({}): {problem}", check.page + 1, check.method.as_str()));
+            }
+        }
+        for violation in &self.pdfa.violations {
+            findings.push(format!("PDF/A rule {}: {}", violation.rule, violation.message));
+        }
+        findings
+    }
+}
+
+/// Why a source could not be migrated. The service reports these per document and goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// The source cannot be decoded (damaged, truncated, over the limits).
+    #[error("the source cannot be decoded: {0}")]
+    Corrupt(#[from] DecodeError),
+    /// No migration path exists from this format to the target.
+    #[error("there is no migration from {puid} to PDF/A-2b; keep the original or convert it by hand")]
+    Unsupported { puid: String },
+    /// The file's content is not the format it was identified as (the identification is stale or wrong).
+    #[error("the source was identified as {claimed} but its content is {found}; identify it again")]
+    FormatMismatch { claimed: String, found: String },
+    #[error("the PDF is encrypted; PDF/A forbids encryption, so obtain an unprotected original")]
+    Encrypted,
+    /// Automatic migration would lose or invent content; a person must decide.
+    #[error("the source needs a human: {reason}")]
+    NeedsHuman { reason: String },
+    /// The output was written but failed the validation gate; it must be discarded. Boxed because a
+    /// validation report is large and the other variants are small.
+    #[error("the output failed validation ({}); the source stays current", .0.findings().join("; "))]
+    ValidationFailed(Box<Validation>),
+}
+
+/// The parameters the journal records for a migration to `target`: everything that decides the output.
+pub fn parameters(target: Target) -> String {
+    match target {
+        Target::PdfA2b => format!(
+            "target={}; writer=registratur-scan pdfa {}; text-layer=none; jpeg=embedded unchanged (DCTDecode); \
+             ccitt-g4=embedded unchanged (CCITTFaxDecode); other images=lossless Flate; \
+             output-intent=sRGB IEC61966-2.1; default-dpi={}; gif=first frame only when single-frame; \
+             validation=page count, per page jpeg-stream-identical or pixel-identical (tolerance 0), pdfa-2 structural check",
+            target.name(),
+            env!("CARGO_PKG_VERSION"),
+            DEFAULT_DPI.x,
+        ),
+    }
+}
+
+/// Converts `bytes`, identified as `format`, to `target`, and validates the output. Returns the output
+/// only when it passed the gate; see the module documentation.
+pub fn migrate(
+    bytes: &[u8],
+    format: Format,
+    target: Target,
+    limits: &Limits,
+    info: &DocumentInfo,
+) -> Result<Migrated, MigrateError> {
+    let Target::PdfA2b = target;
+    let expected_input = match format.family() {
+        Family::Tiff => decode::InputFormat::Tiff,
+        Family::Jpeg => decode::InputFormat::Jpeg,
+        Family::Png => decode::InputFormat::Png,
+        Family::Gif => {
+            let frames = decode::gif_frames(bytes)?;
+            if frames > 1 {
+                return Err(MigrateError::NeedsHuman {
+                    reason: format!(
+                        "the GIF is an animation of {frames} frames; PDF/A pages cannot show it, so decide \
+                         whether its first frame suffices or keep the original"
+                    ),
+                });
+            }
+            decode::InputFormat::Gif
+        }
+        Family::Bmp => decode::InputFormat::Bmp,
+        Family::Pdf => return Err(refuse_pdf(bytes, format)),
+        Family::PdfA | Family::Text | Family::Unknown => {
+            return Err(MigrateError::Unsupported { puid: puid_or_unknown(format) });
+        }
+    };
+    let opened = decode::open(bytes, limits, DEFAULT_DPI)?;
+    if opened.format != expected_input {
+        return Err(MigrateError::FormatMismatch {
+            claimed: format.to_string(),
+            found: crate::identify::identify(bytes).to_string(),
+        });
+    }
+    let pages = (0..opened.page_count()).map(|index| opened.page(index)).collect::<Result<Vec<Page>, _>>()?;
+    let rendition: Vec<RenditionPage<'_>> =
+        pages.iter().map(|page| RenditionPage { page, turns: QuarterTurns::NONE, words: &[] }).collect();
+    let pdf = pdfa::write_pdfa(&rendition, info).map_err(|error| match error {
+        // The writer refuses only what decoding let through (an absurd resolution or page size);
+        // that is the source's problem, not a bug to hide.
+        PdfaError::InvalidDpi { .. } | PdfaError::PageSize { .. } => {
+            MigrateError::Corrupt(DecodeError::Corrupt(error.to_string()))
+        }
+        other => MigrateError::NeedsHuman { reason: other.to_string() },
+    })?;
+    let validation = validate(&pages, &pdf, limits);
+    if !validation.passed() {
+        return Err(MigrateError::ValidationFailed(Box::new(validation)));
+    }
+    Ok(Migrated { pages: pages.len() as u32, pdf, validation })
+}
+
+/// The validation gate on its own: compares `pdf` with the decoded `source` pages and checks its PDF/A
+/// structure. [`migrate`] calls it on every output; it is public so that stored outputs can be
+/// re-validated and so that the gate itself can be tested against tampered files.
+pub fn validate(source: &[Page], pdf: &[u8], limits: &Limits) -> Validation {
+    let pdfa = pdfa::check(pdf);
+    let source_pages = source.len() as u32;
+    let mut validation =
+        Validation { source_pages, output_pages: 0, pages: Vec::new(), pdfa, unreadable: None };
+    let output = match decode::open(pdf, limits, DEFAULT_DPI) {
+        Ok(output) if output.format == decode::InputFormat::Pdf => output,
+        Ok(_) => {
+            validation.unreadable = Some("the output is not a PDF".into());
+            return validation;
+        }
+        Err(error) => {
+            validation.unreadable = Some(error.to_string());
+            return validation;
+        }
+    };
+    validation.output_pages = output.page_count();
+    for (index, page) in source.iter().enumerate().take(validation.output_pages as usize) {
+        validation.pages.push(check_page(&output, index as u32, page));
+    }
+    validation
+}
+
+/// Compares output page `index` with its source page.
+fn check_page(output: &OpenedFile<'_>, index: u32, source: &Page) -> PageCheck {
+    let failed = |method: CheckMethod, problem: String| PageCheck {
+        page: index,
+        method,
+        max_channel_difference: u8::MAX,
+        problem: Some(problem),
+    };
+    if let Some(EmbeddedImage::Jpeg { bytes, components: 1 | 3, .. }) = &source.embedded {
+        let method = CheckMethod::JpegStreamIdentical;
+        return match output.page_jpeg_stream(index) {
+            Some(stream) if stream == bytes.as_slice() => {
+                PageCheck { page: index, method, max_channel_difference: 0, problem: None }
+            }
+            Some(_) => failed(method, "the output's JPEG stream differs from the source's".into()),
+            None => failed(method, "the output page does not hold one full-page JPEG image".into()),
+        };
+    }
+    let method = CheckMethod::PixelIdentical;
+    let decoded = match output.page(index) {
+        Ok(decoded) => decoded,
+        Err(error) => return failed(method, format!("the output page does not decode: {error}")),
+    };
+    if let Some(EmbeddedImage::CcittG4 { bytes, .. }) = &source.embedded {
+        let kept =
+            matches!(&decoded.embedded, Some(EmbeddedImage::CcittG4 { bytes: out, .. }) if out == bytes);
+        if !kept {
+            return failed(method, "the output does not keep the source's CCITT G4 stream".into());
+        }
+    }
+    let (source, output) = (&source.raster, &decoded.raster);
+    if (source.width(), source.height()) != (output.width(), output.height()) {
+        return failed(
+            method,
+            format!(
+                "the output page is {} × {} pixels, the source {} × {}",
+                output.width(),
+                output.height(),
+                source.width(),
+                source.height()
+            ),
+        );
+    }
+    let difference = max_difference(source, output);
+    let problem = (difference > 0)
+        .then(|| format!("pixels differ from the source by up to {difference} in a channel (tolerance 0)"));
+    PageCheck { page: index, method, max_channel_difference: difference, problem }
+}
+
+/// The largest per-channel difference between two rasters of equal size. A grey raster compared with
+/// an RGB one counts as RGB with three equal channels.
+fn max_difference(a: &Raster, b: &Raster) -> u8 {
+    fn gray(raster: &Raster) -> Option<&[u8]> {
+        match raster {
+            Raster::Bilevel(image) | Raster::Gray(image) => Some(image.as_raw()),
+            Raster::Rgb(_) => None,
+        }
+    }
+    fn rgb(raster: &Raster) -> std::borrow::Cow<'_, [u8]> {
+        match raster {
+            Raster::Rgb(image) => std::borrow::Cow::Borrowed(image.as_raw()),
+            Raster::Bilevel(image) | Raster::Gray(image) => {
+                std::borrow::Cow::Owned(image.as_raw().iter().flat_map(|&v| [v, v, v]).collect())
+            }
+        }
+    }
+    let (a, b) = match (gray(a), gray(b)) {
+        (Some(a), Some(b)) => (std::borrow::Cow::Borrowed(a), std::borrow::Cow::Borrowed(b)),
+        _ => (rgb(a), rgb(b)),
+    };
+    a.iter().zip(b.iter()).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0)
+}
+
+/// Why a (non-PDF/A) PDF is not migrated: encrypted, unreadable, fonts a human must deal with, or no
+/// conversion path yet.
+fn refuse_pdf(bytes: &[u8], format: Format) -> MigrateError {
+    let document = match lopdf::Document::load_mem(bytes) {
+        Ok(document) => document,
+        Err(lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword) => return MigrateError::Encrypted,
+        Err(error) => {
+            return MigrateError::Corrupt(DecodeError::Corrupt(format!("the PDF cannot be read ({error})")));
+        }
+    };
+    if document.is_encrypted() || document.was_encrypted() || document.trailer.has(b"Encrypt") {
+        return MigrateError::Encrypted;
+    }
+    let mut missing = std::collections::BTreeSet::new();
+    for page_id in document.get_pages().into_values() {
+        for font in document.get_page_fonts(page_id).unwrap_or_default().values() {
+            if !pdfa::font_is_embedded(&document, font) {
+                let name = font
+                    .get(b"BaseFont")
+                    .and_then(lopdf::Object::as_name)
+                    .map(|name| String::from_utf8_lossy(name).into_owned())
+                    .unwrap_or_else(|_| "an unnamed font".into());
+                missing.insert(name);
+            }
+        }
+    }
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.into_iter().collect();
+        return MigrateError::NeedsHuman {
+            reason: format!(
+                "fonts {} are not embedded and PDF/A requires every visible font embedded; re-export the \
+                 document with embedded fonts",
+                names.join(", ")
+            ),
+        };
+    }
+    MigrateError::Unsupported { puid: puid_or_unknown(format) }
+}
+
+fn puid_or_unknown(format: Format) -> String {
+    if format.is_unknown() { "an unknown format".into() } else { format.puid.to_string() }
+}
+
+#[cfg(test)]
+mod tests;
