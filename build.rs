@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/registratur/v1/records.proto",
         "proto/registratur/v1/mailroom.proto",
         "proto/registratur/v1/search.proto",
+        "proto/registratur/v1/migration.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

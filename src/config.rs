@@ -18,6 +18,7 @@ pub struct Config {
     pub mailroom: MailroomConfig,
     pub search: SearchConfig,
     pub fixity: FixityConfig,
+    pub migration: MigrationConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
 }
@@ -124,6 +125,47 @@ impl FixityConfig {
                 .then(|| std::time::Duration::from_secs(self.scrub_interval_hours * 3600)),
             bytes_per_second: self.scrub_mib_per_second.max(1) << 20,
         }
+    }
+}
+
+/// `[migration]`: the format policy and how hard migration jobs may work beside the mailroom.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MigrationConfig {
+    /// A policy TOML file (docs/migration.md); empty means the built-in policy.
+    pub policy: Option<PathBuf>,
+    /// Conversions running at once (each takes one core).
+    pub threads: usize,
+    /// Pause between a job's windows while the mailroom has batches waiting, in milliseconds.
+    pub throttle_pause_ms: u64,
+    /// Sources larger than this are reported for a human instead of being migrated, in MiB.
+    pub max_source_mib: u64,
+}
+
+impl Default for MigrationConfig {
+    fn default() -> Self {
+        let defaults = crate::migrate::MigrationSettings::default();
+        Self {
+            policy: None,
+            threads: defaults.threads,
+            throttle_pause_ms: defaults.throttle_pause.as_millis() as u64,
+            max_source_mib: defaults.max_source_bytes >> 20,
+        }
+    }
+}
+
+impl MigrationConfig {
+    pub fn settings(&self) -> Result<crate::migrate::MigrationSettings, crate::migrate::PolicyError> {
+        let policy = match &self.policy {
+            Some(path) if !path.as_os_str().is_empty() => crate::migrate::Policy::load(path)?,
+            _ => crate::migrate::Policy::builtin(),
+        };
+        Ok(crate::migrate::MigrationSettings {
+            policy,
+            threads: self.threads.max(1),
+            throttle_pause: std::time::Duration::from_millis(self.throttle_pause_ms),
+            max_source_bytes: self.max_source_mib.max(1) << 20,
+        })
     }
 }
 

@@ -205,6 +205,43 @@ pub fn migrate(
     limits: &Limits,
     info: &DocumentInfo,
 ) -> Result<Migrated, MigrateError> {
+    let opened = open_source(bytes, format, target, limits)?;
+    let pages = (0..opened.page_count()).map(|index| opened.page(index)).collect::<Result<Vec<Page>, _>>()?;
+    let rendition: Vec<RenditionPage<'_>> =
+        pages.iter().map(|page| RenditionPage { page, turns: QuarterTurns::NONE, words: &[] }).collect();
+    let pdf = pdfa::write_pdfa(&rendition, info).map_err(|error| match error {
+        // The writer refuses only what decoding let through (an absurd resolution or page size);
+        // that is the source's problem, not a bug to hide.
+        PdfaError::InvalidDpi { .. } | PdfaError::PageSize { .. } => {
+            MigrateError::Corrupt(DecodeError::Corrupt(error.to_string()))
+        }
+        other => MigrateError::NeedsHuman { reason: other.to_string() },
+    })?;
+    let validation = validate(&pages, &pdf, limits);
+    if !validation.passed() {
+        return Err(MigrateError::ValidationFailed(Box::new(validation)));
+    }
+    Ok(Migrated { pages: pages.len() as u32, pdf, validation })
+}
+
+/// A dry run of [`migrate`]: the checks it would make of the source and the decoding of every page,
+/// without writing or validating an output. Returns the page count, or the error `migrate` would meet
+/// before writing (a damaged page, encryption, a format without a migration, an animation).
+pub fn preflight(bytes: &[u8], format: Format, target: Target, limits: &Limits) -> Result<u32, MigrateError> {
+    let opened = open_source(bytes, format, target, limits)?;
+    for index in 0..opened.page_count() {
+        opened.page(index)?;
+    }
+    Ok(opened.page_count())
+}
+
+/// Opens a source for migration to `target`, refusing what has no migration path.
+fn open_source<'a>(
+    bytes: &'a [u8],
+    format: Format,
+    target: Target,
+    limits: &Limits,
+) -> Result<OpenedFile<'a>, MigrateError> {
     let Target::PdfA2b = target;
     let expected_input = match format.family() {
         Family::Tiff => decode::InputFormat::Tiff,
@@ -235,22 +272,7 @@ pub fn migrate(
             found: crate::identify::identify(bytes).to_string(),
         });
     }
-    let pages = (0..opened.page_count()).map(|index| opened.page(index)).collect::<Result<Vec<Page>, _>>()?;
-    let rendition: Vec<RenditionPage<'_>> =
-        pages.iter().map(|page| RenditionPage { page, turns: QuarterTurns::NONE, words: &[] }).collect();
-    let pdf = pdfa::write_pdfa(&rendition, info).map_err(|error| match error {
-        // The writer refuses only what decoding let through (an absurd resolution or page size);
-        // that is the source's problem, not a bug to hide.
-        PdfaError::InvalidDpi { .. } | PdfaError::PageSize { .. } => {
-            MigrateError::Corrupt(DecodeError::Corrupt(error.to_string()))
-        }
-        other => MigrateError::NeedsHuman { reason: other.to_string() },
-    })?;
-    let validation = validate(&pages, &pdf, limits);
-    if !validation.passed() {
-        return Err(MigrateError::ValidationFailed(Box::new(validation)));
-    }
-    Ok(Migrated { pages: pages.len() as u32, pdf, validation })
+    Ok(opened)
 }
 
 /// The validation gate on its own: compares `pdf` with the decoded `source` pages and checks its PDF/A

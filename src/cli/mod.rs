@@ -3,6 +3,7 @@
 //! `--json`, one JSON document.
 
 mod mailroom;
+mod migrate;
 mod output;
 mod records;
 mod search;
@@ -117,6 +118,18 @@ pub enum Command {
     Search(search::SearchArgs),
     /// Rebuild the search index from the records, with a progress bar (archivist or admin).
     Reindex,
+    /// Counts and bytes per file format (PRONOM PUID), per Aktenplan subtree (archivist or admin).
+    Census(migrate::ScopeArgs),
+    /// Format migration jobs: plan (dry run), start, watch, pause, resume, cancel, report.
+    Migrate {
+        #[command(subcommand)]
+        command: migrate::MigrateCommand,
+    },
+    /// Identify local files' formats by content, as the server does (offline).
+    Identify {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +199,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Search(search) => search::search(&mut connect(&args).await?, search, args.json).await,
         Command::Reindex => search::reindex(&mut connect(&args).await?, args.json).await,
+        Command::Census(scope) => migrate::census(&mut connect(&args).await?, scope, args.json).await,
+        Command::Migrate { command } => {
+            migrate::migrate(&mut connect(&args).await?, command, args.json).await
+        }
+        Command::Identify { files } => migrate::identify(&files, args.json),
     }
 }
 

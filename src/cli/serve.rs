@@ -44,6 +44,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ocr: OcrChoice::Tesseract(ocr),
         search: config.search.settings(),
         scrub: config.fixity.settings(),
+        migration: config.migration.settings().with_context(|| "[migration] policy cannot be used")?,
     };
     let data_dir = config.storage.data_dir.clone();
     let engine = tokio::task::spawn_blocking(move || Engine::open(data_dir, settings))

@@ -13,6 +13,7 @@ use super::convert;
 use super::pb;
 use super::pb::admin_service_client::AdminServiceClient;
 use super::pb::mailroom_service_client::MailroomServiceClient;
+use super::pb::migration_service_client::MigrationServiceClient;
 use super::pb::records_service_client::RecordsServiceClient;
 use super::pb::search_service_client::SearchServiceClient;
 use crate::records::model::{Akte, Content, Vorgang};
@@ -107,6 +108,55 @@ pub struct KlaerfallReport {
     pub resolved_by: String,
 }
 
+/// A migration job as reported to clients.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct MigrationJobReport {
+    pub job_id: u64,
+    /// `plan` (a dry run) or `migrate`.
+    pub mode: String,
+    pub unit: String,
+    pub aktenzeichen: String,
+    pub policy: String,
+    pub policy_sha256: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub state: String,
+    pub control: String,
+    pub total: u64,
+    pub examined: u64,
+    pub kept: u64,
+    pub migrated: u64,
+    pub flagged: u64,
+    pub failed: u64,
+    pub source_bytes: u64,
+    pub output_bytes: u64,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+impl MigrationJobReport {
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state.as_str(), "done" | "cancelled")
+    }
+}
+
+/// One Dokument of a migration job's report.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct MigrationItemReport {
+    pub dokument_id: u64,
+    pub version: u32,
+    pub format: String,
+    pub puid: String,
+    pub source_size: u64,
+    pub outcome: String,
+    pub reason: String,
+    pub target: String,
+    pub new_version: u32,
+    pub output_sha256: String,
+    pub output_size: u64,
+    pub pages: u32,
+}
+
 /// Size of the chunks an upload sends.
 const UPLOAD_CHUNK: usize = 256 * 1024;
 
@@ -169,6 +219,7 @@ pub struct Client {
     records: RecordsServiceClient<AuthChannel>,
     mailroom: MailroomServiceClient<AuthChannel>,
     search: SearchServiceClient<AuthChannel>,
+    migration: MigrationServiceClient<AuthChannel>,
 }
 
 /// Messages of a client-streamed upload: header in the first, `last` on the final one.
@@ -254,7 +305,8 @@ impl Client {
             admin: AdminServiceClient::new(authed.clone()),
             records: RecordsServiceClient::new(authed.clone()),
             mailroom: MailroomServiceClient::new(authed.clone()),
-            search: SearchServiceClient::new(authed),
+            search: SearchServiceClient::new(authed.clone()),
+            migration: MigrationServiceClient::new(authed),
         })
     }
 
@@ -695,5 +747,144 @@ impl Client {
             }
         }
         Err(ClientError::InvalidResponse("the reindex stream ended before it finished".into()))
+    }
+
+    // ----- migration -----
+
+    pub async fn census(
+        &mut self,
+        unit: Option<String>,
+        aktenzeichen: Option<String>,
+    ) -> Result<Vec<crate::migrate::CensusRow>, ClientError> {
+        let scope = Some(pb::MigrationScope {
+            unit: unit.unwrap_or_default(),
+            aktenzeichen: aktenzeichen.unwrap_or_default(),
+        });
+        let response = self.migration.census(pb::CensusRequest { scope }).await?.into_inner();
+        Ok(response.rows.into_iter().map(convert::census_row_from_pb).collect())
+    }
+
+    /// Queues a dry run (`dry_run`) or a migration job.
+    pub async fn start_migration(
+        &mut self,
+        dry_run: bool,
+        unit: Option<String>,
+        aktenzeichen: Option<String>,
+    ) -> Result<MigrationJobReport, ClientError> {
+        let mode = if dry_run { pb::JobMode::Plan } else { pb::JobMode::Migrate };
+        let scope = Some(pb::MigrationScope {
+            unit: unit.unwrap_or_default(),
+            aktenzeichen: aktenzeichen.unwrap_or_default(),
+        });
+        let job =
+            self.migration.start_job(pb::StartJobRequest { mode: mode as i32, scope }).await?.into_inner();
+        Ok(job_report(job))
+    }
+
+    pub async fn migration_job(&mut self, job_id: u64) -> Result<MigrationJobReport, ClientError> {
+        Ok(job_report(self.migration.get_job(pb::GetJobRequest { job_id }).await?.into_inner()))
+    }
+
+    pub async fn migration_jobs(&mut self) -> Result<Vec<MigrationJobReport>, ClientError> {
+        let response = self.migration.list_jobs(pb::ListJobsRequest {}).await?.into_inner();
+        Ok(response.jobs.into_iter().map(job_report).collect())
+    }
+
+    /// `pause`, `resume` or `cancel` a job.
+    pub async fn control_migration(
+        &mut self,
+        job_id: u64,
+        what: &str,
+    ) -> Result<MigrationJobReport, ClientError> {
+        let request = pb::GetJobRequest { job_id };
+        let job = match what {
+            "pause" => self.migration.pause_job(request).await?,
+            "resume" => self.migration.resume_job(request).await?,
+            "cancel" => self.migration.cancel_job(request).await?,
+            other => return Err(ClientError::InvalidResponse(format!("unknown job control {other:?}"))),
+        };
+        Ok(job_report(job.into_inner()))
+    }
+
+    /// Follows a job until it finishes, calling `on_update` with every change; returns the last state.
+    pub async fn watch_migration(
+        &mut self,
+        job_id: u64,
+        mut on_update: impl FnMut(&MigrationJobReport),
+    ) -> Result<MigrationJobReport, ClientError> {
+        let mut stream = self.migration.watch_job(pb::GetJobRequest { job_id }).await?.into_inner();
+        let mut last = None;
+        while let Some(job) = stream.message().await? {
+            let report = job_report(job);
+            on_update(&report);
+            last = Some(report);
+        }
+        last.ok_or_else(|| ClientError::InvalidResponse("the watch ended without a state".into()))
+    }
+
+    /// One page of a job's report and the `after` value of the next page (0: none).
+    pub async fn migration_report(
+        &mut self,
+        job_id: u64,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<MigrationItemReport>, u64), ClientError> {
+        let request = pb::GetJobReportRequest { job_id, after_dokument_id: after, limit };
+        let response = self.migration.get_job_report(request).await?.into_inner();
+        let items = response
+            .items
+            .into_iter()
+            .map(|item| MigrationItemReport {
+                dokument_id: item.dokument_id,
+                version: item.version,
+                format: if item.format_version.is_empty() {
+                    item.format_name
+                } else {
+                    format!("{} {}", item.format_name, item.format_version)
+                },
+                puid: item.puid,
+                source_size: item.source_size,
+                outcome: item.outcome,
+                reason: item.reason,
+                target: item.target,
+                new_version: item.new_version,
+                output_sha256: item.output_sha256,
+                output_size: item.output_size,
+                pages: item.pages,
+            })
+            .collect();
+        Ok((items, response.next_after))
+    }
+
+    /// The policy in force: name, version, SHA-256 and its TOML text.
+    pub async fn migration_policy(&mut self) -> Result<(String, u32, String, String), ClientError> {
+        let policy = self.migration.get_policy(pb::GetPolicyRequest {}).await?.into_inner();
+        Ok((policy.name, policy.version, policy.sha256, policy.toml))
+    }
+}
+
+fn job_report(job: pb::MigrationJob) -> MigrationJobReport {
+    let scope = job.scope.unwrap_or_default();
+    MigrationJobReport {
+        job_id: job.job_id,
+        mode: if job.mode == pb::JobMode::Plan as i32 { "plan" } else { "migrate" }.into(),
+        unit: scope.unit,
+        aktenzeichen: scope.aktenzeichen,
+        policy: format!("{} v{}", job.policy_name, job.policy_version),
+        policy_sha256: job.policy_sha256,
+        created_by: job.created_by,
+        created_at: job.created_at,
+        state: job.state,
+        control: job.control,
+        total: job.total,
+        examined: job.examined,
+        kept: job.kept,
+        migrated: job.migrated,
+        flagged: job.flagged,
+        failed: job.failed,
+        source_bytes: job.source_bytes,
+        output_bytes: job.output_bytes,
+        started_at: job.started_at,
+        finished_at: job.finished_at,
     }
 }

@@ -547,3 +547,117 @@ pub(crate) fn search_results(response: pb::SearchResponse) -> Result<crate::sear
         indexed_through: response.indexed_through,
     })
 }
+
+pub(crate) fn migration_scope(scope: Option<pb::MigrationScope>) -> crate::service::ScopeRequest {
+    let scope = scope.unwrap_or_default();
+    crate::service::ScopeRequest { unit: Some(scope.unit), aktenzeichen: Some(scope.aktenzeichen) }
+}
+
+pub(crate) fn job_mode(mode: i32) -> Result<crate::migrate::JobMode, Status> {
+    match pb::JobMode::try_from(mode) {
+        Ok(pb::JobMode::Plan) => Ok(crate::migrate::JobMode::Plan),
+        Ok(pb::JobMode::Migrate) => Ok(crate::migrate::JobMode::Migrate),
+        _ => Err(Status::invalid_argument("mode must be JOB_MODE_PLAN (a dry run) or JOB_MODE_MIGRATE")),
+    }
+}
+
+pub(crate) fn census_row(row: &crate::migrate::CensusRow) -> pb::CensusRow {
+    pb::CensusRow {
+        unit: row.unit.clone(),
+        puid: row.puid.clone(),
+        format_name: row.name.clone(),
+        format_version: row.version.clone(),
+        dokumente: row.dokumente,
+        bytes: row.bytes,
+    }
+}
+
+pub(crate) fn census_row_from_pb(row: pb::CensusRow) -> crate::migrate::CensusRow {
+    crate::migrate::CensusRow {
+        unit: row.unit,
+        puid: row.puid,
+        name: row.format_name,
+        version: row.format_version,
+        dokumente: row.dokumente,
+        bytes: row.bytes,
+    }
+}
+
+pub(crate) fn migration_job(view: &crate::service::JobView) -> pb::MigrationJob {
+    use crate::migrate::{Control, JobMode};
+    let (job, progress) = (&view.job, &view.progress);
+    let counts = &progress.counts;
+    pb::MigrationJob {
+        job_id: job.id,
+        mode: match job.mode {
+            JobMode::Plan => pb::JobMode::Plan,
+            JobMode::Migrate => pb::JobMode::Migrate,
+        } as i32,
+        scope: Some(pb::MigrationScope {
+            unit: job.scope.unit.clone().unwrap_or_default(),
+            aktenzeichen: job.scope.aktenzeichen.clone().unwrap_or_default(),
+        }),
+        policy_name: job.policy.name.clone(),
+        policy_version: job.policy.version,
+        policy_sha256: job.policy.sha256.clone(),
+        created_by: job.created_by.clone(),
+        created_at: time(&job.created_at),
+        state: progress.state.as_str().into(),
+        control: match job.control {
+            Control::Run => "run",
+            Control::Pause => "pause",
+            Control::Cancel => "cancel",
+        }
+        .into(),
+        total: progress.total.unwrap_or(0),
+        examined: counts.examined,
+        kept: counts.kept,
+        migrated: counts.migrated,
+        flagged: counts.flagged,
+        failed: counts.failed,
+        source_bytes: counts.source_bytes,
+        output_bytes: counts.output_bytes,
+        started_at: progress.started_at.as_ref().map(time).unwrap_or_default(),
+        finished_at: progress.finished_at.as_ref().map(time).unwrap_or_default(),
+    }
+}
+
+pub(crate) fn migration_item(item: &crate::migrate::Item) -> pb::MigrationItem {
+    use crate::migrate::Outcome;
+    let mut out = pb::MigrationItem {
+        dokument_id: item.dokument_id,
+        version: item.version,
+        source_blake3: item.source_blake3.clone(),
+        source_size: item.source_size,
+        puid: item.identification.puid.clone(),
+        format_name: item.identification.name.clone(),
+        format_version: item.identification.version.clone(),
+        ..Default::default()
+    };
+    match &item.outcome {
+        Outcome::Kept => out.outcome = "kept".into(),
+        Outcome::WouldMigrate { target, pages } => {
+            out.outcome = "would_migrate".into();
+            out.target = target.as_str().into();
+            out.pages = *pages;
+        }
+        Outcome::Migrated { target, new_version, blake3, sha256, size, pages } => {
+            out.outcome = "migrated".into();
+            out.target = target.as_str().into();
+            out.new_version = *new_version;
+            out.output_blake3 = blake3.clone();
+            out.output_sha256 = sha256.clone();
+            out.output_size = *size;
+            out.pages = *pages;
+        }
+        Outcome::Flagged { reason } => {
+            out.outcome = "flagged".into();
+            out.reason = reason.clone();
+        }
+        Outcome::Failed { failure } => {
+            out.outcome = "failed".into();
+            out.reason = failure.to_string();
+        }
+    }
+    out
+}

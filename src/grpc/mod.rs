@@ -1,6 +1,6 @@
 //! The gRPC adapter: the only module that knows tonic and prost.
 //!
-//! `pb` is the code generated from `proto/`; `admin`, `records`, `mailroom` and `search` hold the thin handlers (decode →
+//! `pb` is the code generated from `proto/`; `admin`, `records`, `mailroom`, `search` and `migration` hold the thin handlers (decode →
 //! call the engine → encode → map the error); `convert` is the one place where messages become domain
 //! types and back; `status` maps service errors to gRPC status codes in one function; `auth` turns
 //! bearer tokens into principals before any handler runs; `stream` feeds client streams into uploads;
@@ -12,6 +12,7 @@ mod auth;
 pub mod client;
 mod convert;
 mod mailroom;
+mod migration;
 mod records;
 mod search;
 pub mod server;

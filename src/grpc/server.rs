@@ -11,9 +11,11 @@ use tonic::transport::{Identity, ServerTlsConfig};
 use super::admin::AdminHandlers;
 use super::auth::Authenticator;
 use super::mailroom::MailroomHandlers;
+use super::migration::MigrationHandlers;
 use super::pb;
 use super::pb::admin_service_server::AdminServiceServer;
 use super::pb::mailroom_service_server::MailroomServiceServer;
+use super::pb::migration_service_server::MigrationServiceServer;
 use super::pb::records_service_server::RecordsServiceServer;
 use super::pb::search_service_server::SearchServiceServer;
 use super::records::RecordsHandlers;
@@ -44,6 +46,7 @@ pub async fn serve(
     health_reporter.set_serving::<RecordsServiceServer<RecordsHandlers>>().await;
     health_reporter.set_serving::<MailroomServiceServer<MailroomHandlers>>().await;
     health_reporter.set_serving::<SearchServiceServer<SearchHandlers>>().await;
+    health_reporter.set_serving::<MigrationServiceServer<MigrationHandlers>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -55,6 +58,8 @@ pub async fn serve(
     let mailroom = MailroomServiceServer::new(MailroomHandlers { engine: engine.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let search = SearchServiceServer::new(SearchHandlers { engine: engine.clone() });
+    let migration = MigrationServiceServer::new(MigrationHandlers { engine: engine.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let records =
         RecordsServiceServer::new(RecordsHandlers { engine }).max_decoding_message_size(MAX_MESSAGE_BYTES);
 
@@ -69,7 +74,8 @@ pub async fn serve(
         .add_service(tonic::service::interceptor::InterceptedService::new(admin, authenticator.clone()))
         .add_service(tonic::service::interceptor::InterceptedService::new(records, authenticator.clone()))
         .add_service(tonic::service::interceptor::InterceptedService::new(mailroom, authenticator.clone()))
-        .add_service(tonic::service::interceptor::InterceptedService::new(search, authenticator))
+        .add_service(tonic::service::interceptor::InterceptedService::new(search, authenticator.clone()))
+        .add_service(tonic::service::interceptor::InterceptedService::new(migration, authenticator))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
 }

@@ -20,7 +20,7 @@ pub use model::{CensusRow, Control, Counts, Item, Job, JobMode, JobState, Outcom
 pub use policy::{Action, Policy, PolicyError, PolicyId};
 pub use repo::{MigrationError, MigrationRepo};
 pub use runner::{MigrationSettings, Runner};
-pub use tools::{Failure, Identification, Target, Toolchain};
+pub use tools::{Failure, Identification, ScanToolchain, Target, Toolchain};
 pub use worker::MigrationWorker;
 
 #[cfg(test)]

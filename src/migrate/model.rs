@@ -21,14 +21,17 @@ pub enum JobMode {
 pub struct Scope {
     /// An Aktenplan subtree (the unit and everything below it); `None` with no Akte means everything.
     pub unit: Option<String>,
-    /// One Akte by id.
+    /// One Akte by id, and its Aktenzeichen for reports.
     pub akte_id: Option<u64>,
+    pub aktenzeichen: Option<String>,
 }
 
 impl Scope {
     pub fn describe(&self) -> String {
         match (&self.unit, self.akte_id) {
-            (_, Some(akte)) => format!("Akte {akte}"),
+            (_, Some(akte)) => {
+                format!("Akte {}", self.aktenzeichen.clone().unwrap_or_else(|| akte.to_string()))
+            }
             (Some(unit), None) => format!("Aktenplan subtree {unit}"),
             (None, None) => "all Akten".into(),
         }

@@ -31,6 +31,8 @@ pub const MIGRATION_ACTOR: &str = "registratur/migration";
 /// How migration runs beside the rest of the engine.
 #[derive(Clone, Debug)]
 pub struct MigrationSettings {
+    /// The format policy jobs follow (`[migration] policy`; the built-in one by default).
+    pub policy: Policy,
     /// Conversions running at once (each uses one core).
     pub threads: usize,
     /// Pause between windows while the mailroom has work: ingest goes first.
@@ -41,7 +43,12 @@ pub struct MigrationSettings {
 
 impl Default for MigrationSettings {
     fn default() -> Self {
-        Self { threads: 1, throttle_pause: Duration::from_secs(2), max_source_bytes: 512 << 20 }
+        Self {
+            policy: Policy::builtin(),
+            threads: 1,
+            throttle_pause: Duration::from_secs(2),
+            max_source_bytes: 512 << 20,
+        }
     }
 }
 
@@ -75,7 +82,6 @@ impl Runner {
     pub fn new(
         records: Arc<Records>,
         tools: Arc<dyn Toolchain>,
-        policy: Policy,
         settings: MigrationSettings,
         ingest_busy: Box<dyn Fn() -> bool + Send + Sync>,
     ) -> std::io::Result<Self> {
@@ -88,7 +94,7 @@ impl Runner {
             repo: MigrationRepo::new(records.store().clone()),
             records,
             tools,
-            policy,
+            policy: settings.policy.clone(),
             settings,
             pool,
             ingest_busy,

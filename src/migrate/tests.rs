@@ -113,7 +113,6 @@ impl Fixture {
         Runner::new(
             self.records.clone(),
             self.tools.clone(),
-            Policy::builtin(),
             MigrationSettings { threads: 2, ..MigrationSettings::default() },
             Box::new(|| false),
         )
@@ -336,19 +335,19 @@ fn scopes_limit_a_job_to_an_aktenplan_subtree_or_one_akte_and_closed_akten_are_m
     let c = fx.add(outside, b"IMG c");
     fx.records.close_akte("setup", &AkteRef::Id(inside), "z.d.A.").unwrap();
     let runner = fx.runner();
-    let scope = Scope { unit: Some("32".into()), akte_id: None };
+    let scope = Scope { unit: Some("32".into()), akte_id: None, aktenzeichen: None };
     let job = runner.repo().create_job("archivar", JobMode::Migrate, scope, Policy::builtin().id).unwrap();
     let progress = run_to_end(&runner, job.id);
     assert_eq!(progress.total, Some(2));
     assert_eq!(progress.counts.migrated, 2);
     assert_eq!((fx.versions(a).len(), fx.versions(b).len(), fx.versions(c).len()), (2, 2, 1));
 
-    let scope = Scope { unit: None, akte_id: Some(outside) };
+    let scope = Scope { unit: None, akte_id: Some(outside), aktenzeichen: None };
     let job = runner.repo().create_job("archivar", JobMode::Migrate, scope, Policy::builtin().id).unwrap();
     assert_eq!(run_to_end(&runner, job.id).counts.migrated, 1);
     assert_eq!(fx.versions(c).len(), 2);
 
-    let bad = Scope { unit: Some("32..1".into()), akte_id: None };
+    let bad = Scope { unit: Some("32..1".into()), akte_id: None, aktenzeichen: None };
     let job = runner.repo().create_job("archivar", JobMode::Migrate, bad, Policy::builtin().id).unwrap();
     assert!(matches!(runner.run(job.id, &StopSignal::default()), Err(MigrationError::InvalidScope(_))));
 }
@@ -380,7 +379,9 @@ fn the_census_counts_formats_per_subtree_and_identifies_each_blob_once() {
     let identify: Vec<_> = entries.iter().filter(|e| e.action == "format.identify").collect();
     assert_eq!(identify.len(), 1);
     assert_eq!(String::from_utf8_lossy(&identify[0].payload).matches("\"blake3\"").count(), 3);
-    let again = runner.census("archivar", &Scope { unit: Some("50".into()), akte_id: None }).unwrap();
+    let again = runner
+        .census("archivar", &Scope { unit: Some("50".into()), akte_id: None, aktenzeichen: None })
+        .unwrap();
     assert_eq!(fx.records.store().meta().journal_head().unwrap().seq, journal);
     assert!(again.iter().all(|r| r.unit.is_empty() || r.unit.starts_with("50")));
 }

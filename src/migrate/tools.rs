@@ -7,6 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use registratur_scan::decode::Limits;
+use registratur_scan::identify;
+use registratur_scan::migrate as convert;
+use registratur_scan::pdfa::DocumentInfo;
+
 /// An archival format migration writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Target {
@@ -113,4 +118,107 @@ pub struct About {
     pub source: registratur_storage::BlobHash,
     /// When the source Version was made (seconds since the Unix epoch).
     pub created_unix_seconds: i64,
+}
+
+/// The product's tool chain: `registratur-scan` identification and PDF/A writer.
+#[derive(Clone, Debug, Default)]
+pub struct ScanToolchain {
+    pub limits: Limits,
+}
+
+/// The PUID recorded for bytes no signature matches.
+pub const UNKNOWN_PUID: &str = "UNKNOWN";
+
+impl ScanToolchain {
+    fn format(format: &Identification) -> Result<identify::Format, Failure> {
+        identify::Format::by_puid(&format.puid).ok_or_else(|| Failure::Unsupported(format.describe()))
+    }
+}
+
+fn failure(error: convert::MigrateError) -> Failure {
+    match error {
+        convert::MigrateError::Corrupt(error) => Failure::Corrupt(error.to_string()),
+        error
+        @ (convert::MigrateError::Unsupported { .. } | convert::MigrateError::FormatMismatch { .. }) => {
+            Failure::Unsupported(error.to_string())
+        }
+        convert::MigrateError::Encrypted => Failure::Encrypted,
+        convert::MigrateError::NeedsHuman { reason } => Failure::NeedsHuman(reason),
+        convert::MigrateError::ValidationFailed(validation) => {
+            Failure::ValidationFailed(validation.findings())
+        }
+    }
+}
+
+impl Toolchain for ScanToolchain {
+    fn identify(&self, bytes: &[u8]) -> Identification {
+        let format = identify::identify(bytes);
+        Identification {
+            puid: if format.is_unknown() { UNKNOWN_PUID.to_string() } else { format.puid.to_string() },
+            name: format.name.to_string(),
+            version: format.version.to_string(),
+            tool: identify::IDENTIFY_TOOL.to_string(),
+            tool_version: identify::IDENTIFY_TOOL_VERSION.to_string(),
+        }
+    }
+
+    fn identifier_version(&self) -> String {
+        identify::IDENTIFY_TOOL_VERSION.to_string()
+    }
+
+    fn preflight(&self, bytes: &[u8], format: &Identification, target: Target) -> Result<u32, Failure> {
+        let format = Self::format(format)?;
+        convert::preflight(bytes, format, scan_target(target), &self.limits).map_err(failure)
+    }
+
+    fn migrate(
+        &self,
+        bytes: &[u8],
+        format: &Identification,
+        target: Target,
+        about: &About,
+    ) -> Result<Output, Failure> {
+        let format = Self::format(format)?;
+        let mut document_id = [0; 16];
+        document_id.copy_from_slice(&about.source.as_bytes()[..16]);
+        let info = DocumentInfo {
+            title: about.title.clone(),
+            author: None,
+            creator_tool: format!("{} {}", convert::MIGRATE_TOOL, convert::MIGRATE_TOOL_VERSION),
+            created_unix_seconds: about.created_unix_seconds,
+            document_id,
+        };
+        let target = scan_target(target);
+        let migrated = convert::migrate(bytes, format, target, &self.limits, &info).map_err(failure)?;
+        let checks = std::iter::once(format!(
+            "pages {} = {}",
+            migrated.validation.source_pages, migrated.validation.output_pages
+        ))
+        .chain(migrated.validation.pages.iter().map(|page| {
+            format!(
+                "page {}: {} (max difference {})",
+                page.page + 1,
+                page.method.as_str(),
+                page.max_channel_difference
+            )
+        }))
+        .chain(std::iter::once("PDF/A-2 structural check: no violation".to_string()))
+        .collect();
+        Ok(Output {
+            bytes: migrated.pdf,
+            media_type: "application/pdf".into(),
+            extension: "pdf".into(),
+            pages: migrated.pages,
+            checks,
+            tool: convert::MIGRATE_TOOL.to_string(),
+            tool_version: convert::MIGRATE_TOOL_VERSION.to_string(),
+            parameters: convert::parameters(target),
+        })
+    }
+}
+
+fn scan_target(target: Target) -> convert::Target {
+    match target {
+        Target::PdfA2b => convert::Target::PdfA2b,
+    }
 }

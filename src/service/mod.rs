@@ -6,6 +6,7 @@
 
 mod error;
 mod mailroom;
+mod migration;
 mod records;
 mod scrub;
 mod search;
@@ -19,6 +20,7 @@ use registratur_storage::fixity::FixityReport;
 
 pub use error::{ErrorCode, ServiceError};
 pub use mailroom::{BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
+pub use migration::{DEFAULT_REPORT_PAGE, JobView, MAX_REPORT_PAGE, PolicyView, ScopeRequest};
 pub use records::{AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, HistoryOf, IssuedRoutingCode};
 pub use scrub::{SCRUB_ACTOR, ScrubSettings};
 pub use search::{DEFAULT_PAGE, MAX_PAGE};
@@ -31,6 +33,7 @@ use crate::auth::{Principal, Role};
 use crate::ingest::pipeline::{Mailroom, MailroomSettings};
 use crate::ingest::worker::WorkerHandle;
 use crate::metrics::Gauges;
+use crate::migrate::{MigrationSettings, MigrationWorker, Runner, ScanToolchain};
 use crate::records::aktenzeichen::AktenzeichenFormat;
 use crate::records::repo::Records;
 use crate::route::code::RoutingKeyRing;
@@ -52,6 +55,7 @@ pub struct EngineSettings {
     pub ocr: OcrChoice,
     pub search: SearchSettings,
     pub scrub: ScrubSettings,
+    pub migration: MigrationSettings,
 }
 
 /// Which OCR engine the mailroom uses.
@@ -93,6 +97,9 @@ pub struct Engine {
 struct EngineInner {
     // Dropped first: stopping the worker waits for the piece in hand, while the store is still open.
     worker: WorkerHandle,
+    // The migration worker finishes the window in hand.
+    _migration_worker: MigrationWorker,
+    migration: Arc<Runner>,
     // Then the indexer, which commits what it has applied, and the scrub.
     _indexer: IndexerHandle,
     _scrub: ScrubHandle,
@@ -157,9 +164,23 @@ impl Engine {
             .map_err(|e| ServiceError::Internal(format!("cannot start the search indexer: {e}")))?;
         let scrub = ScrubHandle::start(store.clone(), settings.scrub)
             .map_err(|e| ServiceError::Internal(format!("cannot start the fixity scrub: {e}")))?;
+        // Migration yields to the mailroom: while batches wait, it slows down.
+        let ingest_busy = {
+            let mailroom = mailroom.clone();
+            Box::new(move || mailroom.repo().queued().is_ok_and(|queued| !queued.is_empty()))
+        };
+        let tools = Arc::new(ScanToolchain::default());
+        let migration = Arc::new(
+            Runner::new(records.clone(), tools, settings.migration, ingest_busy)
+                .map_err(|e| ServiceError::Internal(format!("cannot start the migration pool: {e}")))?,
+        );
+        let migration_worker = MigrationWorker::start(migration.clone())
+            .map_err(|e| ServiceError::Internal(format!("cannot start the migration worker: {e}")))?;
         Ok(Self {
             inner: Arc::new(EngineInner {
                 worker,
+                _migration_worker: migration_worker,
+                migration,
                 _indexer: indexer,
                 _scrub: scrub,
                 search,

@@ -5,6 +5,7 @@ mod grpc_admin;
 mod grpc_records;
 mod mailroom;
 mod metrics;
+mod migration;
 mod scrub;
 mod search;
 mod support;
