@@ -58,6 +58,8 @@ pub struct Gauges {
     pub search_index_lag: u64,
     pub search_documents: u64,
     pub journal_length: u64,
+    /// Blobs in the fixity quarantine register: found damaged and not yet restored.
+    pub quarantined_blobs: u64,
 }
 
 impl Metrics {
@@ -181,6 +183,12 @@ impl Metrics {
                 ("{finding=\"missing\"}", get(&self.fixity_missing).to_string()),
             ],
         );
+        metric(
+            "registratur_fixity_quarantined_blobs",
+            "gauge",
+            "Blobs found damaged or missing and not yet restored (`registratur fixity quarantine` lists them).",
+            &[("", gauges.quarantined_blobs.to_string())],
+        );
         let errors: Vec<(String, String)> = ERROR_CODES
             .iter()
             .chain(std::iter::once(&"other"))
@@ -210,7 +218,9 @@ mod tests {
         metrics.add_ocr_time(std::time::Duration::from_millis(1500));
         metrics.rpc_error("not_found");
         metrics.rpc_error("cancelled");
-        let text = metrics.render(&Gauges { ingest_queue_depth: 3, ..Default::default() });
+        Metrics::add(&metrics.fixity_corrupted, 1);
+        let text =
+            metrics.render(&Gauges { ingest_queue_depth: 3, quarantined_blobs: 1, ..Default::default() });
         assert!(
             text.contains(
                 "# TYPE registratur_ingest_pages_total counter\nregistratur_ingest_pages_total 44\n"
@@ -220,6 +230,8 @@ mod tests {
         assert!(text.contains("registratur_ocr_seconds_total 1.5\n"));
         assert!(text.contains("registratur_ingest_queue_depth 3\n"));
         assert!(text.contains("registratur_rpc_errors_total{code=\"not_found\"} 1\n"));
+        assert!(text.contains("registratur_fixity_findings_total{finding=\"corrupted\"} 1\n"));
+        assert!(text.contains("registratur_fixity_quarantined_blobs 1\n"));
         assert!(text.contains("registratur_rpc_errors_total{code=\"other\"} 1\n"));
         // Every sample line belongs to a declared metric.
         for line in text.lines().filter(|l| !l.starts_with('#')) {

@@ -1,5 +1,6 @@
 //! The one integration-test binary (matklad's "delete cargo integration tests"): a module per area.
 
+mod audit;
 mod crash;
 mod grpc_admin;
 mod grpc_records;
@@ -7,5 +8,6 @@ mod mailroom;
 mod metrics;
 mod scrub;
 mod search;
+mod security;
 mod support;
 mod tls;
