@@ -237,6 +237,10 @@ impl Engine {
                     search_documents: snapshot.as_ref().map_or(0, |s| s.document_count()),
                     journal_length: journal_next - 1,
                     quarantined_blobs: engine.quarantined_count(),
+                    last_scrub_finished: scrub::last_report(engine.store())
+                        .ok()
+                        .flatten()
+                        .map_or(0, |report| report.finished_at.timestamp()),
                 })
             })
             .await

@@ -512,6 +512,56 @@ mod tests {
         assert!(lock.try_acquire().is_some(), "free again once the first is done");
     }
 
+    fn store_with_blobs(sizes: &[usize]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("data")).unwrap();
+        for (i, size) in sizes.iter().enumerate() {
+            let bytes: Vec<u8> = (0..*size).map(|n| (n as u8).wrapping_add(i as u8)).collect();
+            store.put_blob_with(&mut bytes.as_slice(), |_| Txn::new("test", "blob.put", "{}")).unwrap();
+        }
+        (dir, store)
+    }
+
+    #[test]
+    fn a_scrub_reports_progress_per_blob_and_records_its_report() {
+        let (_dir, store) = store_with_blobs(&[1_000, 2_000, 3_000]);
+        let mut seen = Vec::new();
+        let report = scrub_once(&store, "archivar", |progress| {
+            seen.push(*progress);
+            ControlFlow::Continue(())
+        })
+        .unwrap()
+        .expect("not stopped");
+        assert_eq!(seen.len(), 3);
+        assert!(seen.iter().all(|p| p.blobs_total == 3 && p.bytes_total == 6_000));
+        assert_eq!(seen.iter().map(|p| p.blobs_checked).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(seen.last().unwrap().bytes_checked, 6_000);
+        assert!(report.is_clean());
+        assert_eq!(
+            (report.blobs_checked, report.bytes_checked, report.started_by.as_str()),
+            (3, 6_000, "archivar")
+        );
+        assert_eq!(last_report(&store).unwrap(), Some(report));
+        let head = store.meta().journal_head().unwrap();
+        let entry = store.meta().journal_entry(head.seq).unwrap().unwrap();
+        assert_eq!((entry.actor.as_str(), entry.action.as_str()), ("archivar", "fixity.scrub"));
+    }
+
+    #[test]
+    fn a_stopped_scrub_records_nothing() {
+        let (_dir, store) = store_with_blobs(&[1_000, 2_000, 3_000]);
+        let journal = store.meta().journal_head().unwrap().seq;
+        let mut calls = 0;
+        let outcome = scrub_once(&store, "archivar", |_| {
+            calls += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!((outcome, calls), (None, 1));
+        assert_eq!(last_report(&store).unwrap(), None);
+        assert_eq!(store.meta().journal_head().unwrap().seq, journal);
+    }
+
     #[test]
     fn damage_is_explained_for_people() {
         for damage in [Damage::Corrupted, Damage::Missing] {
