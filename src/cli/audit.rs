@@ -10,7 +10,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::grpc::client::Client;
-use crate::service::{QuarantineEntry, ScrubReport};
+use crate::service::{BlobReference, QuarantineEntry, ScrubReport};
 
 #[derive(Debug, Subcommand)]
 pub enum FixityCommand {
@@ -135,10 +135,7 @@ fn quarantine(entries: &[QuarantineEntry], as_json: bool) {
                     "blake3": record.blake3, "sha256": record.sha256, "size": record.size,
                     "damage": record.damage.as_str(), "reason": record.damage.explanation(),
                     "found_at": super::output::time(&record.found_at), "found_by": record.found_by,
-                    "references": entry.references.iter().map(|r| json!({
-                        "dokument_id": r.dokument_id, "akte_id": r.akte_id, "aktenzeichen": r.aktenzeichen,
-                        "version": r.version, "part": r.part, "filename": r.filename,
-                    })).collect::<Vec<_>>(),
+                    "references": entry.references.iter().map(reference_json).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -158,11 +155,29 @@ fn quarantine(entries: &[QuarantineEntry], as_json: bool) {
         if entry.references.is_empty() {
             println!("  no Dokument refers to it");
         }
-        for r in &entry.references {
-            println!(
-                "  needed by  Dokument {} Version {} ({}, {:?}) in {}",
-                r.dokument_id, r.version, r.part, r.filename, r.aktenzeichen
-            );
+        for reference in &entry.references {
+            match reference {
+                BlobReference::Version { dokument_id, aktenzeichen, version, part, filename, .. } => {
+                    println!(
+                        "  needed by  Dokument {dokument_id} Version {version} ({part}, {filename:?}) in {aktenzeichen}"
+                    )
+                }
+                BlobReference::BatchFile { batch_id, scanner_batch_id, file, filename } => println!(
+                    "  needed by  batch {batch_id} ({scanner_batch_id:?}) file {file} ({filename:?}), as scanned"
+                ),
+            }
         }
+    }
+}
+
+fn reference_json(reference: &BlobReference) -> serde_json::Value {
+    match reference {
+        BlobReference::Version { dokument_id, akte_id, aktenzeichen, version, part, filename } => json!({
+            "dokument_id": dokument_id, "akte_id": akte_id, "aktenzeichen": aktenzeichen,
+            "version": version, "part": part, "filename": filename,
+        }),
+        BlobReference::BatchFile { batch_id, scanner_batch_id, file, filename } => json!({
+            "batch_id": batch_id, "scanner_batch_id": scanner_batch_id, "file": file, "filename": filename,
+        }),
     }
 }

@@ -588,6 +588,7 @@ pub(crate) fn scrub_report_from_pb(report: pb::ScrubReport) -> Result<crate::ser
 }
 
 pub(crate) fn quarantined_blob(entry: &crate::service::QuarantineEntry) -> pb::QuarantinedBlob {
+    use crate::service::BlobReference;
     let record = &entry.record;
     pb::QuarantinedBlob {
         blake3: record.blake3.clone(),
@@ -600,13 +601,27 @@ pub(crate) fn quarantined_blob(entry: &crate::service::QuarantineEntry) -> pb::Q
         references: entry
             .references
             .iter()
-            .map(|r| pb::BlobReference {
-                document_id: r.dokument_id,
-                akte_id: r.akte_id,
-                aktenzeichen: r.aktenzeichen.clone(),
-                version: r.version,
-                part: r.part.clone(),
-                filename: r.filename.clone(),
+            .map(|reference| match reference {
+                BlobReference::Version { dokument_id, akte_id, aktenzeichen, version, part, filename } => {
+                    pb::BlobReference {
+                        document_id: *dokument_id,
+                        akte_id: *akte_id,
+                        aktenzeichen: aktenzeichen.clone(),
+                        version: *version,
+                        part: part.clone(),
+                        filename: filename.clone(),
+                        ..Default::default()
+                    }
+                }
+                BlobReference::BatchFile { batch_id, scanner_batch_id, file, filename } => {
+                    pb::BlobReference {
+                        batch_id: *batch_id,
+                        scanner_batch_id: scanner_batch_id.clone(),
+                        batch_file: *file,
+                        filename: filename.clone(),
+                        ..Default::default()
+                    }
+                }
             })
             .collect(),
     }
@@ -633,13 +648,21 @@ pub(crate) fn quarantined_blob_from_pb(
         references: blob
             .references
             .into_iter()
-            .map(|r| BlobReference {
-                dokument_id: r.document_id,
-                akte_id: r.akte_id,
-                aktenzeichen: r.aktenzeichen,
-                version: r.version,
-                part: r.part,
-                filename: r.filename,
+            .map(|r| match r.batch_id {
+                0 => BlobReference::Version {
+                    dokument_id: r.document_id,
+                    akte_id: r.akte_id,
+                    aktenzeichen: r.aktenzeichen,
+                    version: r.version,
+                    part: r.part,
+                    filename: r.filename,
+                },
+                batch_id => BlobReference::BatchFile {
+                    batch_id,
+                    scanner_batch_id: r.scanner_batch_id,
+                    file: r.batch_file,
+                    filename: r.filename,
+                },
             })
             .collect(),
     })

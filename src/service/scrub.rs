@@ -140,14 +140,25 @@ pub struct QuarantineRecord {
 
 /// A place in the records that refers to a quarantined blob.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlobReference {
-    pub dokument_id: u64,
-    pub akte_id: u64,
-    pub aktenzeichen: String,
-    pub version: u32,
-    /// `original`, or the kind of the rendition (`ocr-text`, `transfervermerk`, ...).
-    pub part: String,
-    pub filename: String,
+pub enum BlobReference {
+    /// The original or a rendition of a Dokument's Version.
+    Version {
+        dokument_id: u64,
+        akte_id: u64,
+        aktenzeichen: String,
+        version: u32,
+        /// `original`, or the kind of the rendition (`ocr-text`, `transfervermerk`, ...).
+        part: String,
+        filename: String,
+    },
+    /// A file of a mailroom batch as the scanner delivered it (the TR-RESISCAN original).
+    BatchFile {
+        batch_id: u64,
+        scanner_batch_id: String,
+        /// 0-based position of the file in the batch.
+        file: u32,
+        filename: String,
+    },
 }
 
 /// A quarantined blob and the Dokumente and Versionen that need it restored.
@@ -438,9 +449,9 @@ impl Engine {
         self.blocking(|engine| last_report(engine.store())).await
     }
 
-    /// Every quarantined blob with the Dokumente and Versionen that refer to it, so that an archivist
-    /// knows what to restore. Finding the references walks all Dokumente, so it is done only when
-    /// something is quarantined.
+    /// Every quarantined blob with the Dokumente, Versionen and mailroom batches that refer to it, so
+    /// that an archivist knows what to restore. Finding the references walks all Dokumente and
+    /// batches, so it is done only when something is quarantined.
     pub async fn quarantine(&self, principal: &Principal) -> Result<Vec<QuarantineEntry>, ServiceError> {
         require_fixity_role(principal, "list quarantined blobs")?;
         self.blocking(|engine| {
@@ -476,7 +487,7 @@ impl Engine {
                                     az
                                 }
                             };
-                            entry.references.push(BlobReference {
+                            entry.references.push(BlobReference::Version {
                                 dokument_id: dokument.id,
                                 akte_id: dokument.akte_id,
                                 aktenzeichen: az,
@@ -488,6 +499,19 @@ impl Engine {
                     }
                 }
             }
+            engine.inner.mailroom.repo().visit_batches(|batch| {
+                for (file, batch_file) in batch.files.iter().enumerate() {
+                    let content = &batch_file.content;
+                    if let Some(entry) = entries.iter_mut().find(|e| e.record.blake3 == content.blake3) {
+                        entry.references.push(BlobReference::BatchFile {
+                            batch_id: batch.id,
+                            scanner_batch_id: batch.header.scanner_batch_id.clone(),
+                            file: file as u32,
+                            filename: content.filename.clone(),
+                        });
+                    }
+                }
+            })?;
             Ok(entries)
         })
         .await

@@ -5,7 +5,7 @@
 use registratur::grpc::client::Client;
 use registratur::records::aktenplan::Aktenplan;
 use registratur::records::repo::AkteRef;
-use registratur::service::{Damage, DocumentHeader};
+use registratur::service::{BlobReference, Damage, DocumentHeader};
 use registratur_storage::journal::JournalEntry;
 use registratur_storage::meta::Cf;
 use registratur_storage::{BlobDigest, Store};
@@ -52,6 +52,13 @@ async fn server_with_dokument() -> (TestServer, u64, String, Vec<u8>, Vec<u8>) {
         .await
         .unwrap();
     (server, id, akte.aktenzeichen, first, second)
+}
+
+fn entry_akte(reference: &BlobReference) -> u64 {
+    match reference {
+        BlobReference::Version { akte_id, .. } => *akte_id,
+        other => panic!("expected a Version reference, got {other:?}"),
+    }
 }
 
 /// Makes a blob file writable and flips one of its bytes.
@@ -104,12 +111,15 @@ async fn an_archivist_runs_a_scrub_reads_its_report_and_finds_what_to_restore() 
     assert!(matches!(entry.record.damage, Damage::Corrupted | Damage::Missing));
     assert_eq!(entry.record.found_by, "archivist");
     assert_eq!(entry.references.len(), 1, "{entry:?}");
-    let reference = &entry.references[0];
-    assert_eq!((reference.dokument_id, reference.version, reference.part.as_str()), (id, 1, "original"));
-    assert_eq!(
-        (reference.aktenzeichen.as_str(), reference.filename.as_str()),
-        (aktenzeichen.as_str(), "antrag.bin")
-    );
+    let expected = BlobReference::Version {
+        dokument_id: id,
+        akte_id: entry_akte(&entry.references[0]),
+        aktenzeichen: aktenzeichen.clone(),
+        version: 1,
+        part: "original".into(),
+        filename: "antrag.bin".into(),
+    };
+    assert_eq!(entry.references, vec![expected]);
 
     // Restored from a backup (the same bytes put again), the next scrub finds it intact and clears it.
     server
@@ -274,5 +284,48 @@ async fn exporting_an_unknown_dokument_is_not_found() {
         matches!(error, registratur::grpc::client::ClientError::Rpc { code: tonic::Code::NotFound, .. }),
         "{error}"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_damaged_scan_of_a_batch_names_its_batch() {
+    let server = TestServer::start().await;
+    let header = registratur::service::NewBatch {
+        scanner_batch_id: "poststelle-0815".into(),
+        channel: "paper_scan".into(),
+        posteingangsdatum: "2026-11-20".into(),
+        operator: "Poststelle".into(),
+        dpi: 300,
+        colour_mode: "bw".into(),
+        device: "Scanner".into(),
+        duplex: false,
+        expected_sheets: None,
+        scanned_at: None,
+    };
+    let scan = sample(30_000, 9);
+    let files = vec![
+        registratur::grpc::client::BatchFileSource {
+            filename: "deckblatt.tif".into(),
+            bytes: sample(20_000, 8),
+        },
+        registratur::grpc::client::BatchFileSource { filename: "seite-2.tif".into(), bytes: scan.clone() },
+    ];
+    let receipt = server.client_as(crate::support::MAILROOM).await.ingest(header, files).await.unwrap();
+    let damaged = BlobDigest::of(&scan).blake3.to_hex();
+    rot(&server, &damaged);
+
+    let mut archivist = server.client_as(ARCHIVIST).await;
+    let report = archivist.check_fixity(|_| {}).await.unwrap();
+    assert_eq!(report.quarantined, 1, "{report:?}");
+    let quarantine = archivist.quarantine().await.unwrap();
+    assert_eq!(quarantine.len(), 1);
+    assert_eq!(quarantine[0].record.blake3, damaged);
+    let expected = BlobReference::BatchFile {
+        batch_id: receipt.batch_id,
+        scanner_batch_id: "poststelle-0815".into(),
+        file: 1,
+        filename: "seite-2.tif".into(),
+    };
+    assert_eq!(quarantine[0].references, vec![expected]);
     server.stop().await;
 }
