@@ -493,3 +493,43 @@ async fn streamed_uploads_stop_at_their_total_size_limit() {
     assert_eq!(details.versions.len(), 1);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn record_text_fields_have_a_length_limit_checked_before_bytes_are_stored() {
+    let server = TestServer::start().await;
+    let f = fixture(&server).await;
+    let mut admin = server.client().await;
+    let blobs_before = admin.status().await.unwrap().blob_count;
+    let long = "ä".repeat(registratur::records::repo::MAX_TEXT_CHARS + 1);
+    let header = DocumentHeader {
+        akte: AkteRef::Id(f.akte_id),
+        vorgang_id: None,
+        title: "Antrag".into(),
+        sender: long.clone(),
+        fremdes_geschaeftszeichen: String::new(),
+        posteingangsdatum: "2026-11-20".into(),
+        channel: "email".into(),
+        source: "test".into(),
+        filename: "a.txt".into(),
+        media_type: "text/plain".into(),
+    };
+    let error = admin.add_document(header, std::io::Cursor::new(sample(10_000, 1))).await.unwrap_err();
+    assert!(
+        matches!(&error, registratur::grpc::client::ClientError::Rpc { code: Code::InvalidArgument, message }
+            if message.contains("sender has 1001 characters; at most 1000")),
+        "{error}"
+    );
+    let error = admin.create_akte(&f.unit, &long, None, None).await.unwrap_err();
+    assert!(error.to_string().contains("at most 1000"), "{error}");
+    let error = admin
+        .add_version(f.dokument_id, &long, "v.txt", "text/plain", std::io::Cursor::new(sample(10, 2)))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("reason has 1001 characters"), "{error}");
+    assert_eq!(
+        admin.status().await.unwrap().blob_count,
+        blobs_before,
+        "no bytes of a refused upload are kept"
+    );
+    server.stop().await;
+}
