@@ -58,6 +58,10 @@ pub struct Gauges {
     pub search_index_lag: u64,
     pub search_documents: u64,
     pub journal_length: u64,
+    /// Blobs in the fixity quarantine register: found damaged and not yet restored.
+    pub quarantined_blobs: u64,
+    /// Unix time when the last fixity scrub finished; 0 before the first.
+    pub last_scrub_finished: i64,
 }
 
 impl Metrics {
@@ -181,6 +185,18 @@ impl Metrics {
                 ("{finding=\"missing\"}", get(&self.fixity_missing).to_string()),
             ],
         );
+        metric(
+            "registratur_fixity_quarantined_blobs",
+            "gauge",
+            "Blobs found damaged or missing and not yet restored (`registratur fixity quarantine` lists them).",
+            &[("", gauges.quarantined_blobs.to_string())],
+        );
+        metric(
+            "registratur_fixity_last_scrub_timestamp_seconds",
+            "gauge",
+            "Unix time when the last fixity scrub finished (0 before the first): alert when it grows old.",
+            &[("", gauges.last_scrub_finished.to_string())],
+        );
         let errors: Vec<(String, String)> = ERROR_CODES
             .iter()
             .chain(std::iter::once(&"other"))
@@ -210,7 +226,13 @@ mod tests {
         metrics.add_ocr_time(std::time::Duration::from_millis(1500));
         metrics.rpc_error("not_found");
         metrics.rpc_error("cancelled");
-        let text = metrics.render(&Gauges { ingest_queue_depth: 3, ..Default::default() });
+        Metrics::add(&metrics.fixity_corrupted, 1);
+        let text = metrics.render(&Gauges {
+            ingest_queue_depth: 3,
+            quarantined_blobs: 1,
+            last_scrub_finished: 1_795_000_000,
+            ..Default::default()
+        });
         assert!(
             text.contains(
                 "# TYPE registratur_ingest_pages_total counter\nregistratur_ingest_pages_total 44\n"
@@ -220,6 +242,9 @@ mod tests {
         assert!(text.contains("registratur_ocr_seconds_total 1.5\n"));
         assert!(text.contains("registratur_ingest_queue_depth 3\n"));
         assert!(text.contains("registratur_rpc_errors_total{code=\"not_found\"} 1\n"));
+        assert!(text.contains("registratur_fixity_findings_total{finding=\"corrupted\"} 1\n"));
+        assert!(text.contains("registratur_fixity_quarantined_blobs 1\n"));
+        assert!(text.contains("registratur_fixity_last_scrub_timestamp_seconds 1795000000\n"));
         assert!(text.contains("registratur_rpc_errors_total{code=\"other\"} 1\n"));
         // Every sample line belongs to a declared metric.
         for line in text.lines().filter(|l| !l.starts_with('#')) {

@@ -2,6 +2,7 @@
 //! and every other subcommand is a client of a running server, printing readable text or, with
 //! `--json`, one JSON document.
 
+mod audit;
 mod mailroom;
 mod migrate;
 mod output;
@@ -80,8 +81,16 @@ pub enum Command {
     },
     /// Walk the hash-chained journal; exits with 1 when a link is broken.
     VerifyJournal,
-    /// Re-hash every blob; exits with 1 when blobs are missing or corrupted.
-    Fixity,
+    /// Fixity for archivists: re-hash every blob now (default), the last scrub's report, the quarantine.
+    Fixity {
+        #[command(subcommand)]
+        command: Option<audit::FixityCommand>,
+    },
+    /// Audit: export a Dokument's full, verifiable history (archivist or admin).
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// Import or export the Aktenplan (format: docs/aktenplan.md).
     Aktenplan {
         #[command(subcommand)]
@@ -183,11 +192,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output::journal_check(&check, args.json);
             Ok(if check.first_break.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
-        Command::Fixity => {
-            let report = connect(&args).await?.check_fixity().await?;
-            output::fixity(&report, args.json);
-            Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-        }
+        Command::Fixity { command } => audit::fixity(&mut connect(&args).await?, command, args.json).await,
+        Command::Audit { command } => audit::audit(&mut connect(&args).await?, command).await,
         Command::Aktenplan { command } => records::aktenplan(connect(&args).await?, command, args.json).await,
         Command::Akte { command } => records::akte(connect(&args).await?, command, args.json).await,
         Command::Vorgang { command } => records::vorgang(connect(&args).await?, command, args.json).await,

@@ -1,6 +1,5 @@
 //! How the CLI prints results: aligned text for people, one JSON object with `--json` for scripts.
 
-use registratur_storage::fixity::FixityReport;
 use serde_json::json;
 
 use crate::auth::Role;
@@ -73,37 +72,6 @@ pub(super) fn journal_check(check: &JournalCheck, as_json: bool) {
             println!("({} entries before it verified)", check.entries_checked);
         }
     }
-}
-
-pub(super) fn fixity(report: &FixityReport, as_json: bool) {
-    let hex = |hashes: &[registratur_storage::BlobHash]| -> Vec<String> {
-        hashes.iter().map(|h| h.to_hex()).collect()
-    };
-    if as_json {
-        println!(
-            "{}",
-            json!({
-                "blobs_checked": report.blobs_checked,
-                "bytes_checked": report.bytes_checked,
-                "missing": hex(&report.missing),
-                "corrupted": hex(&report.corrupted),
-                "unreferenced": hex(&report.unreferenced),
-                "clean": report.is_clean(),
-            })
-        );
-        return;
-    }
-    println!("checked {} blobs ({} bytes)", report.blobs_checked, report.bytes_checked);
-    for (label, hashes) in [
-        ("MISSING", &report.missing),
-        ("CORRUPTED", &report.corrupted),
-        ("unreferenced", &report.unreferenced),
-    ] {
-        for hash in hashes.iter() {
-            println!("{label:<13}{hash}");
-        }
-    }
-    println!("{}", if report.is_clean() { "fixity OK" } else { "fixity FAILED" });
 }
 
 fn print_json(value: &impl serde::Serialize) {
@@ -265,4 +233,9 @@ pub(super) fn routing_code(code: &IssuedRoutingCode, as_json: bool) {
     } else {
         println!("{}", code.payload);
     }
+}
+
+/// A point in time for people: RFC 3339 in UTC, to the second.
+pub(super) fn time(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

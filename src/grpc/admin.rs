@@ -1,5 +1,7 @@
-//! Handlers of `registratur.v1.AdminService`: store status, raw blobs, journal and fixity checks.
+//! Handlers of `registratur.v1.AdminService`: store status, raw blobs, journal verification, fixity
+//! scrubs and the quarantine, and history exports for audits.
 
+use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::principal;
@@ -7,7 +9,7 @@ use super::convert;
 use super::pb::{self, admin_service_server::AdminService};
 use super::status::to_status;
 use super::stream::{ResponseStream, UploadMessage, download_stream, feed_upload};
-use crate::service::Engine;
+use crate::service::{Engine, ScrubEvent};
 
 pub(crate) struct AdminHandlers {
     pub(crate) engine: Engine,
@@ -76,19 +78,53 @@ impl AdminService for AdminHandlers {
         }))
     }
 
+    type CheckFixityStream = ResponseStream<pb::CheckFixityEvent>;
+
     async fn check_fixity(
         &self,
         request: Request<pb::CheckFixityRequest>,
-    ) -> Result<Response<pb::CheckFixityResponse>, Status> {
-        let report = self.engine.check_fixity(&principal(&request)?).await.map_err(to_status)?;
-        let hex = |hashes: &[registratur_storage::BlobHash]| hashes.iter().map(|h| h.to_hex()).collect();
-        Ok(Response::new(pb::CheckFixityResponse {
-            blobs_checked: report.blobs_checked,
-            bytes_checked: report.bytes_checked,
-            missing: hex(&report.missing),
-            corrupted: hex(&report.corrupted),
-            unreferenced: hex(&report.unreferenced),
+    ) -> Result<Response<Self::CheckFixityStream>, Status> {
+        let events = self.engine.run_scrub(&principal(&request)?).await.map_err(to_status)?;
+        let stream = tokio_stream::wrappers::ReceiverStream::new(events).map(|event| {
+            let event = match event.map_err(to_status)? {
+                ScrubEvent::Progress(progress) => {
+                    pb::check_fixity_event::Event::Progress(convert::scrub_progress(&progress))
+                }
+                ScrubEvent::Done(report) => {
+                    pb::check_fixity_event::Event::Done(convert::scrub_report(&report))
+                }
+            };
+            Ok(pb::CheckFixityEvent { event: Some(event) })
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_last_scrub(
+        &self,
+        request: Request<pb::GetLastScrubRequest>,
+    ) -> Result<Response<pb::GetLastScrubResponse>, Status> {
+        let report = self.engine.last_scrub(&principal(&request)?).await.map_err(to_status)?;
+        Ok(Response::new(pb::GetLastScrubResponse { report: report.as_ref().map(convert::scrub_report) }))
+    }
+
+    async fn list_quarantine(
+        &self,
+        request: Request<pb::ListQuarantineRequest>,
+    ) -> Result<Response<pb::ListQuarantineResponse>, Status> {
+        let entries = self.engine.quarantine(&principal(&request)?).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListQuarantineResponse {
+            blobs: entries.iter().map(convert::quarantined_blob).collect(),
         }))
+    }
+
+    async fn export_document_history(
+        &self,
+        request: Request<pb::ExportDocumentHistoryRequest>,
+    ) -> Result<Response<pb::ExportDocumentHistoryResponse>, Status> {
+        let principal = principal(&request)?;
+        let export =
+            self.engine.export_history(&principal, request.get_ref().document_id).await.map_err(to_status)?;
+        Ok(Response::new(pb::ExportDocumentHistoryResponse { json: export.to_json() }))
     }
 }
 

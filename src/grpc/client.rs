@@ -1,7 +1,6 @@
 //! A typed client for the CLI and tests: wraps the generated gRPC clients, sends the bearer token, and
 //! returns domain types.
 
-use registratur_storage::fixity::FixityReport;
 use registratur_storage::{BlobDigest, BlobHash, Sha256Digest};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tonic::metadata::{Ascii, MetadataValue};
@@ -19,8 +18,8 @@ use super::pb::search_service_client::SearchServiceClient;
 use crate::records::model::{Akte, Content, Vorgang};
 use crate::records::repo::AkteRef;
 use crate::service::{
-    AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, IssuedRoutingCode, JournalCheck, StatusReport,
-    StoredBlobInfo,
+    AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, IssuedRoutingCode, JournalCheck,
+    QuarantineEntry, ScrubProgress, ScrubReport, StatusReport, StoredBlobInfo,
 };
 
 /// A file to put in a batch.
@@ -188,13 +187,24 @@ impl From<String> for ClientError {
 }
 
 /// Where and how to connect.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ConnectOptions {
     /// `http://host:port`, or `https://…` for TLS.
     pub url: String,
     pub token: Option<String>,
     /// PEM certificate of the CA (or the self-signed server certificate) to trust for TLS.
     pub ca_certificate: Option<Vec<u8>>,
+}
+
+/// Never shows the token, so that logging the options cannot leak it.
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("ca_certificate", &self.ca_certificate.as_ref().map(|pem| pem.len()))
+            .finish()
+    }
 }
 
 /// Adds `authorization: Bearer <token>` to every call.
@@ -295,18 +305,34 @@ impl Client {
         let token = options
             .token
             .map(|token| {
-                format!("Bearer {}", token.trim()).parse().map_err(|_| {
-                    ClientError::InvalidToken("a token may contain only visible ASCII characters".into())
-                })
+                let mut value: MetadataValue<Ascii> =
+                    format!("Bearer {}", token.trim()).parse().map_err(|_| {
+                        ClientError::InvalidToken("a token may contain only visible ASCII characters".into())
+                    })?;
+                // Sensitive values are never put in HPACK's table and print as `Sensitive` in debug output.
+                value.set_sensitive(true);
+                Ok::<_, ClientError>(value)
             })
             .transpose()?;
         let authed = InterceptedService::new(channel, BearerToken(token));
+        // The same message size limits as the server's, both ways.
+        let max = super::MAX_MESSAGE_BYTES;
         Ok(Self {
-            admin: AdminServiceClient::new(authed.clone()),
-            records: RecordsServiceClient::new(authed.clone()),
-            mailroom: MailroomServiceClient::new(authed.clone()),
-            search: SearchServiceClient::new(authed.clone()),
-            migration: MigrationServiceClient::new(authed),
+            admin: AdminServiceClient::new(authed.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+            records: RecordsServiceClient::new(authed.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+            mailroom: MailroomServiceClient::new(authed.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+            search: SearchServiceClient::new(authed.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+            migration: MigrationServiceClient::new(authed)
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
         })
     }
 
@@ -371,16 +397,44 @@ impl Client {
         })
     }
 
-    pub async fn check_fixity(&mut self) -> Result<FixityReport, ClientError> {
-        let response = self.admin.check_fixity(pb::CheckFixityRequest {}).await?.into_inner();
-        Ok(FixityReport {
-            stopped_early: false,
-            blobs_checked: response.blobs_checked,
-            bytes_checked: response.bytes_checked,
-            missing: parse_hashes(&response.missing)?,
-            corrupted: parse_hashes(&response.corrupted)?,
-            unreferenced: parse_hashes(&response.unreferenced)?,
-        })
+    /// Runs a fixity scrub now; `progress` sees each progress message, the report is returned.
+    pub async fn check_fixity(
+        &mut self,
+        mut progress: impl FnMut(&ScrubProgress),
+    ) -> Result<ScrubReport, ClientError> {
+        let mut stream = self.admin.check_fixity(pb::CheckFixityRequest {}).await?.into_inner();
+        while let Some(message) = stream.message().await? {
+            match message.event {
+                Some(pb::check_fixity_event::Event::Progress(p)) => progress(&ScrubProgress {
+                    blobs_checked: p.blobs_checked,
+                    blobs_total: p.blobs_total,
+                    bytes_checked: p.bytes_checked,
+                    bytes_total: p.bytes_total,
+                }),
+                Some(pb::check_fixity_event::Event::Done(report)) => {
+                    return Ok(convert::scrub_report_from_pb(report)?);
+                }
+                None => return Err(ClientError::InvalidResponse("an empty fixity event".into())),
+            }
+        }
+        Err(ClientError::InvalidResponse("the fixity stream ended without a report".into()))
+    }
+
+    /// The last completed scrub's report; `None` before the first.
+    pub async fn last_scrub(&mut self) -> Result<Option<ScrubReport>, ClientError> {
+        let response = self.admin.get_last_scrub(pb::GetLastScrubRequest {}).await?.into_inner();
+        Ok(response.report.map(convert::scrub_report_from_pb).transpose()?)
+    }
+
+    pub async fn quarantine(&mut self) -> Result<Vec<QuarantineEntry>, ClientError> {
+        let response = self.admin.list_quarantine(pb::ListQuarantineRequest {}).await?.into_inner();
+        Ok(response.blobs.into_iter().map(convert::quarantined_blob_from_pb).collect::<Result<_, _>>()?)
+    }
+
+    /// A Dokument's history export, as the JSON text the server made (docs/audit-export.md).
+    pub async fn export_document_history(&mut self, document_id: u64) -> Result<String, ClientError> {
+        let request = pb::ExportDocumentHistoryRequest { document_id };
+        Ok(self.admin.export_document_history(request).await?.into_inner().json)
     }
 
     // ----- records -----
@@ -604,13 +658,6 @@ fn digest_from_pb(digest: Option<pb::BlobDigest>) -> Result<BlobDigest, ClientEr
         sha256: Sha256Digest::from_hex(&digest.sha256).map_err(invalid)?,
         size: digest.size,
     })
-}
-
-fn parse_hashes(hexes: &[String]) -> Result<Vec<BlobHash>, ClientError> {
-    hexes
-        .iter()
-        .map(|hex| BlobHash::from_hex(hex).map_err(|e| ClientError::InvalidResponse(e.to_string())))
-        .collect()
 }
 
 impl Client {

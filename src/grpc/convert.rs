@@ -661,3 +661,123 @@ pub(crate) fn migration_item(item: &crate::migrate::Item) -> pb::MigrationItem {
     }
     out
 }
+
+pub(crate) fn scrub_progress(progress: &crate::service::ScrubProgress) -> pb::ScrubProgress {
+    pb::ScrubProgress {
+        blobs_checked: progress.blobs_checked,
+        blobs_total: progress.blobs_total,
+        bytes_checked: progress.bytes_checked,
+        bytes_total: progress.bytes_total,
+    }
+}
+
+pub(crate) fn scrub_report(report: &crate::service::ScrubReport) -> pb::ScrubReport {
+    pb::ScrubReport {
+        started_at: time(&report.started_at),
+        finished_at: time(&report.finished_at),
+        started_by: report.started_by.clone(),
+        blobs_checked: report.blobs_checked,
+        bytes_checked: report.bytes_checked,
+        missing: report.missing.clone(),
+        corrupted: report.corrupted.clone(),
+        quarantined: report.quarantined,
+        unreferenced: report.unreferenced,
+        seconds: report.seconds,
+    }
+}
+
+pub(crate) fn scrub_report_from_pb(report: pb::ScrubReport) -> Result<crate::service::ScrubReport, String> {
+    Ok(crate::service::ScrubReport {
+        started_at: parse_time(&report.started_at, "started_at")?,
+        finished_at: parse_time(&report.finished_at, "finished_at")?,
+        started_by: report.started_by,
+        blobs_checked: report.blobs_checked,
+        bytes_checked: report.bytes_checked,
+        missing: report.missing,
+        corrupted: report.corrupted,
+        quarantined: report.quarantined,
+        unreferenced: report.unreferenced,
+        seconds: report.seconds,
+    })
+}
+
+pub(crate) fn quarantined_blob(entry: &crate::service::QuarantineEntry) -> pb::QuarantinedBlob {
+    use crate::service::BlobReference;
+    let record = &entry.record;
+    pb::QuarantinedBlob {
+        blake3: record.blake3.clone(),
+        sha256: record.sha256.clone(),
+        size: record.size,
+        damage: record.damage.as_str().to_string(),
+        reason: record.damage.explanation().to_string(),
+        found_at: time(&record.found_at),
+        found_by: record.found_by.clone(),
+        references: entry
+            .references
+            .iter()
+            .map(|reference| match reference {
+                BlobReference::Version { dokument_id, akte_id, aktenzeichen, version, part, filename } => {
+                    pb::BlobReference {
+                        document_id: *dokument_id,
+                        akte_id: *akte_id,
+                        aktenzeichen: aktenzeichen.clone(),
+                        version: *version,
+                        part: part.clone(),
+                        filename: filename.clone(),
+                        ..Default::default()
+                    }
+                }
+                BlobReference::BatchFile { batch_id, scanner_batch_id, file, filename } => {
+                    pb::BlobReference {
+                        batch_id: *batch_id,
+                        scanner_batch_id: scanner_batch_id.clone(),
+                        batch_file: *file,
+                        filename: filename.clone(),
+                        ..Default::default()
+                    }
+                }
+            })
+            .collect(),
+    }
+}
+
+pub(crate) fn quarantined_blob_from_pb(
+    blob: pb::QuarantinedBlob,
+) -> Result<crate::service::QuarantineEntry, String> {
+    use crate::service::{BlobReference, Damage, QuarantineEntry, QuarantineRecord};
+    let damage = match blob.damage.as_str() {
+        "corrupted" => Damage::Corrupted,
+        "missing" => Damage::Missing,
+        other => return Err(format!("unknown damage {other:?}")),
+    };
+    Ok(QuarantineEntry {
+        record: QuarantineRecord {
+            blake3: blob.blake3,
+            sha256: blob.sha256,
+            size: blob.size,
+            damage,
+            found_at: parse_time(&blob.found_at, "found_at")?,
+            found_by: blob.found_by,
+        },
+        references: blob
+            .references
+            .into_iter()
+            .map(|r| match r.batch_id {
+                0 => BlobReference::Version {
+                    dokument_id: r.document_id,
+                    akte_id: r.akte_id,
+                    aktenzeichen: r.aktenzeichen,
+                    version: r.version,
+                    part: r.part,
+                    filename: r.filename,
+                },
+                batch_id => BlobReference::BatchFile {
+                    batch_id,
+                    scanner_batch_id: r.scanner_batch_id,
+                    file: r.batch_file,
+                    filename: r.filename,
+                },
+            })
+            .collect(),
+    })
+}

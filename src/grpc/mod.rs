@@ -19,6 +19,11 @@ pub mod server;
 mod status;
 mod stream;
 
+/// Largest gRPC message, in bytes, that the server and the client accept or send, on every service.
+/// Documents and batches are streamed in chunks far below it; a larger message is refused with
+/// RESOURCE_EXHAUSTED before it is decoded.
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+
 /// Code generated from `proto/registratur/v1/*.proto`.
 pub mod pb {
     #![allow(clippy::all, missing_docs)]

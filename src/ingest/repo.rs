@@ -162,6 +162,26 @@ impl MailroomRepo {
         Ok(self.load::<Batch>(&batch_key(id))?.ok_or(RecordsError::BatchNotFound(id))?.0)
     }
 
+    /// Calls `visit` with every batch, in id order: a walk over all of them (the quarantine listing
+    /// looks for the batches whose scans it needs).
+    pub fn visit_batches(&self, mut visit: impl FnMut(Batch)) -> Result<(), RecordsError> {
+        let mut failure = None;
+        self.store.meta().visit_prefix(Cf::Records, b"mbatch/", None, |key, value| {
+            match serde_json::from_slice::<Batch>(value) {
+                Ok(batch) => {
+                    visit(batch);
+                    std::ops::ControlFlow::Continue(())
+                }
+                Err(e) => {
+                    let key = String::from_utf8_lossy(key).into_owned();
+                    failure = Some(RecordsError::Undecodable { key, reason: e.to_string() });
+                    std::ops::ControlFlow::Break(())
+                }
+            }
+        })?;
+        failure.map_or(Ok(()), Err)
+    }
+
     /// Batch ids waiting in the queue, oldest first.
     pub fn queued(&self) -> Result<Vec<u64>, RecordsError> {
         self.ids_under(Cf::Queues, b"ingest/")

@@ -132,6 +132,37 @@ pub struct DerivedVersion {
     pub event: serde_json::Value,
 }
 
+/// The longest text a record field may hold, in characters (titles, senders, reasons, notes, file
+/// names). Longer values are refused: they would bloat every record, journal entry and index document.
+pub const MAX_TEXT_CHARS: usize = 1_000;
+
+impl NewDokument {
+    /// Checks the fields before any byte is stored.
+    pub fn check(&self) -> Result<(), RecordsError> {
+        required("title", &self.title)?;
+        for (field, value) in [
+            ("sender", &self.sender),
+            ("fremdes_geschaeftszeichen", &self.fremdes_geschaeftszeichen),
+            ("source", &self.source),
+            ("filename", &self.filename),
+            ("media_type", &self.media_type),
+        ] {
+            optional(field, value)?;
+        }
+        Ok(())
+    }
+}
+
+impl NewVersion {
+    /// Checks the fields before any byte is stored.
+    pub fn check(&self) -> Result<(), RecordsError> {
+        required("reason", &self.reason)?;
+        optional("filename", &self.filename)?;
+        optional("media_type", &self.media_type)?;
+        Ok(())
+    }
+}
+
 /// A page of Akten and the token for the next one.
 #[derive(Clone, Debug)]
 pub struct AktenPage {
@@ -413,6 +444,7 @@ impl Records {
 
     /// z.d.A.: closes an open Akte.
     pub fn close_akte(&self, actor: &str, akte: &AkteRef, note: &str) -> Result<Akte, RecordsError> {
+        optional("note", note)?;
         for _ in 0..RETRIES {
             let (mut record, bytes) = self.akte_with_bytes(akte)?;
             if !record.is_open() {
@@ -480,7 +512,7 @@ impl Records {
         new: &NewDokument,
         bytes: &mut dyn Read,
     ) -> Result<(Dokument, Version), RecordsError> {
-        required("title", &new.title)?;
+        new.check()?;
         // Fail before storing bytes when the Akte cannot take them anyway.
         self.open_akte(&new.akte)?;
         let digest = self.store.blobs().put_reader(bytes).map_err(StoreError::from)?.digest;
@@ -502,6 +534,7 @@ impl Records {
         renditions: &[(String, StoredContent)],
         extra: impl FnOnce(&mut Txn, &Dokument),
     ) -> Result<(Dokument, Version), RecordsError> {
+        new.check()?;
         let title = required("title", &new.title)?;
         let (akte, akte_bytes) = self.open_akte(&new.akte)?;
         if let Some(vorgang_id) = new.vorgang_id {
@@ -564,6 +597,7 @@ impl Records {
         new: &NewVersion,
         bytes: &mut dyn Read,
     ) -> Result<(Dokument, Version), RecordsError> {
+        new.check()?;
         let reason = required("reason", &new.reason)?;
         let (mut dokument, dok_bytes) = self
             .load::<Dokument>(&dok_key(new.dokument_id))?
@@ -871,6 +905,17 @@ fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, RecordsError> {
     }
     if value.chars().any(char::is_control) {
         return Err(RecordsError::Invalid(format!("{field} must not contain control characters")));
+    }
+    optional(field, value)
+}
+
+/// A field that may be empty but not longer than [`MAX_TEXT_CHARS`].
+fn optional<'a>(field: &str, value: &'a str) -> Result<&'a str, RecordsError> {
+    let length = value.chars().count();
+    if length > MAX_TEXT_CHARS {
+        return Err(RecordsError::Invalid(format!(
+            "{field} has {length} characters; at most {MAX_TEXT_CHARS} are allowed, shorten it"
+        )));
     }
     Ok(value)
 }

@@ -4,6 +4,7 @@
 //! handlers above never block a runtime thread. Handlers in `grpc` decode a request, call one method
 //! here, and encode the answer.
 
+mod audit;
 mod error;
 mod mailroom;
 mod migration;
@@ -16,13 +17,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use registratur_storage::Store;
-use registratur_storage::fixity::FixityReport;
 
+pub use audit::{EXPORT_FORMAT, ExportedEntry, HistoryExport, JournalAnchor};
 pub use error::{ErrorCode, ServiceError};
 pub use mailroom::{BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use migration::{DEFAULT_REPORT_PAGE, JobView, MAX_REPORT_PAGE, PolicyView, ScopeRequest};
 pub use records::{AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, HistoryOf, IssuedRoutingCode};
-pub use scrub::{SCRUB_ACTOR, ScrubSettings};
+pub use scrub::{
+    BlobReference, Damage, QuarantineEntry, QuarantineRecord, SCRUB_ACTOR, ScrubEvent, ScrubProgress,
+    ScrubReport, ScrubSettings,
+};
 pub use search::{DEFAULT_PAGE, MAX_PAGE};
 pub use transfer::{BlobDownload, StoredBlobInfo, Upload};
 
@@ -38,7 +42,7 @@ use crate::records::aktenzeichen::AktenzeichenFormat;
 use crate::records::repo::Records;
 use crate::route::code::RoutingKeyRing;
 use crate::search::{IndexerHandle, SearchIndex, SearchSettings};
-use scrub::ScrubHandle;
+use scrub::{ScrubHandle, ScrubLock};
 
 /// Settings the engine needs beyond the store.
 #[derive(Clone, Debug)]
@@ -103,6 +107,7 @@ struct EngineInner {
     // Then the indexer, which commits what it has applied, and the scrub.
     _indexer: IndexerHandle,
     _scrub: ScrubHandle,
+    scrub_lock: ScrubLock,
     search: Arc<SearchIndex>,
     mailroom: Arc<Mailroom>,
     store: Store,
@@ -162,7 +167,8 @@ impl Engine {
             Arc::new(SearchIndex::open(store.data_dir().join(SEARCH_DIR), records.clone(), settings.search)?);
         let indexer = IndexerHandle::start(&search)
             .map_err(|e| ServiceError::Internal(format!("cannot start the search indexer: {e}")))?;
-        let scrub = ScrubHandle::start(store.clone(), settings.scrub)
+        let scrub_lock = ScrubLock::default();
+        let scrub = ScrubHandle::start(store.clone(), settings.scrub, scrub_lock.clone())
             .map_err(|e| ServiceError::Internal(format!("cannot start the fixity scrub: {e}")))?;
         // Migration yields to the mailroom: while batches wait, it slows down.
         let ingest_busy = {
@@ -183,6 +189,7 @@ impl Engine {
                 migration,
                 _indexer: indexer,
                 _scrub: scrub,
+                scrub_lock,
                 search,
                 mailroom,
                 store,
@@ -238,16 +245,6 @@ impl Engine {
         })
     }
 
-    /// Re-hashes every blob the metadata knows (see `registratur_storage::fixity`).
-    pub async fn check_fixity(&self, principal: &Principal) -> Result<FixityReport, ServiceError> {
-        records::require_role(principal, &[Role::Admin, Role::Archivist], "check fixity")?;
-        let report = self
-            .blocking(|engine| Ok(engine.store().check_fixity(|_| std::ops::ControlFlow::Continue(()))?))
-            .await?;
-        scrub::record_findings(&report);
-        Ok(report)
-    }
-
     /// The Prometheus exposition of this process, with the engine's gauges read now.
     pub async fn metrics_text(&self) -> String {
         let gauges = self
@@ -260,6 +257,11 @@ impl Engine {
                         .saturating_sub(engine.inner.search.searchable_through().unwrap_or(1)),
                     search_documents: snapshot.as_ref().map_or(0, |s| s.document_count()),
                     journal_length: journal_next - 1,
+                    quarantined_blobs: engine.quarantined_count(),
+                    last_scrub_finished: scrub::last_report(engine.store())
+                        .ok()
+                        .flatten()
+                        .map_or(0, |report| report.finished_at.timestamp()),
                 })
             })
             .await

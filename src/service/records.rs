@@ -273,6 +273,8 @@ impl Engine {
                     filename: header.filename,
                     media_type: header.media_type,
                 };
+                // Refuse bad fields before the client sends the bytes.
+                new.check()?;
                 Ok((new, principal, akte.aktenzeichen))
             })
             .await?;
@@ -297,6 +299,7 @@ impl Engine {
                 if !akte.is_open() {
                     return Err(RecordsError::AkteClosed(akte.aktenzeichen).into());
                 }
+                new.check()?;
                 Ok((principal, new))
             })
             .await?;

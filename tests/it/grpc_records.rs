@@ -368,7 +368,7 @@ async fn roles_and_subtrees_bound_what_each_caller_may_do() {
 
     // The fachverfahren may not use admin calls.
     assert_eq!(code(fv.status().await.unwrap_err()), Code::PermissionDenied);
-    assert_eq!(code(fv.check_fixity().await.unwrap_err()), Code::PermissionDenied);
+    assert_eq!(code(fv.check_fixity(|_| {}).await.unwrap_err()), Code::PermissionDenied);
 
     // The journal names who did what.
     let history = fv.akte_history(&AkteRef::Id(akte_in.id)).await.unwrap();

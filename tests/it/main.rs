@@ -1,5 +1,6 @@
 //! The one integration-test binary (matklad's "delete cargo integration tests"): a module per area.
 
+mod audit;
 mod crash;
 mod grpc_admin;
 mod grpc_records;
@@ -8,5 +9,6 @@ mod metrics;
 mod migration;
 mod scrub;
 mod search;
+mod security;
 mod support;
 mod tls;

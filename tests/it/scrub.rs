@@ -80,6 +80,15 @@ fn the_scheduled_scrub_quarantines_and_reports_a_damaged_blob() {
         find_file(&data_dir.join("blobs"), &hash)
             .is_none_or(|path| path.to_string_lossy().contains("quarantine"))
     );
+    // The register keeps the blob until it is restored, and the metrics show it.
+    let exposition = tokio::runtime::Runtime::new().unwrap().block_on(engine.metrics_text());
+    assert!(exposition.contains("registratur_fixity_quarantined_blobs 1\n"), "{exposition}");
+    let finished: i64 = exposition
+        .lines()
+        .find_map(|line| line.strip_prefix("registratur_fixity_last_scrub_timestamp_seconds "))
+        .and_then(|value| value.parse().ok())
+        .unwrap();
+    assert!((finished - chrono::Utc::now().timestamp()).abs() < 120, "{exposition}");
     let metrics = registratur::metrics::global().render(&Default::default());
     let findings: u64 = metrics
         .lines()

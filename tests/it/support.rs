@@ -55,13 +55,20 @@ impl TestServer {
     }
 
     /// Stops the server and starts a new one on the same data directory.
-    pub async fn restart(mut self) -> Self {
+    pub async fn restart(self) -> Self {
+        self.restart_after(|_| {}).await
+    }
+
+    /// Stops the server, lets `offline` work on the data directory (tamper tests), and starts a new
+    /// server on it.
+    pub async fn restart_after(mut self, offline: impl FnOnce(&std::path::Path)) -> Self {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap();
         }
+        offline(&self.data_dir);
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
         Self::start_in(dir, EngineLimits { max_upload_bytes: 64 << 20 }, None).await
     }
