@@ -80,6 +80,7 @@ fn main() {
 
     println!("\n== multi-page bilevel TIFF (CCITT G4) -> PDF/A-2b ==");
     let ours = time_ours(std::slice::from_ref(&g4_tiff));
+    breakdown(&g4_tiff);
     report_pixels(&ours.outputs[0], &bilevel, true);
     if gs {
         let input = work.join("g4.pdf");
@@ -89,7 +90,6 @@ fn main() {
 
     println!("\n== {pages} JPEG files (grey, quality {JPEG_QUALITY}) -> one PDF/A-2b each ==");
     let ours = time_ours(&jpegs);
-    breakdown(&jpegs[0]);
     let identical = ours.outputs.iter().zip(&jpegs).filter(|(pdf, jpeg)| contains(pdf, jpeg)).count();
     let gate = ours.methods.iter().filter(|method| **method == CheckMethod::JpegStreamIdentical).count();
     println!(

@@ -18,6 +18,11 @@
 //! holds the identical JPEG stream (`jpeg-stream-identical`); every other page must be pixel-identical
 //! (`pixel-identical`, maximum channel difference 0); a CCITT G4 page must in addition keep its stream.
 //!
+//! A JPEG source (grey or colour) is not decoded: its bytes go into the PDF unchanged and the gate
+//! compares those bytes, so decoding would prove nothing about the output. Its structure is checked
+//! instead (markers, frame header, scan data up to EOI), which is what finds truncated and damaged
+//! files; that keeps JPEG migration at the cost of copying bytes.
+//!
 //! Tolerance model: the reference for the pixel comparison is the decoded source page. Every step from
 //! there to the PDF is lossless, so no page is allowed any difference. Decoding itself normalises a few
 //! sample models that PDF/A-2b renditions do not carry: 16-bit samples keep their high byte, alpha is
@@ -228,14 +233,20 @@ pub fn migrate(
             return Err(MigrateError::Unsupported { puid: puid_or_unknown(format) });
         }
     };
-    let opened = decode::open(bytes, limits, DEFAULT_DPI)?;
-    if opened.format != expected_input {
+    if decode::sniff(bytes).ok() != Some(expected_input) {
         return Err(MigrateError::FormatMismatch {
             claimed: format.to_string(),
             found: crate::identify::identify(bytes).to_string(),
         });
     }
-    let pages = (0..opened.page_count()).map(|index| opened.page(index)).collect::<Result<Vec<Page>, _>>()?;
+    let pages = if expected_input == decode::InputFormat::Jpeg {
+        // The stream goes into the PDF unchanged and the gate compares its bytes, so decoding the
+        // pixels would prove nothing about the output; the structure is checked instead.
+        vec![decode::jpeg_page_for_embedding(bytes, limits, DEFAULT_DPI)?]
+    } else {
+        let opened = decode::open(bytes, limits, DEFAULT_DPI)?;
+        (0..opened.page_count()).map(|index| opened.page(index)).collect::<Result<Vec<Page>, _>>()?
+    };
     let rendition: Vec<RenditionPage<'_>> =
         pages.iter().map(|page| RenditionPage { page, turns: QuarterTurns::NONE, words: &[] }).collect();
     let pdf = pdfa::write_pdfa(&rendition, info).map_err(|error| match error {
