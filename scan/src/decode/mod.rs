@@ -20,7 +20,7 @@ mod raster;
 mod render;
 mod tiff;
 
-use crate::page::{Dpi, Page};
+use crate::page::{Dpi, EmbeddedImage, Page};
 
 /// Resource caps that make decompression bombs and absurd files a clear error instead of an outage.
 #[derive(Clone, Debug)]
@@ -204,6 +204,15 @@ impl OpenedFile<'_> {
     pub fn page_jpeg_stream(&self, index: u32) -> Option<&[u8]> {
         match &self.inner {
             Inner::Pdf(file) => file.page_jpeg_stream(index),
+            _ => None,
+        }
+    }
+
+    /// The CCITT G4 stream of PDF page `index` when the page is one full-page G4 image, undecoded (see
+    /// the PDF decoder's `page_g4_stream`); `None` for other pages and other formats.
+    pub fn page_g4_stream(&self, index: u32) -> Option<EmbeddedImage> {
+        match &self.inner {
+            Inner::Pdf(file) => file.page_g4_stream(index),
             _ => None,
         }
     }
