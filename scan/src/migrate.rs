@@ -15,8 +15,15 @@
 //! pages as the source; each output page is read back from the output PDF by the same decoder that
 //! reads scans and compared with the decoded source page; and the PDF/A-2 structural checker
 //! ([`crate::pdfa::check`]) must find no violation. A page whose source is a JPEG passes when the output
-//! holds the identical JPEG stream (`jpeg-stream-identical`); every other page must be pixel-identical
-//! (`pixel-identical`, maximum channel difference 0); a CCITT G4 page must in addition keep its stream.
+//! holds the identical JPEG stream (`jpeg-stream-identical`), a CCITT G4 page when it holds the identical
+//! G4 stream with the same size and polarity (`ccitt-stream-identical`; equal streams under equal
+//! parameters are equal pixels, and the source was decoded once, which proves it readable); every other
+//! page must be pixel-identical (`pixel-identical`, maximum channel difference 0).
+//!
+//! A JPEG source (grey or colour) is not decoded: its bytes go into the PDF unchanged and the gate
+//! compares those bytes, so decoding would prove nothing about the output. Its structure is checked
+//! instead (markers, frame header, scan data up to EOI), which is what finds truncated and damaged
+//! files; that keeps JPEG migration at the cost of copying bytes.
 //!
 //! Tolerance model: the reference for the pixel comparison is the decoded source page. Every step from
 //! there to the PDF is lossless, so no page is allowed any difference. Decoding itself normalises a few
@@ -80,6 +87,9 @@ pub struct Migrated {
 pub enum CheckMethod {
     /// The output embeds the source's JPEG stream byte for byte.
     JpegStreamIdentical,
+    /// The output embeds the source's CCITT G4 stream byte for byte, with the same size and polarity,
+    /// so it shows exactly the source's pixels (which decoding the source already proved readable).
+    CcittStreamIdentical,
     /// The output page decodes to exactly the source page's pixels.
     PixelIdentical,
 }
@@ -89,6 +99,7 @@ impl CheckMethod {
     pub fn as_str(self) -> &'static str {
         match self {
             CheckMethod::JpegStreamIdentical => "jpeg-stream-identical",
+            CheckMethod::CcittStreamIdentical => "ccitt-stream-identical",
             CheckMethod::PixelIdentical => "pixel-identical",
         }
     }
@@ -188,7 +199,7 @@ pub fn parameters(target: Target) -> String {
             "target={}; writer=registratur-scan pdfa {}; text-layer=none; jpeg=embedded unchanged (DCTDecode); \
              ccitt-g4=embedded unchanged (CCITTFaxDecode); other images=lossless Flate; \
              output-intent=sRGB IEC61966-2.1; default-dpi={}; gif=first frame only when single-frame; \
-             validation=page count, per page jpeg-stream-identical or pixel-identical (tolerance 0), pdfa-2 structural check",
+             validation=page count, per page jpeg-stream-identical, ccitt-stream-identical or pixel-identical (tolerance 0), pdfa-2 structural check",
             target.name(),
             env!("CARGO_PKG_VERSION"),
             DEFAULT_DPI.x,
@@ -205,8 +216,7 @@ pub fn migrate(
     limits: &Limits,
     info: &DocumentInfo,
 ) -> Result<Migrated, MigrateError> {
-    let opened = open_source(bytes, format, target, limits)?;
-    let pages = (0..opened.page_count()).map(|index| opened.page(index)).collect::<Result<Vec<Page>, _>>()?;
+    let pages = source_pages(bytes, format, target, limits)?;
     let rendition: Vec<RenditionPage<'_>> =
         pages.iter().map(|page| RenditionPage { page, turns: QuarterTurns::NONE, words: &[] }).collect();
     let pdf = pdfa::write_pdfa(&rendition, info).map_err(|error| match error {
@@ -228,20 +238,16 @@ pub fn migrate(
 /// without writing or validating an output. Returns the page count, or the error `migrate` would meet
 /// before writing (a damaged page, encryption, a format without a migration, an animation).
 pub fn preflight(bytes: &[u8], format: Format, target: Target, limits: &Limits) -> Result<u32, MigrateError> {
-    let opened = open_source(bytes, format, target, limits)?;
-    for index in 0..opened.page_count() {
-        opened.page(index)?;
-    }
-    Ok(opened.page_count())
+    Ok(source_pages(bytes, format, target, limits)?.len() as u32)
 }
 
-/// Opens a source for migration to `target`, refusing what has no migration path.
-fn open_source<'a>(
-    bytes: &'a [u8],
+/// The source's pages as the output will hold them, refusing what has no migration path.
+fn source_pages(
+    bytes: &[u8],
     format: Format,
     target: Target,
     limits: &Limits,
-) -> Result<OpenedFile<'a>, MigrateError> {
+) -> Result<Vec<Page>, MigrateError> {
     let Target::PdfA2b = target;
     let expected_input = match format.family() {
         Family::Tiff => decode::InputFormat::Tiff,
@@ -265,14 +271,19 @@ fn open_source<'a>(
             return Err(MigrateError::Unsupported { puid: puid_or_unknown(format) });
         }
     };
-    let opened = decode::open(bytes, limits, DEFAULT_DPI)?;
-    if opened.format != expected_input {
+    if decode::sniff(bytes).ok() != Some(expected_input) {
         return Err(MigrateError::FormatMismatch {
             claimed: format.to_string(),
             found: crate::identify::identify(bytes).to_string(),
         });
     }
-    Ok(opened)
+    if expected_input == decode::InputFormat::Jpeg {
+        // The stream goes into the PDF unchanged and the gate compares its bytes, so decoding the
+        // pixels would prove nothing about the output; the structure is checked instead.
+        return Ok(vec![decode::jpeg_page_for_embedding(bytes, limits, DEFAULT_DPI)?]);
+    }
+    let opened = decode::open(bytes, limits, DEFAULT_DPI)?;
+    Ok((0..opened.page_count()).map(|index| opened.page(index)).collect::<Result<Vec<Page>, _>>()?)
 }
 
 /// The validation gate on its own: compares `pdf` with the decoded `source` pages and checks its PDF/A
@@ -319,18 +330,26 @@ fn check_page(output: &OpenedFile<'_>, index: u32, source: &Page) -> PageCheck {
             None => failed(method, "the output page does not hold one full-page JPEG image".into()),
         };
     }
+    if let Some(EmbeddedImage::CcittG4 { bytes, width, height, black_is_1 }) = &source.embedded {
+        let method = CheckMethod::CcittStreamIdentical;
+        return match output.page_g4_stream(index) {
+            Some(EmbeddedImage::CcittG4 { bytes: out, width: w, height: h, black_is_1: b })
+                if out == *bytes && (w, h, b) == (*width, *height, *black_is_1) =>
+            {
+                PageCheck { page: index, method, max_channel_difference: 0, problem: None }
+            }
+            Some(_) => failed(
+                method,
+                "the output's CCITT G4 stream or its parameters differ from the source's".into(),
+            ),
+            None => failed(method, "the output page does not hold one full-page CCITT G4 image".into()),
+        };
+    }
     let method = CheckMethod::PixelIdentical;
     let decoded = match output.page(index) {
         Ok(decoded) => decoded,
         Err(error) => return failed(method, format!("the output page does not decode: {error}")),
     };
-    if let Some(EmbeddedImage::CcittG4 { bytes, .. }) = &source.embedded {
-        let kept =
-            matches!(&decoded.embedded, Some(EmbeddedImage::CcittG4 { bytes: out, .. }) if out == bytes);
-        if !kept {
-            return failed(method, "the output does not keep the source's CCITT G4 stream".into());
-        }
-    }
     let (source, output) = (&source.raster, &decoded.raster);
     if (source.width(), source.height()) != (output.width(), output.height()) {
         return failed(

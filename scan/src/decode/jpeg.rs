@@ -84,6 +84,85 @@ impl JpegHeader {
     }
 }
 
+/// Checks a JPEG's structure without decoding it: marker segments whose lengths fit the file, a frame
+/// header before the first scan, entropy-coded data after every scan header running to the next
+/// marker, and an EOI marker at the end. This catches truncation and structural damage; it does not
+/// catch flipped bits inside the entropy-coded data (decoders mostly tolerate those too).
+pub(crate) fn check_structure(bytes: &[u8]) -> Result<(), DecodeError> {
+    if !bytes.starts_with(b"\xFF\xD8") {
+        return Err(corrupt("the JPEG has no start-of-image marker"));
+    }
+    let (mut at, mut frame, mut scans) = (2usize, false, 0u32);
+    loop {
+        if bytes.get(at) != Some(&0xFF) {
+            return Err(corrupt(format!("the JPEG has no marker where one must be (byte {at})")));
+        }
+        while bytes.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let Some(&marker) = bytes.get(at + 1) else {
+            return Err(corrupt("the JPEG ends before its end-of-image marker; it is truncated"));
+        };
+        at += 2;
+        match marker {
+            0xD9 if frame && scans > 0 => return Ok(()),
+            0xD9 => return Err(corrupt("the JPEG ends before any image data")),
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let length =
+            be16(bytes, at).ok_or_else(|| corrupt("the JPEG ends inside a marker segment"))? as usize;
+        if length < 2 || at + length > bytes.len() {
+            return Err(corrupt("the JPEG ends inside a marker segment; it is truncated"));
+        }
+        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) {
+            frame = true;
+        }
+        at += length;
+        if marker == 0xDA {
+            if !frame {
+                return Err(corrupt("the JPEG has image data before its frame header"));
+            }
+            scans += 1;
+            // Entropy-coded data: 0xFF is followed by 0x00 (stuffing) or a restart marker inside it;
+            // any other byte after 0xFF starts the next marker.
+            loop {
+                let Some(offset) = bytes.get(at..).and_then(|rest| rest.iter().position(|&b| b == 0xFF))
+                else {
+                    return Err(corrupt("the JPEG ends inside its image data; it is truncated"));
+                };
+                at += offset;
+                match bytes.get(at + 1) {
+                    Some(0x00 | 0xD0..=0xD7) => at += 2,
+                    Some(0xFF) => at += 1,
+                    Some(_) => break,
+                    None => return Err(corrupt("the JPEG ends inside its image data; it is truncated")),
+                }
+            }
+        }
+    }
+}
+
+/// A JPEG page for format migration, which embeds the stream unchanged: the structure is checked
+/// ([`check_structure`]) and the size against the limits, but the pixels are not decoded. The raster
+/// is an untouched, zero-filled buffer of the right size (the allocator hands out zeroed pages
+/// lazily, so it costs no memory until written); only its dimensions are ever read. CMYK JPEGs, which
+/// the PDF writer must convert from pixels, are decoded as usual.
+pub(crate) fn page_for_embedding(
+    bytes: &[u8],
+    limits: &Limits,
+    default_dpi: Dpi,
+) -> Result<Page, DecodeError> {
+    let header = JpegHeader::parse(bytes)?;
+    if header.components == 4 {
+        return decode(bytes, &header, limits, default_dpi);
+    }
+    limits.check_page(0, header.width, header.height)?;
+    check_structure(bytes)?;
+    let raster = Raster::Gray(image::GrayImage::new(header.width, header.height));
+    Ok(Page { raster, dpi: header.dpi.unwrap_or(default_dpi), embedded: Some(embedded(bytes, &header)) })
+}
+
 /// Decodes a JPEG file's single page, embedding its bytes for the PDF writer.
 pub(super) fn decode(
     bytes: &[u8],

@@ -20,7 +20,7 @@ mod raster;
 mod render;
 mod tiff;
 
-use crate::page::{Dpi, Page};
+use crate::page::{Dpi, EmbeddedImage, Page};
 
 /// Resource caps that make decompression bombs and absurd files a clear error instead of an outage.
 #[derive(Clone, Debug)]
@@ -151,6 +151,24 @@ pub fn gif_frames(bytes: &[u8]) -> Result<u32, DecodeError> {
     Ok(gif::GifHeader::parse(bytes)?.frames)
 }
 
+/// A single JPEG file as a page whose stream will be embedded unchanged, without decoding its pixels:
+/// the structure and size are checked, and the page's raster is a placeholder of the right size that
+/// must not be looked at. For format migration, whose validation compares the JPEG bytes themselves.
+pub(crate) fn jpeg_page_for_embedding(
+    bytes: &[u8],
+    limits: &Limits,
+    default_dpi: Dpi,
+) -> Result<Page, DecodeError> {
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(DecodeError::TooLarge(format!(
+            "the file has {} bytes, over the limit of {}; split the batch into smaller files",
+            bytes.len(),
+            limits.max_file_bytes
+        )));
+    }
+    jpeg::page_for_embedding(bytes, limits, default_dpi)
+}
+
 /// A file whose structure has been read; pages are decoded one at a time to bound memory.
 ///
 /// `OpenedFile` is `Send` and `Sync`: it holds only the borrowed bytes and parsed structure, and
@@ -186,6 +204,15 @@ impl OpenedFile<'_> {
     pub fn page_jpeg_stream(&self, index: u32) -> Option<&[u8]> {
         match &self.inner {
             Inner::Pdf(file) => file.page_jpeg_stream(index),
+            _ => None,
+        }
+    }
+
+    /// The CCITT G4 stream of PDF page `index` when the page is one full-page G4 image, undecoded (see
+    /// the PDF decoder's `page_g4_stream`); `None` for other pages and other formats.
+    pub fn page_g4_stream(&self, index: u32) -> Option<EmbeddedImage> {
+        match &self.inner {
+            Inner::Pdf(file) => file.page_g4_stream(index),
             _ => None,
         }
     }

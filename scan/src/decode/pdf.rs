@@ -89,6 +89,44 @@ impl<'a> PdfFile<'a> {
         is_dct.then_some(placed.stream.content.as_slice())
     }
 
+    /// The CCITT G4 stream of a scanned page (one full-page grey `CCITTFaxDecode` image, K < 0, no byte
+    /// alignment), undecoded, as the writer would embed it: `black_is_1` is the polarity with any
+    /// `/Decode` inversion folded in, so two such streams with equal bytes, size and `black_is_1` show
+    /// the same pixels. Format migration's validation compares these instead of decoding twice.
+    pub fn page_g4_stream(&self, index: u32) -> Option<EmbeddedImage> {
+        let page_id = *self.pages.get(index as usize)?;
+        let page = self.document.get_dictionary(page_id).ok()?;
+        let placed = self.single_image(page_id, page, self.page_box(page))?;
+        let dict = &placed.stream.dict;
+        let resolved = |key: &[u8]| dict.get(key).ok().and_then(|o| self.resolve(o));
+        if resolved(b"Filter")?.as_name().ok()? != b"CCITTFaxDecode"
+            || dict.has(b"SMask")
+            || dict.has(b"Mask")
+            || resolved(b"ImageMask").and_then(|o| o.as_bool().ok()) == Some(true)
+            || !matches!(self.colour_space(dict), Some(ColourSpace::Gray))
+        {
+            return None;
+        }
+        let width = u32::try_from(resolved(b"Width")?.as_i64().ok()?).ok()?;
+        let height = u32::try_from(resolved(b"Height")?.as_i64().ok()?).ok()?;
+        let params = resolved(b"DecodeParms").and_then(|o| self.dict(o))?;
+        let param = |key: &[u8]| params.get(key).ok().and_then(|o| self.resolve(o));
+        let k = param(b"K").and_then(|o| o.as_i64().ok()).unwrap_or(0);
+        let columns = param(b"Columns").and_then(|o| o.as_i64().ok()).unwrap_or(1728);
+        let black_is_1 = param(b"BlackIs1").and_then(|o| o.as_bool().ok()).unwrap_or(false);
+        let byte_align = param(b"EncodedByteAlign").and_then(|o| o.as_bool().ok()).unwrap_or(false);
+        if k >= 0 || byte_align || columns != i64::from(width) {
+            return None;
+        }
+        let inverted = self.decode_inverted(dict).ok()??;
+        Some(EmbeddedImage::CcittG4 {
+            bytes: placed.stream.content.clone(),
+            width,
+            height,
+            black_is_1: black_is_1 ^ inverted,
+        })
+    }
+
     /// Renders the page with pdftoppm, at a resolution that keeps it within the limits.
     fn render(
         &self,

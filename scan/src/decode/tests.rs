@@ -668,6 +668,25 @@ fn encrypted_pdf_is_refused() {
     assert!(matches!(open_default(&bytes), Err(DecodeError::Encrypted)));
 }
 
+#[test]
+fn jpeg_structure_check_accepts_whole_files_and_refuses_every_truncation() {
+    let jpeg = jpeg_bytes(image::DynamicImage::ImageRgb8(rgb_pattern(64, 48)), Some(300));
+    jpeg::check_structure(&jpeg).unwrap();
+    for cut in 0..jpeg.len() - 1 {
+        assert!(jpeg::check_structure(&jpeg[..cut]).is_err(), "a cut at {cut} of {} passes", jpeg.len());
+    }
+    // Trailing bytes after EOI (some cameras append data) are not an error.
+    let mut trailing = jpeg.clone();
+    trailing.extend_from_slice(b"trailer");
+    jpeg::check_structure(&trailing).unwrap();
+    let page = jpeg_page_for_embedding(&jpeg, &Limits::default(), DEFAULT_DPI).unwrap();
+    assert_eq!((page.raster.width(), page.raster.height()), (64, 48));
+    assert!(matches!(page.embedded, Some(EmbeddedImage::Jpeg { ref bytes, .. }) if *bytes == jpeg));
+    assert!((page.dpi.x - 300.0).abs() < 0.1);
+    let tiny = Limits { max_pixels_per_page: 100, ..Limits::default() };
+    assert!(matches!(jpeg_page_for_embedding(&jpeg, &tiny, DEFAULT_DPI), Err(DecodeError::TooLarge(_))));
+}
+
 // ---------------------------------------------------------------------------------------------
 // GIF and BMP
 

