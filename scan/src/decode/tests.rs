@@ -869,3 +869,27 @@ fn pdf_structure_streams_are_capped() {
     let file = open(&bytes, &tight, DEFAULT_DPI).unwrap();
     assert!(file.page_without_rendering(0).unwrap().is_none(), "the page goes to the renderer");
 }
+
+#[test]
+fn tiff_deflate_strip_inflates_only_what_the_page_needs() {
+    // A 16 × 16 grey page whose deflate strip would inflate to 64 MiB: the decoder stops at the
+    // 256 bytes the page needs, so the bomb costs neither the memory nor the time.
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut encoder, &vec![0x80u8; 64 << 20]).unwrap();
+    let strip = encoder.finish().unwrap();
+    let bytes = write_tiff(vec![TiffPage::strips(
+        16,
+        16,
+        vec![
+            (258, Value::Short(vec![8])),
+            (259, Value::Short(vec![8])),
+            (262, Value::Short(vec![1])),
+            (278, Value::Long(vec![16])),
+        ],
+        vec![strip],
+    )]);
+    let started = Instant::now();
+    let page = only_page(&bytes);
+    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    assert_gray(&page.raster, &GrayImage::from_pixel(16, 16, image::Luma([0x80])));
+}
