@@ -39,6 +39,13 @@ pub fn find_qr_codes(page: &GrayImage) -> Vec<Symbol> {
     search.found
 }
 
+/// Fuzz entry for the payload reader (see `payload::fuzz`): the hand-written Reed-Solomon
+/// correction and mode parsing that run on codes `rqrr` cannot parse. Not for other callers.
+#[doc(hidden)]
+pub fn fuzz_payload(input: &[u8]) -> Option<String> {
+    payload::fuzz(input)
+}
+
 /// Above this many pixels, the first pass looks at a downscaled page: a printed QR code has modules
 /// of several pixels at scanning resolutions, and the smaller picture is four times cheaper to search.
 const FIRST_PASS_MAX_PIXELS: usize = 2_500_000;

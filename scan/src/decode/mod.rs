@@ -36,6 +36,13 @@ pub struct Limits {
     /// Bytes of text extracted from one PDF (see [`crate::text`]). The default, 16 MiB, is several
     /// thousand pages of dense prose; more is a generated or hostile file, not correspondence.
     pub max_text_bytes: u64,
+    /// Bytes one compressed stream of a PDF's structure (an object stream, a cross-reference stream,
+    /// a page's content) may decompress to. Deflate alone inflates up to about 1000:1 and filters
+    /// can be chained, so without this a few hundred kilobytes become gigabytes before any page is
+    /// looked at. Image streams have a tighter cap of their own: the bytes their declared size needs,
+    /// which [`Limits::max_pixels_per_page`] bounds. The default, 16 MiB, is far above what the
+    /// structure of a scanned or office PDF needs.
+    pub max_stream_bytes: u64,
 }
 
 impl Default for Limits {
@@ -46,6 +53,7 @@ impl Default for Limits {
             max_pages_per_file: 2_000,
             max_file_bytes: 1 << 30,
             max_text_bytes: 16 << 20,
+            max_stream_bytes: 16 << 20,
         }
     }
 }
@@ -229,6 +237,23 @@ impl OpenedFile<'_> {
             Inner::Png(header) => png::decode(self.bytes, header, &self.limits, self.default_dpi),
             Inner::Gif(header) => gif::decode(self.bytes, header, &self.limits, self.default_dpi),
             Inner::Bmp(header) => bmp::decode(self.bytes, header, &self.limits, self.default_dpi),
+        }
+    }
+}
+
+impl OpenedFile<'_> {
+    /// Decodes page `index` like [`OpenedFile::page`], without starting a child process: a PDF page
+    /// that `pdftoppm` would have to render is only planned (its render size checked against the
+    /// limits) and comes back as `Ok(None)`. This is the entry of the fuzz targets, which must run
+    /// a million inputs in one process; the renderer is poppler's code, not ours.
+    #[doc(hidden)]
+    pub fn page_without_rendering(&self, index: u32) -> Result<Option<Page>, DecodeError> {
+        match &self.inner {
+            Inner::Pdf(file) => match file.page_or_plan(index, &self.limits, self.default_dpi)? {
+                pdf::Extracted::Page(page) => Ok(Some(page)),
+                pdf::Extracted::Render(_) => Ok(None),
+            },
+            _ => self.page(index).map(Some),
         }
     }
 }

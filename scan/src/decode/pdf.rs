@@ -13,7 +13,7 @@
 //! TIFF page, and the orientation step turns it upright. Rendered pages come out as displayed.
 
 use lopdf::content::Content;
-use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
+use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId, Stream};
 
 use super::jpeg::{self, JpegHeader};
 use super::raster::{self, Palette};
@@ -24,8 +24,6 @@ use crate::page::{Dpi, EmbeddedImage, Page, Raster};
 const MAX_RENDER_DPI: f32 = 300.0;
 /// The lowest resolution a page is rendered at to fit the pixel limits; below this text is unreadable.
 const MIN_RENDER_DPI: f32 = 72.0;
-/// Decoded content streams larger than this are not inspected; such a page is rendered.
-const MAX_CONTENT_BYTES: usize = 16 << 20;
 /// How much of the page (and of the image) the overlap must cover for the page to count as a scan.
 const MIN_COVERAGE: f64 = 0.9;
 
@@ -34,13 +32,19 @@ pub(super) struct PdfFile<'a> {
     bytes: &'a [u8],
     document: Document,
     pages: Vec<ObjectId>,
+    /// Decoded content streams larger than this are not inspected; such a page is rendered.
+    max_content_bytes: usize,
 }
 
 impl<'a> PdfFile<'a> {
     pub fn open(bytes: &'a [u8], limits: &Limits) -> Result<PdfFile<'a>, DecodeError> {
         // The trailer of an encrypted file names its /Encrypt dictionary; lopdf may decrypt files
         // with an empty user password on its own, so look before and after loading.
-        let document = Document::load_mem(bytes).map_err(|error| match error {
+        let options = LoadOptions {
+            max_decompressed_size: Some(usize::try_from(limits.max_stream_bytes).unwrap_or(usize::MAX)),
+            ..LoadOptions::default()
+        };
+        let document = Document::load_mem_with_options(bytes, options).map_err(|error| match error {
             lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => DecodeError::Encrypted,
             other => DecodeError::Corrupt(format!("the PDF cannot be read ({other})")),
         })?;
@@ -49,7 +53,8 @@ impl<'a> PdfFile<'a> {
         }
         let pages: Vec<ObjectId> = document.get_pages().into_values().collect();
         limits.check_page_count(pages.len() as u64)?;
-        Ok(PdfFile { bytes, document, pages })
+        let max_content_bytes = usize::try_from(limits.max_stream_bytes).unwrap_or(usize::MAX);
+        Ok(PdfFile { bytes, document, pages, max_content_bytes })
     }
 
     pub fn page_count(&self) -> u32 {
@@ -57,6 +62,31 @@ impl<'a> PdfFile<'a> {
     }
 
     pub fn page(&self, index: u32, limits: &Limits, default_dpi: Dpi) -> Result<Page, DecodeError> {
+        match self.page_or_plan(index, limits, default_dpi)? {
+            Extracted::Page(page) => Ok(page),
+            Extracted::Render(plan) => {
+                let raster = render::render_page(
+                    self.bytes,
+                    index + 1,
+                    plan.dpi as u32,
+                    plan.colour,
+                    plan.width + 2,
+                    plan.height + 2,
+                )?;
+                Ok(Page { raster, dpi: Dpi::uniform(plan.dpi), embedded: None })
+            }
+        }
+    }
+
+    /// Everything [`PdfFile::page`] does in this process: the page's scanned image when it has one,
+    /// else how `pdftoppm` would render it (checked against the limits). The fuzz target stops here,
+    /// since the child process is poppler's own code and far too slow to run a million times.
+    pub fn page_or_plan(
+        &self,
+        index: u32,
+        limits: &Limits,
+        default_dpi: Dpi,
+    ) -> Result<Extracted, DecodeError> {
         let page_id = *self.pages.get(index as usize).ok_or(DecodeError::NoPages)?;
         let page = self
             .document
@@ -65,11 +95,11 @@ impl<'a> PdfFile<'a> {
         let page_box = self.page_box(page);
         if let Some(scan) = self.single_image(page_id, page, page_box) {
             match self.decode_image(&scan, index, limits)? {
-                Some(page) => return Ok(page),
+                Some(page) => return Ok(Extracted::Page(page)),
                 None => tracing::debug!(page = index + 1, "page image needs rendering"),
             }
         }
-        self.render(index, page, page_box, limits, default_dpi)
+        self.render_plan(index, page, page_box, limits, default_dpi).map(Extracted::Render)
     }
 
     /// The JPEG stream of a scanned page (one full-page `DCTDecode` image), without decoding it. Format
@@ -127,15 +157,15 @@ impl<'a> PdfFile<'a> {
         })
     }
 
-    /// Renders the page with pdftoppm, at a resolution that keeps it within the limits.
-    fn render(
+    /// The resolution and size to render the page at with pdftoppm, keeping it within the limits.
+    fn render_plan(
         &self,
         index: u32,
         page: &Dictionary,
         page_box: [f64; 4],
         limits: &Limits,
         default_dpi: Dpi,
-    ) -> Result<Page, DecodeError> {
+    ) -> Result<RenderPlan, DecodeError> {
         let (mut width_pt, mut height_pt) =
             ((page_box[2] - page_box[0]).abs(), (page_box[3] - page_box[1]).abs());
         if self
@@ -170,15 +200,8 @@ impl<'a> PdfFile<'a> {
             )));
         }
         let colour = self.has_colour_image(page);
-        let raster = render::render_page(
-            self.bytes,
-            index + 1,
-            dpi as u32,
-            colour,
-            width as u32 + 2,
-            height as u32 + 2,
-        )?;
-        Ok(Page { raster, dpi: Dpi::uniform(dpi), embedded: None })
+        // `fits` bounded both sides by `max_side`, a u32.
+        Ok(RenderPlan { dpi, width: width as u32, height: height as u32, colour })
     }
 
     /// The one image the page's content draws, if the page is a scan: nothing else visible is
@@ -189,7 +212,7 @@ impl<'a> PdfFile<'a> {
         page: &'d Dictionary,
         page_box: [f64; 4],
     ) -> Option<PlacedImage<'d>> {
-        let content = self.document.get_page_content_with_limit(page_id, MAX_CONTENT_BYTES).ok()?;
+        let content = self.document.get_page_content_with_limit(page_id, self.max_content_bytes).ok()?;
         let operations = Content::decode(&content).ok()?.operations;
         let xobjects = self
             .inherited(page, b"Resources")
@@ -570,6 +593,21 @@ impl<'a> PdfFile<'a> {
     fn stream<'d>(&'d self, object: &'d Object) -> Option<&'d Stream> {
         self.resolve(object)?.as_stream().ok()
     }
+}
+
+/// A page decoded here, or what it takes to have `pdftoppm` render it.
+pub(super) enum Extracted {
+    Page(Page),
+    Render(RenderPlan),
+}
+
+/// How a page that is not a single scanned image is rendered: at `dpi`, to at most `width` × `height`
+/// pixels, in colour or grey.
+pub(super) struct RenderPlan {
+    pub dpi: f32,
+    pub width: u32,
+    pub height: u32,
+    pub colour: bool,
 }
 
 /// The image a scanned page draws, with the transformation it is drawn with.

@@ -839,3 +839,157 @@ fn opened_files_can_move_between_threads() {
     fn send_and_sync<T: Send + Sync>() {}
     send_and_sync::<OpenedFile<'static>>();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Resource limits not covered above
+
+#[test]
+fn jpeg_bomb_header_fails_fast() {
+    let mut bytes = jpeg_bytes(image::DynamicImage::ImageLuma8(gray_pattern(16, 16)), None);
+    // Declare 60000 × 60000 pixels in the frame header (SOF0: length, precision, height, width).
+    let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).expect("baseline frame header");
+    bytes[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]);
+    let started = Instant::now();
+    let error = open_default(&bytes).unwrap().page(0).unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(100));
+    assert!(matches!(&error, DecodeError::TooLarge(m) if m.contains("60000 × 60000")), "{error:?}");
+}
+
+#[test]
+fn pdf_page_count_is_capped() {
+    let mut document = Document::with_version("1.5");
+    let pages_id = document.new_object_id();
+    let kids: Vec<Object> = (0..3)
+        .map(|_| document.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id }).into())
+        .collect();
+    document.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => kids, "Count" => 3,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog_id = document.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    document.trailer.set("Root", catalog_id);
+    let mut bytes = Vec::new();
+    document.save_to(&mut bytes).unwrap();
+
+    assert_eq!(open_default(&bytes).unwrap().page_count(), 3);
+    let limits = Limits { max_pages_per_file: 2, ..Limits::default() };
+    let error = open(&bytes, &limits, DEFAULT_DPI).err().expect("three pages are over the limit");
+    assert!(matches!(&error, DecodeError::TooLarge(m) if m.contains("3 pages")), "{error:?}");
+}
+
+/// A PDF whose page tree lives in an object stream that inflates to more than 2 MiB (padding after
+/// the objects), found through a cross-reference stream.
+fn pdf_with_padded_object_stream() -> Vec<u8> {
+    let page_tree = "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 595 842] >>";
+    let page = "<< /Type /Page /Parent 2 0 R >>";
+    let header = format!("2 0 3 {} ", page_tree.len() + 1);
+    let mut objects = format!("{header}{page_tree} {page}").into_bytes();
+    objects.resize(objects.len() + (2 << 20), b' ');
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut encoder, &objects).unwrap();
+    let compressed = encoder.finish().unwrap();
+
+    let mut pdf = b"%PDF-1.5\n".to_vec();
+    let catalog_at = pdf.len();
+    pdf.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+    let stream_at = pdf.len();
+    pdf.extend_from_slice(
+        format!(
+            "4 0 obj\n<< /Type /ObjStm /N 2 /First {} /Filter /FlateDecode /Length {} >>\nstream\n",
+            header.len(),
+            compressed.len()
+        )
+        .as_bytes(),
+    );
+    pdf.extend_from_slice(&compressed);
+    pdf.extend_from_slice(b"\nendstream\nendobj\n");
+    // Cross-reference stream entries: type (1 byte), offset or object stream (4), generation or index (2).
+    let entry = |kind: u8, field: u32, index: u16| {
+        let mut entry = vec![kind];
+        entry.extend_from_slice(&field.to_be_bytes());
+        entry.extend_from_slice(&index.to_be_bytes());
+        entry
+    };
+    let xref_at = pdf.len();
+    let entries: Vec<u8> = [
+        entry(0, 0, 0xFFFF),
+        entry(1, catalog_at as u32, 0),
+        entry(2, 4, 0),
+        entry(2, 4, 1),
+        entry(1, stream_at as u32, 0),
+        entry(1, xref_at as u32, 0),
+    ]
+    .concat();
+    pdf.extend_from_slice(
+        format!(
+            "5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R /Length {} >>\nstream\n",
+            entries.len()
+        )
+        .as_bytes(),
+    );
+    pdf.extend_from_slice(&entries);
+    pdf.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+    pdf
+}
+
+#[test]
+fn pdf_structure_streams_are_capped() {
+    // The object stream decodes within the default cap; under a 1 MiB cap it is not decoded, and
+    // the page tree inside it is missing.
+    let bytes = pdf_with_padded_object_stream();
+    assert!(bytes.len() < 64 << 10, "the fixture is a compact bomb");
+    assert_eq!(open_default(&bytes).unwrap().page_count(), 1);
+    let tight = Limits { max_stream_bytes: 1 << 20, ..Limits::default() };
+    assert!(open(&bytes, &tight, DEFAULT_DPI).is_err());
+
+    // A page content stream over the cap is not inspected: the page is rendered instead of having
+    // its image taken as the scan.
+    let mut content = FULL_PAGE.to_string();
+    content.push_str(&" ".repeat(2 << 20));
+    let mut content_stream = Stream::new(dictionary! {}, content.into_bytes());
+    content_stream.compress().unwrap();
+    let image = Stream::new(
+        dictionary! {
+            "Type" => "XObject", "Subtype" => "Image", "Width" => 8, "Height" => 8,
+            "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8,
+        },
+        vec![128u8; 64],
+    );
+    let mut document = Document::load_mem(&pdf_with(FULL_PAGE, Some(image), false)).unwrap();
+    let page_id = *document.get_pages().values().next().unwrap();
+    let content_id = document.add_object(content_stream);
+    document.get_dictionary_mut(page_id).unwrap().set("Contents", content_id);
+    let mut bytes = Vec::new();
+    document.save_to(&mut bytes).unwrap();
+    let page = open_default(&bytes).unwrap().page_without_rendering(0).unwrap();
+    assert!(matches!(page.map(|p| p.raster), Some(Raster::Gray(_))), "the image is the scan");
+    let file = open(&bytes, &tight, DEFAULT_DPI).unwrap();
+    assert!(file.page_without_rendering(0).unwrap().is_none(), "the page goes to the renderer");
+}
+
+#[test]
+fn tiff_deflate_strip_inflates_only_what_the_page_needs() {
+    // A 16 × 16 grey page whose deflate strip would inflate to 64 MiB: the decoder stops at the
+    // 256 bytes the page needs, so the bomb costs neither the memory nor the time.
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut encoder, &vec![0x80u8; 64 << 20]).unwrap();
+    let strip = encoder.finish().unwrap();
+    let bytes = write_tiff(vec![TiffPage::strips(
+        16,
+        16,
+        vec![
+            (258, Value::Short(vec![8])),
+            (259, Value::Short(vec![8])),
+            (262, Value::Short(vec![1])),
+            (278, Value::Long(vec![16])),
+        ],
+        vec![strip],
+    )]);
+    let started = Instant::now();
+    let page = only_page(&bytes);
+    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    assert_gray(&page.raster, &GrayImage::from_pixel(16, 16, image::Luma([0x80])));
+}

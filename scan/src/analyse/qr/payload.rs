@@ -476,6 +476,44 @@ fn parse(version: usize, data: &[u8]) -> Option<String> {
     Some(text.text)
 }
 
+/// The fuzz target's view of this module. The first byte picks what the rest of `input` is and the
+/// version (1-40) it belongs to: data codewords for [`parse`], a block for [`correct`] (after a byte
+/// giving its ECC size), or the modules of a grid for [`read`]. Everything here sees bytes a sender
+/// controls: the grid comes straight off the page, and the codewords through one Reed-Solomon check.
+pub(super) fn fuzz(input: &[u8]) -> Option<String> {
+    let (&selector, rest) = input.split_first()?;
+    let version = usize::from(selector / 3) % 40 + 1;
+    match selector % 3 {
+        0 => parse(version, rest),
+        1 => {
+            let (&ecc_size, block) = rest.split_first()?;
+            let mut block = block.to_vec();
+            correct(&mut block, usize::from(ecc_size))?;
+            // A corrected block must be a codeword: its syndromes vanish.
+            assert!(syndromes(&block, usize::from(ecc_size)).iter().all(|&s| s == 0));
+            Some(String::new())
+        }
+        _ => read(&FuzzGrid { size: version * 4 + 17, modules: rest }),
+    }
+}
+
+/// A grid whose modules are the bits of a byte string, row by row (missing bits are light).
+struct FuzzGrid<'a> {
+    size: usize,
+    modules: &'a [u8],
+}
+
+impl BitGrid for FuzzGrid<'_> {
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn bit(&self, y: usize, x: usize) -> bool {
+        let i = y * self.size + x;
+        self.modules.get(i / 8).is_some_and(|byte| byte >> (i % 8) & 1 == 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
