@@ -12,6 +12,7 @@ mod font;
 mod normalize;
 #[cfg(test)]
 mod tests;
+mod usage;
 mod writer;
 mod xmp;
 

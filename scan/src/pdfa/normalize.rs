@@ -38,10 +38,10 @@ use std::io::Write as _;
 
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
-use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 
 use super::check::{check, font_is_embedded};
+use super::usage::{collect_device_colours, page_usage};
 use super::writer::{ICC_REGISTRY, SRGB_CONDITION, srgb_profile_flate};
 use super::xmp::{self, PdfText};
 use super::{Conformance, DocumentInfo};
@@ -51,10 +51,6 @@ use crate::decode::render::render_page;
 /// The most a single stream may decode to while the normaliser re-encodes or inspects it. Content
 /// streams of real documents are far smaller; a larger one is a bomb, not correspondence.
 const MAX_DECODED_STREAM: usize = 256 << 20;
-
-/// How deep Form XObjects may nest inside each other before the walk gives up (real files use two or
-/// three levels; a cycle would otherwise recurse forever).
-const MAX_FORM_DEPTH: u32 = 24;
 
 /// Actions PDF/A-2 forbids (ISO 19005-2, 6.5.1).
 const FORBIDDEN_ACTIONS: [&[u8]; 11] = [
@@ -494,226 +490,47 @@ fn apply_annotation_fixes(document: &mut Document, fixes: Vec<AnnotationFix>, ch
     }
 }
 
-/// Resource dictionaries in lookup order (a page's own, then inherited ones).
-type Resources<'a> = Vec<&'a Dictionary>;
-
-/// Walks what every page draws, including Form XObjects and annotation appearances: fonts that show
-/// visible text must be embedded, and no DeviceCMYK colour may be used (the OutputIntent is RGB).
+/// Walks what every page draws, including Form XObjects and annotation appearances (see
+/// [`super::usage`]): fonts that show visible text must be embedded, and no DeviceCMYK colour may be
+/// used, in content or in images (the OutputIntent is RGB).
 fn inspect_page_content(document: &Document, page_ids: &[ObjectId], problems: &mut Problems) {
     for (index, &page_id) in page_ids.iter().enumerate() {
-        let page = index as u32 + 1;
-        let mut walker = Walker { document, page, problems, visited: BTreeSet::new() };
-        let resources = page_resources(document, page_id);
-        match document.get_page_content_with_limit(page_id, MAX_DECODED_STREAM) {
-            Ok(content) => walker.walk(&content, &resources, 0, 0),
-            Err(error) => walker
-                .problems
-                .add(format!("page {page}'s content cannot be read ({error}); re-export the document")),
+        let page = index + 1;
+        let usage = page_usage(document, page_id);
+        for unreadable in &usage.unreadable {
+            problems.add(format!(
+                "on page {page} {unreadable}, so its fonts and colours cannot be verified; re-export the document"
+            ));
         }
-        let Ok(page_dict) = document.get_dictionary(page_id) else { continue };
-        let annotations = resolve(document, page_dict.get(b"Annots").ok()).and_then(|o| o.as_array().ok());
-        for annotation in annotations.into_iter().flatten() {
-            let Some(appearance) = resolve(document, Some(annotation))
-                .and_then(|o| o.as_dict().ok())
-                .and_then(|dict| resolve(document, dict.get(b"AP").ok()))
-                .and_then(|o| o.as_dict().ok())
-            else {
-                continue;
-            };
-            for (_, state) in appearance.iter() {
-                walker.walk_appearance(state);
-            }
+        for font in usage.fonts.iter().filter(|font| font.visible && !font_is_embedded(document, font.font)) {
+            problems.add(format!(
+                "font {} on page {page} is not embedded; PDF/A needs embedded fonts: re-export the \
+                 document with embedded fonts",
+                font.name()
+            ));
+        }
+        if usage.device_colours.contains("DeviceCMYK") {
+            problems.add(format!(
+                "page {page} paints in DeviceCMYK, which PDF/A-2 allows only with a CMYK output intent; \
+                 re-export the document in RGB or with ICC-based colour"
+            ));
         }
     }
     for (&id, object) in &document.objects {
         let Object::Stream(stream) = object else { continue };
+        let mut colours = BTreeSet::new();
         if stream.dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Image".as_slice())
             && let Ok(colour_space) = stream.dict.get(b"ColorSpace")
-            && uses_cmyk(document, colour_space, 0)
         {
+            collect_device_colours(document, colour_space, &mut colours, 0);
+        }
+        if colours.contains("DeviceCMYK") {
             problems.add(format!(
                 "image {} is DeviceCMYK, which PDF/A-2 allows only with a CMYK output intent; \
                  re-export the document in RGB or with ICC-based colour",
                 id.0
             ));
         }
-    }
-}
-
-fn page_resources(document: &Document, page_id: ObjectId) -> Resources<'_> {
-    let Ok((own, inherited)) = document.get_page_resources(page_id) else { return Vec::new() };
-    own.into_iter().chain(inherited.into_iter().filter_map(|id| document.get_dictionary(id).ok())).collect()
-}
-
-struct Walker<'a, 'p> {
-    document: &'a Document,
-    page: u32,
-    problems: &'p mut Problems,
-    /// Forms already walked, with the text rendering mode they were entered in.
-    visited: BTreeSet<(ObjectId, i64)>,
-}
-
-impl<'a> Walker<'a, '_> {
-    /// An appearance entry: a stream, or a dictionary of states each mapping to a stream.
-    fn walk_appearance(&mut self, state: &'a Object) {
-        match resolve(self.document, Some(state)) {
-            Some(Object::Stream(_)) => {
-                if let Ok(id) = state.as_reference() {
-                    self.walk_form(id, &Vec::new(), 0, 0);
-                }
-            }
-            Some(Object::Dictionary(states)) => {
-                for (_, stream) in states.iter() {
-                    if let Ok(id) = stream.as_reference() {
-                        self.walk_form(id, &Vec::new(), 0, 0);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn walk_form(&mut self, id: ObjectId, parent: &Resources<'a>, mode: i64, depth: u32) {
-        if depth > MAX_FORM_DEPTH || !self.visited.insert((id, mode)) {
-            return;
-        }
-        let Ok(Object::Stream(stream)) = self.document.get_object(id) else { return };
-        let resources: Resources<'a> =
-            match resolve(self.document, stream.dict.get(b"Resources").ok()).and_then(|o| o.as_dict().ok()) {
-                Some(own) => vec![own],
-                None => parent.clone(),
-            };
-        let content = if stream.dict.has(b"Filter") {
-            stream.decompressed_content_with_limit(MAX_DECODED_STREAM)
-        } else {
-            Ok(stream.content.clone())
-        };
-        match content {
-            Ok(content) => self.walk(&content, &resources, mode, depth + 1),
-            Err(error) => self.problems.add(format!(
-                "page {}: form {} cannot be read ({error}); re-export the document",
-                self.page, id.0
-            )),
-        }
-    }
-
-    fn walk(&mut self, content: &[u8], resources: &Resources<'a>, initial_mode: i64, depth: u32) {
-        let operations = match Content::decode(content) {
-            Ok(content) => content.operations,
-            Err(error) => {
-                self.problems.add(format!(
-                    "page {}'s content cannot be parsed ({error}); re-export the document",
-                    self.page
-                ));
-                return;
-            }
-        };
-        let (mut mode, mut font) = (initial_mode, Vec::new());
-        let mut saved = Vec::new();
-        for operation in &operations {
-            let name_operand = || operation.operands.first().and_then(|operand| operand.as_name().ok());
-            match operation.operator.as_str() {
-                "q" => saved.push((mode, font.clone())),
-                "Q" => {
-                    if let Some((saved_mode, saved_font)) = saved.pop() {
-                        (mode, font) = (saved_mode, saved_font);
-                    }
-                }
-                "Tr" => mode = operation.operands.first().and_then(|o| o.as_i64().ok()).unwrap_or(0),
-                "Tf" => font = name_operand().map(<[u8]>::to_vec).unwrap_or_default(),
-                "Tj" | "TJ" | "'" | "\"" if mode != 3 => self.check_font(&font, resources),
-                "k" | "K" => self.cmyk(),
-                "cs" | "CS" => {
-                    if let Some(name) = name_operand() {
-                        let named = lookup(self.document, resources, b"ColorSpace", name);
-                        let device = matches!(name, b"DeviceCMYK" | b"CMYK");
-                        if device || named.is_some_and(|space| uses_cmyk(self.document, space, 0)) {
-                            self.cmyk();
-                        }
-                    }
-                }
-                "Do" => {
-                    let Some(name) = name_operand() else { continue };
-                    let Some(Object::Reference(id)) = lookup_raw(self.document, resources, b"XObject", name)
-                    else {
-                        continue;
-                    };
-                    let is_form =
-                        self.document.get_object(*id).ok().and_then(|o| o.as_stream().ok()).is_some_and(
-                            |s| {
-                                s.dict.get(b"Subtype").and_then(Object::as_name).ok()
-                                    == Some(b"Form".as_slice())
-                            },
-                        );
-                    if is_form {
-                        self.walk_form(*id, resources, mode, depth);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn check_font(&mut self, name: &[u8], resources: &Resources<'a>) {
-        let Some(font) = lookup(self.document, resources, b"Font", name).and_then(|o| o.as_dict().ok())
-        else {
-            return;
-        };
-        if !font_is_embedded(self.document, font) {
-            let base = font
-                .get(b"BaseFont")
-                .and_then(Object::as_name)
-                .map(|base| String::from_utf8_lossy(base).into_owned())
-                .unwrap_or_else(|_| String::from_utf8_lossy(name).into_owned());
-            self.problems.add(format!(
-                "font {base} on page {} is not embedded; PDF/A needs embedded fonts: re-export the \
-                 document with embedded fonts",
-                self.page
-            ));
-        }
-    }
-
-    fn cmyk(&mut self) {
-        self.problems.add(format!(
-            "page {} paints in DeviceCMYK, which PDF/A-2 allows only with a CMYK output intent; \
-             re-export the document in RGB or with ICC-based colour",
-            self.page
-        ));
-    }
-}
-
-/// The object a resource name stands for, dereferenced.
-fn lookup<'a>(
-    document: &'a Document,
-    resources: &Resources<'a>,
-    category: &[u8],
-    name: &[u8],
-) -> Option<&'a Object> {
-    resolve(document, lookup_raw(document, resources, category, name))
-}
-
-/// The resource entry as written (a reference, usually).
-fn lookup_raw<'a>(
-    document: &'a Document,
-    resources: &Resources<'a>,
-    category: &[u8],
-    name: &[u8],
-) -> Option<&'a Object> {
-    resources.iter().find_map(|dict| {
-        let entries = resolve(document, dict.get(category).ok())?.as_dict().ok()?;
-        entries.get(name).ok()
-    })
-}
-
-/// Whether a colour space is DeviceCMYK, directly or as the base of Indexed.
-fn uses_cmyk(document: &Document, colour_space: &Object, depth: u8) -> bool {
-    match resolve(document, Some(colour_space)) {
-        Some(Object::Name(name)) => matches!(name.as_slice(), b"DeviceCMYK" | b"CMYK"),
-        Some(Object::Array(parts)) if depth < 4 => {
-            parts.first().and_then(|kind| kind.as_name().ok()) == Some(b"Indexed".as_slice())
-                && parts.get(1).is_some_and(|base| uses_cmyk(document, base, depth + 1))
-        }
-        _ => false,
     }
 }
 
