@@ -13,7 +13,8 @@
 //!
 //! What cannot be fixed without changing what the document is or shows is refused with
 //! [`NormalizeError::NeedsHuman`]: fonts that are not embedded (embedding a substitute would change
-//! the glyphs), JavaScript and other forbidden actions, XFA forms, embedded files that are not PDF/A,
+//! the glyphs), digital signatures (rewriting breaks them), JavaScript and other forbidden actions,
+//! XFA forms, embedded files that are not PDF/A,
 //! hidden or appearance-less annotations, DeviceCMYK colour (the added OutputIntent is RGB), external
 //! stream data and PDF 2.0 sources. The structural checker ([`super::check`]) is the last gate: an
 //! output it rejects is never returned.
@@ -273,6 +274,15 @@ fn find_forbidden_content(document: &Document, problems: &mut Problems) {
             _ => continue,
         };
         inspect_dictionary(document, id, dict, problems, 0);
+        let is_signature = dict.get(b"Type").and_then(Object::as_name).ok() == Some(b"Sig".as_slice())
+            || dict.get(b"FT").and_then(Object::as_name).ok() == Some(b"Sig".as_slice()) && dict.has(b"V");
+        if is_signature {
+            problems.add(
+                "the document is digitally signed, and rewriting it would break the signature; keep \
+                 the signed original and decide by hand whether a PDF/A copy is needed"
+                    .into(),
+            );
+        }
         if let Object::Stream(stream) = object {
             if ["F", "FFilter", "FDecodeParms"].iter().any(|key| stream.dict.has(key.as_bytes())) {
                 problems.add(format!(

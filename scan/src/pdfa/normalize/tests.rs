@@ -468,6 +468,40 @@ fn javascript_cmyk_and_xfa_need_a_human() {
 }
 
 #[test]
+fn signed_documents_need_a_human() {
+    let mut builder = Builder::new();
+    builder.page(b"0 0 1 rg 10 10 100 100 re f", Dictionary::new(), Dictionary::new());
+    let signature = builder.document.add_object(dictionary! {
+        "Type" => "Sig", "Filter" => "Adobe.PPKLite", "SubFilter" => "adbe.pkcs7.detached",
+        "Contents" => Object::String(vec![0; 16], StringFormat::Hexadecimal),
+    });
+    let field = builder.document.add_object(dictionary! {
+        "FT" => "Sig", "T" => Object::string_literal("Unterschrift"), "V" => signature,
+    });
+    let form = dictionary! { "Fields" => vec![field.into()], "SigFlags" => 3 };
+    let reason = needs_human(&builder.finish(dictionary! { "AcroForm" => form }));
+    assert!(reason.contains("digitally signed"), "{reason}");
+}
+
+#[test]
+fn damaged_files_give_errors_not_panics() {
+    // Every single-byte change at a spread of positions, and every truncation on a coarse grid, of a
+    // small source with LZW streams and an image: the normaliser must answer, whatever the answer is.
+    let (source, _) = lzw_pdf();
+    let step = (source.len() / 300).max(1);
+    for position in (0..source.len()).step_by(step) {
+        for value in [0u8, b' ', b'9', 0xFF] {
+            let mut damaged = source.clone();
+            damaged[position] = value;
+            if let Ok(normalized) = normalize_to_pdfa2b(&damaged, &info()) {
+                assert!(check(&normalized.pdf).is_valid(), "byte {position} = {value}: output must be valid");
+            }
+        }
+        let _ = normalize_to_pdfa2b(&source[..position], &info());
+    }
+}
+
+#[test]
 fn incremental_updates_and_trailing_bytes_are_dropped() {
     let mut source = text_pdf(FontKind::EmbeddedDejaVu);
     // An incremental update that replaces the Info dictionary, then junk after the last %%EOF.
