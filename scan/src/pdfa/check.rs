@@ -467,6 +467,15 @@ fn check_pages(
     for (number, page_id) in document.get_pages() {
         let usage = page_usage(document, page_id);
         device_colours.extend(usage.device_colours.iter().copied());
+        if usage.interpolated_inline_images > 0 {
+            report.add(
+                "6.2.8",
+                format!(
+                    "page {number}: {} inline images set /Interpolate true; set it to false",
+                    usage.interpolated_inline_images
+                ),
+            );
+        }
         for font in &usage.fonts {
             let label = String::from_utf8_lossy(&font.resource);
             if font.visible && !font_is_embedded(document, font.font) {
@@ -673,6 +682,23 @@ mod tests {
         // Visible text needs its font program: a hand-made page shows text in Helvetica, not embedded.
         let visible = hand_made_visible_text_pdf();
         assert_violates(&visible, "6.2.11.4.1");
+    }
+
+    #[test]
+    fn interpolated_inline_images_are_reported() {
+        let pdf = hand_made_pdf(&[
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Resources << >> /Contents 4 0 R >>"
+                .to_string(),
+            stream_object("", "q 100 0 0 100 0 0 cm BI /W 1 /H 1 /CS /G /BPC 8 /I true ID A EI Q"),
+        ]);
+        let report = check(&pdf);
+        assert!(
+            report.violations.iter().any(|v| v.rule == "6.2.8" && v.message.contains("inline image")),
+            "{:#?}",
+            report.violations
+        );
     }
 
     #[test]

@@ -28,11 +28,11 @@
 //! pixels at 50 dpi (measured in the tests). The gate therefore renders [`comparison_reference`] of
 //! the source (the same bytes with the hint switched off) and still demands tolerance 0.
 //!
-//! Known gaps: inline images (`BI … ID … EI`) are not inspected for `/I true` or CMYK, optional content
-//! configurations, transparency blend modes, Separation/DeviceN alternates and glyph widths are not
-//! checked, and numbers in dictionaries pass through lopdf's `f32` (content streams are copied as
-//! bytes, so only values outside content, such as a `/MediaBox` with more than seven significant
-//! digits, can round).
+//! Known gaps: optional content configurations, transparency blend modes, Separation/DeviceN
+//! alternates and glyph widths are not checked; embedded files must be PDF/A-2 (PDF/A-1 attachments,
+//! which PDF/A-2 would allow, are refused); numbers in dictionaries pass through lopdf's `f32`
+//! (content streams are copied as bytes, so only values outside content, such as a `/MediaBox` with
+//! more than seven significant digits, can round).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -517,6 +517,12 @@ fn inspect_page_content(document: &Document, page_ids: &[ObjectId], problems: &m
                 "font {} on page {page} is not embedded; PDF/A needs embedded fonts: re-export the \
                  document with embedded fonts",
                 font.name()
+            ));
+        }
+        if usage.interpolated_inline_images > 0 {
+            problems.add(format!(
+                "page {page} has inline images with /Interpolate true, which PDF/A forbids and which \
+                 cannot be changed without rewriting the page content; re-export the document"
             ));
         }
         if usage.device_colours.contains("DeviceCMYK") {

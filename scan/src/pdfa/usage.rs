@@ -4,7 +4,7 @@
 //! Both the checker and the normaliser judge fonts and colours from this one walk, so they cannot
 //! disagree about what a page uses.
 //!
-//! Not walked: inline images, Type3 glyph procedures, patterns and shadings, and colour spaces named
+//! Inline images count too: their interpolation flag and colour space. Not walked: Type3 glyph procedures, patterns and shadings, and colour spaces named
 //! only through Separation/DeviceN alternates.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,6 +45,8 @@ pub(super) struct PageUsage<'a> {
     pub fonts: Vec<FontUse<'a>>,
     /// `DeviceGray`, `DeviceRGB` or `DeviceCMYK`, as set by colour operators in the content.
     pub device_colours: BTreeSet<&'static str>,
+    /// Inline images (`BI … ID … EI`) that ask for interpolation (`/I true`), which PDF/A forbids.
+    pub interpolated_inline_images: u32,
     /// Content that could not be decoded or parsed, so nothing is known about it.
     pub unreadable: Vec<String>,
 }
@@ -191,6 +193,36 @@ impl<'a> Walker<'a> {
                                 }
                             }
                         }
+                    }
+                }
+                "BI" => {
+                    let Some(Object::Stream(image)) = operation.operands.first() else { continue };
+                    let entry = |short: &[u8], long: &[u8]| {
+                        image.dict.get(short).or_else(|_| image.dict.get(long)).ok()
+                    };
+                    if entry(b"I", b"Interpolate").and_then(|value| value.as_bool().ok()) == Some(true) {
+                        self.usage.interpolated_inline_images += 1;
+                    }
+                    match entry(b"CS", b"ColorSpace") {
+                        Some(Object::Name(name)) => match device_colour(name) {
+                            Some(device) => {
+                                self.usage.device_colours.insert(device);
+                            }
+                            None => {
+                                if let Some(space) = lookup(self.document, resources, b"ColorSpace", name) {
+                                    collect_device_colours(
+                                        self.document,
+                                        space,
+                                        &mut self.usage.device_colours,
+                                        0,
+                                    );
+                                }
+                            }
+                        },
+                        Some(space) => {
+                            collect_device_colours(self.document, space, &mut self.usage.device_colours, 0)
+                        }
+                        None => {}
                     }
                 }
                 "Do" => {

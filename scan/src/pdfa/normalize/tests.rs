@@ -461,6 +461,24 @@ fn javascript_cmyk_and_xfa_need_a_human() {
     assert!(reason.contains("page 1 paints in DeviceCMYK"), "{reason}");
 
     let mut builder = Builder::new();
+    builder.page(
+        b"q 100 0 0 100 0 0 cm BI /W 1 /H 1 /CS /CMYK /BPC 8 ID ABCD EI Q",
+        Dictionary::new(),
+        Dictionary::new(),
+    );
+    let reason = needs_human(&builder.finish(Dictionary::new()));
+    assert!(reason.contains("page 1 paints in DeviceCMYK"), "inline CMYK image: {reason}");
+
+    let mut builder = Builder::new();
+    builder.page(
+        b"q 100 0 0 100 0 0 cm BI /W 1 /H 1 /CS /G /BPC 8 /I true ID A EI Q",
+        Dictionary::new(),
+        Dictionary::new(),
+    );
+    let reason = needs_human(&builder.finish(Dictionary::new()));
+    assert!(reason.contains("inline images with /Interpolate true"), "{reason}");
+
+    let mut builder = Builder::new();
     builder.page(b"0 0 1 rg 10 10 100 100 re f", Dictionary::new(), Dictionary::new());
     let xfa = dictionary! { "Fields" => Vec::<Object>::new(), "XFA" => Object::String(b"<xdp/>".to_vec(), StringFormat::Literal) };
     let reason = needs_human(&builder.finish(dictionary! { "AcroForm" => xfa }));
