@@ -462,6 +462,9 @@ fn inspect_annotation(
 }
 
 fn apply_annotation_fixes(document: &mut Document, fixes: Vec<AnnotationFix>, changes: &mut Vec<String>) {
+    // Documents with links have hundreds of them; the journal gets one line per kind of fix and
+    // annotation type, with a count and the pages.
+    let mut done: BTreeMap<(&'static str, String), (usize, BTreeSet<u32>)> = BTreeMap::new();
     for fix in fixes {
         // The appearance dictionary may be a separate object; resolve it before borrowing mutably.
         let appearance_id = document
@@ -473,10 +476,15 @@ fn apply_annotation_fixes(document: &mut Document, fixes: Vec<AnnotationFix>, ch
         let subtype =
             String::from_utf8_lossy(dict.get(b"Subtype").and_then(Object::as_name).unwrap_or_default())
                 .into_owned();
+        let mut record = |kind: &'static str| {
+            let entry = done.entry((kind, subtype.clone())).or_default();
+            entry.0 += 1;
+            entry.1.insert(fix.page);
+        };
         if fix.set_print {
             let flags = dict.get(b"F").and_then(Object::as_i64).unwrap_or(0);
             dict.set("F", Object::Integer(flags | FLAG_PRINT));
-            changes.push(format!("page {}: set the print flag of a {subtype} annotation", fix.page));
+            record("set the print flag of");
         }
         if !fix.drop_states.is_empty() {
             let appearance = match appearance_id {
@@ -491,12 +499,21 @@ fn apply_annotation_fixes(document: &mut Document, fixes: Vec<AnnotationFix>, ch
                 for key in &fix.drop_states {
                     appearance.remove(key);
                 }
-                changes.push(format!(
-                    "page {}: removed the rollover/down appearances of a {subtype} annotation (PDF/A allows only /N)",
-                    fix.page
-                ));
+                record("removed the rollover/down appearances (PDF/A allows only /N) of");
             }
         }
+    }
+    for ((kind, subtype), (count, pages)) in done {
+        const LISTED: usize = 10;
+        let mut listed: Vec<String> = pages.iter().take(LISTED).map(u32::to_string).collect();
+        if pages.len() > LISTED {
+            listed.push(format!("and {} more", pages.len() - LISTED));
+        }
+        let (noun, page_word) = (
+            if count == 1 { "annotation" } else { "annotations" },
+            if pages.len() == 1 { "page" } else { "pages" },
+        );
+        changes.push(format!("{kind} {count} {subtype} {noun} on {page_word} {}", listed.join(", ")));
     }
 }
 

@@ -571,8 +571,11 @@ fn annotations_get_the_print_flag_and_lose_rollover_appearances() {
     );
     let normalized = normalize_to_pdfa2b(&builder.finish(Dictionary::new()), &info()).expect("normalised");
     let changes = normalized.changes.join("\n");
-    assert!(changes.contains("page 1: set the print flag of a Square annotation"), "{changes}");
-    assert!(changes.contains("removed the rollover/down appearances"), "{changes}");
+    assert!(changes.contains("set the print flag of 1 Square annotation on page 1"), "{changes}");
+    assert!(
+        changes.contains("removed the rollover/down appearances (PDF/A allows only /N) of 1 Square"),
+        "{changes}"
+    );
     let output = Document::load_mem(&normalized.pdf).expect("output loads");
     let (_, page_id) = output.get_pages().into_iter().next().expect("page");
     let annotations = output.get_page_annotations(page_id).expect("annotations");
