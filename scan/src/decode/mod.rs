@@ -17,7 +17,7 @@ mod jpeg;
 mod pdf;
 mod png;
 mod raster;
-mod render;
+pub(crate) mod render;
 mod tiff;
 
 use crate::page::{Dpi, EmbeddedImage, Page};

@@ -14,7 +14,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Renders page `number` (1-based) of `pdf` at `dpi`, in grey or colour. `max_width`/`max_height`
 /// bound what the output may be (the caller has checked them against the limits).
-pub(super) fn render_page(
+pub(crate) fn render_page(
     pdf: &[u8],
     number: u32,
     dpi: u32,

@@ -2,18 +2,20 @@
 //! renditions and migration targets, checked with lopdf plus a raw look at the bytes where lopdf would
 //! hide the problem (it repairs wrong `/Length` values and strips `/Encrypt` on load).
 //!
-//! Rule ids are the ISO 19005-2 clause numbers veraPDF uses. This is not a full validator: it does not
-//! recurse into form XObjects or annotations' appearance streams, does not compare the Info dictionary
-//! with the XMP, does not check transparency, optional content, embedded files, glyph widths or
-//! whether every used glyph is present in an embedded font, and it reads the XMP with plain string
-//! search (the `pdfaid` prefix is assumed). It requires `/ToUnicode` on every used font for level U,
+//! Rule ids are the ISO 19005-2 clause numbers veraPDF uses. Fonts and device colours are judged from
+//! what pages draw, including Form XObjects and annotations' appearance streams (see `usage`). This
+//! is not a full validator: it does not compare the Info dictionary with the XMP, does not check
+//! transparency, optional content, embedded files, glyph widths or whether every used glyph is
+//! present in an embedded font, and it reads the XMP with plain string search (the `pdfaid` prefix
+//! is assumed). It requires `/ToUnicode` on every used font for level U,
 //! which is stricter than the standard for simple fonts with standard encodings.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use lopdf::content::Content;
 use lopdf::xref::XrefEntry;
 use lopdf::{Dictionary, Document, Object, ObjectId};
+
+use super::usage::{collect_device_colours, page_usage};
 
 /// One broken rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -439,14 +441,6 @@ fn check_output_intents(document: &Document, report: &mut CheckReport) -> Option
     colour
 }
 
-/// What the content streams of one page do with fonts and device colours.
-#[derive(Default)]
-struct PageUse {
-    /// Font resource name → whether any text is shown with it in a mode other than 3 (invisible).
-    fonts: BTreeMap<Vec<u8>, bool>,
-    device_colours: BTreeSet<&'static str>,
-}
-
 /// 6.2.4.3, 6.2.8, 6.2.11.4.1, 6.2.11.7.2: device colours need a matching OutputIntent, images must
 /// not interpolate, fonts used visibly must be embedded, and for level U/A every used font needs
 /// `/ToUnicode`.
@@ -471,19 +465,26 @@ fn check_pages(
     }
     let needs_unicode = matches!(conformance, Some("U" | "A"));
     for (number, page_id) in document.get_pages() {
-        let page_use = page_use(document, page_id);
-        device_colours.extend(page_use.device_colours.iter().copied());
-        let fonts = document.get_page_fonts(page_id).unwrap_or_default();
-        for (name, visible) in &page_use.fonts {
-            let Some(font) = fonts.get(name) else { continue };
-            let label = String::from_utf8_lossy(name);
-            if *visible && !font_is_embedded(document, font) {
+        let usage = page_usage(document, page_id);
+        device_colours.extend(usage.device_colours.iter().copied());
+        if usage.interpolated_inline_images > 0 {
+            report.add(
+                "6.2.8",
+                format!(
+                    "page {number}: {} inline images set /Interpolate true; set it to false",
+                    usage.interpolated_inline_images
+                ),
+            );
+        }
+        for font in &usage.fonts {
+            let label = String::from_utf8_lossy(&font.resource);
+            if font.visible && !font_is_embedded(document, font.font) {
                 report.add(
                     "6.2.11.4.1",
                     format!("page {number}: font /{label} is not embedded; embed the font program"),
                 );
             }
-            if needs_unicode && !font.has(b"ToUnicode") {
+            if needs_unicode && !font.font.has(b"ToUnicode") {
                 report.add("6.2.11.7.2", format!("page {number}: font /{label} has no /ToUnicode; add a ToUnicode CMap (required for level U)"));
             }
         }
@@ -510,81 +511,6 @@ fn check_pages(
             "the catalog has no GTS_PDFA1 OutputIntent; add one with an sRGB or Gray ICC profile",
         );
     }
-}
-
-/// Device colour spaces named by an image's `/ColorSpace`, looking into Indexed bases.
-fn collect_device_colours(
-    document: &Document,
-    colour_space: &Object,
-    out: &mut BTreeSet<&'static str>,
-    depth: u8,
-) {
-    let Ok((_, colour_space)) = document.dereference(colour_space) else { return };
-    match colour_space {
-        Object::Name(name) => {
-            if let Some(device) = device_colour(name) {
-                out.insert(device);
-            }
-        }
-        Object::Array(parts) if depth < 4 => {
-            if parts.first().and_then(|kind| kind.as_name().ok()) == Some(b"Indexed".as_slice())
-                && let Some(base) = parts.get(1)
-            {
-                collect_device_colours(document, base, out, depth + 1);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn device_colour(name: &[u8]) -> Option<&'static str> {
-    match name {
-        b"DeviceGray" | b"G" => Some("DeviceGray"),
-        b"DeviceRGB" | b"RGB" => Some("DeviceRGB"),
-        b"DeviceCMYK" | b"CMYK" => Some("DeviceCMYK"),
-        _ => None,
-    }
-}
-
-/// Walks a page's content: which fonts show text in which rendering mode, which device colours are set.
-fn page_use(document: &Document, page_id: ObjectId) -> PageUse {
-    let mut result = PageUse::default();
-    let Ok(content) = Content::decode(&document.get_page_content(page_id)) else { return result };
-    let (mut mode, mut font) = (0i64, Vec::new());
-    let mut saved = Vec::new();
-    for operation in &content.operations {
-        let name_operand = || operation.operands.first().and_then(|operand| operand.as_name().ok());
-        match operation.operator.as_str() {
-            "q" => saved.push((mode, font.clone())),
-            "Q" => {
-                if let Some((saved_mode, saved_font)) = saved.pop() {
-                    (mode, font) = (saved_mode, saved_font);
-                }
-            }
-            "Tr" => mode = operation.operands.first().and_then(|operand| operand.as_i64().ok()).unwrap_or(0),
-            "Tf" => font = name_operand().map(<[u8]>::to_vec).unwrap_or_default(),
-            "Tj" | "TJ" | "'" | "\"" => {
-                let visible = result.fonts.entry(font.clone()).or_insert(false);
-                *visible |= mode != 3;
-            }
-            "g" | "G" => {
-                result.device_colours.insert("DeviceGray");
-            }
-            "rg" | "RG" => {
-                result.device_colours.insert("DeviceRGB");
-            }
-            "k" | "K" => {
-                result.device_colours.insert("DeviceCMYK");
-            }
-            "cs" | "CS" => {
-                if let Some(device) = name_operand().and_then(device_colour) {
-                    result.device_colours.insert(device);
-                }
-            }
-            _ => {}
-        }
-    }
-    result
 }
 
 /// Whether a font's program is in the file. Type3 fonts are made of content streams and count as
@@ -758,16 +684,85 @@ mod tests {
         assert_violates(&visible, "6.2.11.4.1");
     }
 
+    #[test]
+    fn interpolated_inline_images_are_reported() {
+        let pdf = hand_made_pdf(&[
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Resources << >> /Contents 4 0 R >>"
+                .to_string(),
+            stream_object("", "q 100 0 0 100 0 0 cm BI /W 1 /H 1 /CS /G /BPC 8 /I true ID A EI Q"),
+        ]);
+        let report = check(&pdf);
+        assert!(
+            report.violations.iter().any(|v| v.rule == "6.2.8" && v.message.contains("inline image")),
+            "{:#?}",
+            report.violations
+        );
+    }
+
+    #[test]
+    fn fonts_in_forms_and_annotation_appearances_are_checked() {
+        for in_annotation in [false, true] {
+            let report = check(&hand_made_form_text_pdf(in_annotation));
+            assert!(
+                report
+                    .violations
+                    .iter()
+                    .any(|v| v.rule == "6.2.11.4.1" && v.message.contains("/F1 is not embedded")),
+                "annotation {in_annotation}: {:#?}",
+                report.violations
+            );
+        }
+    }
+
     /// A minimal file with visible text in a non-embedded Helvetica.
     fn hand_made_visible_text_pdf() -> Vec<u8> {
-        let content = b"BT /F1 12 Tf 10 10 Td (Hallo) Tj ET";
-        let objects = [
+        let content = "BT /F1 12 Tf 10 10 Td (Hallo) Tj ET";
+        hand_made_pdf(&[
             "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
             "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>".to_string(),
-            format!("<< /Length {} >>\nstream\n{}\nendstream", content.len(), String::from_utf8_lossy(content)),
+            stream_object("", content),
             "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
-        ];
+        ])
+    }
+
+    fn stream_object(entries: &str, content: &str) -> String {
+        format!("<< {entries} /Length {} >>\nstream\n{content}\nendstream", content.len())
+    }
+
+    /// The same Helvetica text, drawn only through a Form XObject (`in_annotation` false) or only in a
+    /// stamp annotation's appearance stream (true); the page content itself shows no text.
+    fn hand_made_form_text_pdf(in_annotation: bool) -> Vec<u8> {
+        let form = stream_object(
+            "/Type /XObject /Subtype /Form /BBox [0 0 100 100] /Resources << /Font << /F1 5 0 R >> >>",
+            "BT /F1 12 Tf 10 10 Td (Hallo) Tj ET",
+        );
+        let (page, content) = if in_annotation {
+            (
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Resources << >> /Contents 4 0 R /Annots [7 0 R] >>",
+                "0 0 m",
+            )
+        } else {
+            (
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 100 100] /Resources << /XObject << /Fm1 6 0 R >> >> /Contents 4 0 R >>",
+                "q /Fm1 Do Q",
+            )
+        };
+        hand_made_pdf(&[
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            page.to_string(),
+            stream_object("", content),
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+            form,
+            "<< /Type /Annot /Subtype /Stamp /F 4 /Rect [0 0 100 100] /AP << /N 6 0 R >> >>".to_string(),
+        ])
+    }
+
+    /// Objects 1.. in order, a classic xref table and a trailer with an /ID.
+    fn hand_made_pdf(objects: &[String]) -> Vec<u8> {
         let mut pdf = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
         let mut offsets = Vec::new();
         for (index, body) in objects.iter().enumerate() {
@@ -780,8 +775,11 @@ mod tests {
             pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
         }
         pdf.extend_from_slice(
-            format!("trailer\n<< /Size 6 /Root 1 0 R /ID [<00> <00>] >>\nstartxref\n{xref}\n%%EOF\n")
-                .as_bytes(),
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R /ID [<00> <00>] >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
         );
         pdf
     }

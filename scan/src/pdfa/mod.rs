@@ -1,19 +1,27 @@
 //! PDF/A-2 renditions of scanned pieces: page images embedded without recompression where possible,
 //! an invisible word-positioned text layer, XMP and an OutputIntent (`write_pdfa`), and a structural
 //! checker for the PDF/A-2 rules the product relies on (`check`), which also guards format migration.
+//! Born-digital PDFs are migrated by `normalize_to_pdfa2b`, which keeps their content and fixes the
+//! file around it, or says why a person has to look; `compare_rendered` is the pixel gate for both.
 //!
 //! The writer produces PDF/A-2u when any page carries OCR words and PDF/A-2b when none does. Its output
 //! is a pure function of its inputs: no clock, no randomness, so the same pages give the same bytes.
 
 mod check;
 mod font;
+mod normalize;
 #[cfg(test)]
 mod tests;
+mod usage;
 mod writer;
 mod xmp;
 
 pub use check::{CheckReport, Violation, check};
 pub(crate) use check::{font_is_embedded, xmp_property};
+pub use normalize::{
+    CompareError, NormalizeError, Normalized, PageComparison, PageDifference, compare_rendered,
+    comparison_reference, normalize_to_pdfa2b,
+};
 pub use writer::write_pdfa;
 
 use crate::ocr::OcrWord;

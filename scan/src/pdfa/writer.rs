@@ -17,7 +17,7 @@ use flate2::write::ZlibEncoder;
 use image::GrayImage;
 
 use super::font::{self, FONT_NAME, GLYPH_ADVANCE};
-use super::xmp::{self, PRODUCER, UtcTime};
+use super::xmp;
 use super::{Conformance, DocumentInfo, PdfaError, RenditionPage};
 use crate::ocr::OcrWord;
 use crate::page::{EmbeddedImage, Page, Raster};
@@ -34,6 +34,12 @@ const FLATE_LEVEL_BILEVEL: u32 = 6;
 /// The sRGB profile of the OutputIntent (see `scan/assets/README.md`). ICC version 2.3, so it is
 /// valid for PDF/A-2 (version < 5), and it makes DeviceRGB and DeviceGray legal.
 const SRGB_ICC: &[u8] = include_bytes!("../../assets/sRGB.icc");
+
+/// The output condition of the sRGB OutputIntent, for `/OutputConditionIdentifier` and `/Info`.
+pub(super) const SRGB_CONDITION: &str = "sRGB IEC61966-2.1";
+
+/// The registry that defines [`SRGB_CONDITION`], for `/RegistryName`.
+pub(super) const ICC_REGISTRY: &str = "http://www.color.org";
 
 /// PDF/A's implementation limit for page boundaries, in points (ISO 32000-1 Annex C).
 const PAGE_SIZE_LIMIT_PT: std::ops::RangeInclusive<f64> = 3.0..=14_400.0;
@@ -82,13 +88,13 @@ pub fn write_pdfa(pages: &[RenditionPage<'_>], info: &DocumentInfo) -> Result<Ve
         CATALOG,
         &format!(
             "<< /Type /Catalog /Pages {PAGES} 0 R /Metadata {METADATA} 0 R /OutputIntents [<< /Type /OutputIntent \
-             /S /GTS_PDFA1 /OutputConditionIdentifier (sRGB IEC61966-2.1) /Info (sRGB IEC61966-2.1) \
-             /RegistryName (http://www.color.org) /DestOutputProfile {ICC_PROFILE} 0 R >>] >>"
+             /S /GTS_PDFA1 /OutputConditionIdentifier ({SRGB_CONDITION}) /Info ({SRGB_CONDITION}) \
+             /RegistryName ({ICC_REGISTRY}) /DestOutputProfile {ICC_PROFILE} 0 R >>] >>"
         ),
     );
     pdf.object(PAGES, &format!("<< /Type /Pages /Kids [{}] /Count {} >>", kids.join(" "), pages.len()));
     pdf.stream(METADATA, "/Type /Metadata /Subtype /XML", xmp::packet(info, conformance).as_bytes());
-    pdf.stream(ICC_PROFILE, "/N 3 /Filter /FlateDecode", compressed_once(&SRGB_PROFILE_FLATE, SRGB_ICC));
+    pdf.stream(ICC_PROFILE, "/N 3 /Filter /FlateDecode", srgb_profile_flate());
     pdf.object(INFO, &info_dictionary(info));
     if conformance == Conformance::U {
         write_font(&mut pdf);
@@ -339,6 +345,12 @@ fn deflate_at(page: usize, data: &[u8], level: u32) -> Result<Vec<u8>, PdfaError
         .map_err(|error| PdfaError::Compression { page, message: error.to_string() })
 }
 
+/// The sRGB ICC profile of the OutputIntent, Flate-compressed (once per process). The normaliser
+/// adds the same profile to the documents it converts.
+pub(super) fn srgb_profile_flate() -> &'static [u8] {
+    compressed_once(&SRGB_PROFILE_FLATE, SRGB_ICC)
+}
+
 static SRGB_PROFILE_FLATE: OnceLock<Vec<u8>> = OnceLock::new();
 static CID_TO_GID_FLATE: OnceLock<Vec<u8>> = OnceLock::new();
 
@@ -388,39 +400,32 @@ fn write_font(pdf: &mut PdfBuffer) {
 
 /// The Info dictionary, carrying the same values as the XMP packet (veraPDF compares them).
 fn info_dictionary(info: &DocumentInfo) -> String {
-    let date = UtcTime::from_unix(info.created_unix_seconds).pdf();
-    let author =
-        info.author.as_deref().map(|author| format!(" /Author {}", text_string(author))).unwrap_or_default();
-    format!(
-        "<< /Title {}{author} /Creator {} /Producer {} /CreationDate ({date}) /ModDate ({date}) >>",
-        text_string(&info.title),
-        text_string(&info.creator_tool),
-        text_string(PRODUCER),
-    )
+    let entries: Vec<String> = xmp::info_entries(info)
+        .into_iter()
+        .map(|(key, value)| format!("/{key} {}", text_string(&value)))
+        .collect();
+    format!("<< {} >>", entries.join(" "))
 }
 
-/// A PDF text string: a literal for printable ASCII, else UTF-16BE with a byte order mark. Control
-/// characters other than tab and line breaks are dropped, as the XMP side drops them.
+/// A PDF text string in PDF syntax: a literal for printable ASCII, else UTF-16BE with a byte order
+/// mark, written in hex (see [`xmp::pdf_text`] for the encoding).
 fn text_string(text: &str) -> String {
-    let cleaned: String =
-        text.chars().filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')).collect();
-    if cleaned.chars().all(|c| (' '..='~').contains(&c)) {
-        let mut literal = String::from("(");
-        for c in cleaned.chars() {
-            if matches!(c, '(' | ')' | '\\') {
-                literal.push('\\');
+    match xmp::pdf_text(text) {
+        xmp::PdfText::Ascii(ascii) => {
+            let mut literal = String::from("(");
+            for c in ascii.chars() {
+                if matches!(c, '(' | ')' | '\\') {
+                    literal.push('\\');
+                }
+                literal.push(c);
             }
-            literal.push(c);
+            literal.push(')');
+            literal
         }
-        literal.push(')');
-        literal
-    } else {
-        let mut hex = String::from("<FEFF");
-        for unit in cleaned.encode_utf16() {
-            hex.push_str(&format!("{unit:04X}"));
+        xmp::PdfText::Utf16(bytes) => {
+            let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+            format!("<{hex}>")
         }
-        hex.push('>');
-        hex
     }
 }
 

@@ -68,6 +68,49 @@ pub(crate) fn uuid_urn(id: &[u8; 16]) -> String {
     format!("uuid:{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
+/// The Info-dictionary entries for `info`, in the order they are written: key and text value. The
+/// dates are in the PDF form. Both the writer and the normaliser write exactly these, so the Info
+/// dictionary always agrees with the XMP packet.
+pub(crate) fn info_entries(info: &DocumentInfo) -> Vec<(&'static str, String)> {
+    let date = UtcTime::from_unix(info.created_unix_seconds).pdf();
+    let mut entries = vec![("Title", info.title.clone())];
+    if let Some(author) = &info.author {
+        entries.push(("Author", author.clone()));
+    }
+    entries.extend([
+        ("Creator", info.creator_tool.clone()),
+        ("Producer", PRODUCER.to_string()),
+        ("CreationDate", date.clone()),
+        ("ModDate", date),
+    ]);
+    entries
+}
+
+/// A PDF text string's bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PdfText {
+    /// Printable ASCII, written as a literal string.
+    Ascii(String),
+    /// UTF-16BE with a byte order mark, for anything else.
+    Utf16(Vec<u8>),
+}
+
+/// Encodes `text` as a PDF text string. Control characters other than tab and line breaks are
+/// dropped, as the XMP side drops them.
+pub(crate) fn pdf_text(text: &str) -> PdfText {
+    let cleaned: String =
+        text.chars().filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')).collect();
+    if cleaned.chars().all(|c| (' '..='~').contains(&c)) {
+        PdfText::Ascii(cleaned)
+    } else {
+        let mut bytes = vec![0xFE, 0xFF];
+        for unit in cleaned.encode_utf16() {
+            bytes.extend_from_slice(&unit.to_be_bytes());
+        }
+        PdfText::Utf16(bytes)
+    }
+}
+
 /// Escapes text for XML character data and attribute values.
 fn escape_xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
