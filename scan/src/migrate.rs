@@ -4,10 +4,12 @@
 //!
 //! Images (TIFF, JPEG, PNG, GIF, BMP) become PDF/A-2b through [`crate::pdfa::write_pdfa`] without a
 //! text layer: JPEG and single-strip CCITT G4 streams go in unchanged, everything else as lossless
-//! Flate. PDFs are not converted yet: encrypted ones are refused as [`MigrateError::Encrypted`], ones
-//! with fonts that are not embedded need a human ([`MigrateError::NeedsHuman`]), the rest are
-//! [`MigrateError::Unsupported`] until a PDF-to-PDF/A path exists. Animated GIFs need a human too: an
-//! animation is not a stack of pages, and silently keeping only its first frame would lose content.
+//! Flate. PDFs that are not PDF/A are normalised by [`crate::pdfa::normalize_to_pdfa2b`]: their content
+//! stays byte for byte, what PDF/A forbids and can be fixed safely is fixed (each fix is listed in
+//! [`Migrated::changes`]), and what cannot (encryption, fonts that are not embedded, JavaScript,
+//! signatures, …) is refused as [`MigrateError::Encrypted`] or [`MigrateError::NeedsHuman`] with the
+//! reason. Animated GIFs need a human too: an animation is not a stack of pages, and silently keeping
+//! only its first frame would lose content.
 //!
 //! # The validation gate
 //!
@@ -80,6 +82,8 @@ pub struct Migrated {
     pub pages: u32,
     /// The validation it passed, for the journal's validation event.
     pub validation: Validation,
+    /// What was changed on the way besides the container (a normalised PDF's fixes), for the journal.
+    pub changes: Vec<String>,
 }
 
 /// How one output page was compared with its source page.
@@ -92,7 +96,13 @@ pub enum CheckMethod {
     CcittStreamIdentical,
     /// The output page decodes to exactly the source page's pixels.
     PixelIdentical,
+    /// A normalised PDF's page, rendered by poppler at [`PDF_COMPARE_DPI`], equals the source page
+    /// rendered the same way, pixel for pixel.
+    RenderedIdentical,
 }
+
+/// The resolution at which a normalised PDF and its source are rendered for the pixel comparison.
+pub const PDF_COMPARE_DPI: u32 = 96;
 
 impl CheckMethod {
     /// The name recorded in the journal.
@@ -101,6 +111,7 @@ impl CheckMethod {
             CheckMethod::JpegStreamIdentical => "jpeg-stream-identical",
             CheckMethod::CcittStreamIdentical => "ccitt-stream-identical",
             CheckMethod::PixelIdentical => "pixel-identical",
+            CheckMethod::RenderedIdentical => "rendered-pixel-identical",
         }
     }
 }
@@ -216,6 +227,9 @@ pub fn migrate(
     limits: &Limits,
     info: &DocumentInfo,
 ) -> Result<Migrated, MigrateError> {
+    if format.family() == Family::Pdf {
+        return migrate_pdf(bytes, info);
+    }
     let pages = source_pages(bytes, format, target, limits)?;
     let rendition: Vec<RenditionPage<'_>> =
         pages.iter().map(|page| RenditionPage { page, turns: QuarterTurns::NONE, words: &[] }).collect();
@@ -231,13 +245,76 @@ pub fn migrate(
     if !validation.passed() {
         return Err(MigrateError::ValidationFailed(Box::new(validation)));
     }
-    Ok(Migrated { pages: pages.len() as u32, pdf, validation })
+    Ok(Migrated { pages: pages.len() as u32, pdf, validation, changes: Vec::new() })
+}
+
+/// A PDF that is not PDF/A: normalised, then checked by the PDF/A rules and by rendering every page
+/// of output and source at [`PDF_COMPARE_DPI`] with tolerance 0 (the content streams are unchanged, so
+/// any difference is a loss).
+fn migrate_pdf(bytes: &[u8], info: &DocumentInfo) -> Result<Migrated, MigrateError> {
+    let normalized = normalize(bytes, info)?;
+    let mut validation = Validation {
+        source_pages: normalized.pages,
+        output_pages: 0,
+        pages: Vec::new(),
+        pdfa: pdfa::check(&normalized.pdf),
+        unreadable: None,
+    };
+    match pdfa::compare_rendered(&pdfa::comparison_reference(bytes), &normalized.pdf, PDF_COMPARE_DPI, 0) {
+        Ok(comparison) => {
+            validation.output_pages = comparison.pages.len() as u32;
+            validation.pages = comparison
+                .pages
+                .iter()
+                .map(|page| PageCheck {
+                    // The comparison counts pages from 1, page checks from 0.
+                    page: page.page.saturating_sub(1),
+                    method: CheckMethod::RenderedIdentical,
+                    max_channel_difference: page.max_difference,
+                    problem: (page.max_difference > 0).then(|| {
+                        format!(
+                            "{} pixels differ, by up to {} levels, at {} dpi",
+                            page.differing_pixels, page.max_difference, comparison.dpi
+                        )
+                    }),
+                })
+                .collect();
+        }
+        Err(pdfa::CompareError::PageCount { source_pages, output_pages }) => {
+            validation.source_pages = source_pages;
+            validation.output_pages = output_pages;
+        }
+        Err(error) => validation.unreadable = Some(error.to_string()),
+    }
+    if !validation.passed() {
+        return Err(MigrateError::ValidationFailed(Box::new(validation)));
+    }
+    Ok(Migrated { pages: normalized.pages, pdf: normalized.pdf, validation, changes: normalized.changes })
+}
+
+fn normalize(bytes: &[u8], info: &DocumentInfo) -> Result<pdfa::Normalized, MigrateError> {
+    pdfa::normalize_to_pdfa2b(bytes, info).map_err(|error| match error {
+        pdfa::NormalizeError::Encrypted => MigrateError::Encrypted,
+        pdfa::NormalizeError::Corrupt(reason) => MigrateError::Corrupt(DecodeError::Corrupt(reason)),
+        pdfa::NormalizeError::NeedsHuman { reason } => MigrateError::NeedsHuman { reason },
+    })
 }
 
 /// A dry run of [`migrate`]: the checks it would make of the source and the decoding of every page,
 /// without writing or validating an output. Returns the page count, or the error `migrate` would meet
 /// before writing (a damaged page, encryption, a format without a migration, an animation).
 pub fn preflight(bytes: &[u8], format: Format, target: Target, limits: &Limits) -> Result<u32, MigrateError> {
+    if format.family() == Family::Pdf {
+        // Normalising is cheap next to rendering every page twice, and it is the real test.
+        let info = DocumentInfo {
+            title: String::new(),
+            author: None,
+            creator_tool: MIGRATE_TOOL.into(),
+            created_unix_seconds: 0,
+            document_id: [0; 16],
+        };
+        return Ok(normalize(bytes, &info)?.pages);
+    }
     Ok(source_pages(bytes, format, target, limits)?.len() as u32)
 }
 
@@ -266,8 +343,8 @@ fn source_pages(
             decode::InputFormat::Gif
         }
         Family::Bmp => decode::InputFormat::Bmp,
-        Family::Pdf => return Err(refuse_pdf(bytes, format)),
-        Family::PdfA | Family::Text | Family::Unknown => {
+        // PDF sources are normalised (see `migrate_pdf`), never decoded into pages.
+        Family::Pdf | Family::PdfA | Family::Text | Family::Unknown => {
             return Err(MigrateError::Unsupported { puid: puid_or_unknown(format) });
         }
     };
@@ -391,45 +468,6 @@ fn max_difference(a: &Raster, b: &Raster) -> u8 {
         _ => (rgb(a), rgb(b)),
     };
     a.iter().zip(b.iter()).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0)
-}
-
-/// Why a (non-PDF/A) PDF is not migrated: encrypted, unreadable, fonts a human must deal with, or no
-/// conversion path yet.
-fn refuse_pdf(bytes: &[u8], format: Format) -> MigrateError {
-    let document = match lopdf::Document::load_mem(bytes) {
-        Ok(document) => document,
-        Err(lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword) => return MigrateError::Encrypted,
-        Err(error) => {
-            return MigrateError::Corrupt(DecodeError::Corrupt(format!("the PDF cannot be read ({error})")));
-        }
-    };
-    if document.is_encrypted() || document.was_encrypted() || document.trailer.has(b"Encrypt") {
-        return MigrateError::Encrypted;
-    }
-    let mut missing = std::collections::BTreeSet::new();
-    for page_id in document.get_pages().into_values() {
-        for font in document.get_page_fonts(page_id).unwrap_or_default().values() {
-            if !pdfa::font_is_embedded(&document, font) {
-                let name = font
-                    .get(b"BaseFont")
-                    .and_then(lopdf::Object::as_name)
-                    .map(|name| String::from_utf8_lossy(name).into_owned())
-                    .unwrap_or_else(|_| "an unnamed font".into());
-                missing.insert(name);
-            }
-        }
-    }
-    if !missing.is_empty() {
-        let names: Vec<String> = missing.into_iter().collect();
-        return MigrateError::NeedsHuman {
-            reason: format!(
-                "fonts {} are not embedded and PDF/A requires every visible font embedded; re-export the \
-                 document with embedded fonts",
-                names.join(", ")
-            ),
-        };
-    }
-    MigrateError::Unsupported { puid: puid_or_unknown(format) }
 }
 
 fn puid_or_unknown(format: Format) -> String {

@@ -75,7 +75,7 @@ enum Prepared {
     /// An item to commit with the window.
     Item(Item),
     /// A validated output to commit as a new Version.
-    Converted { item: Item, output: Output, target: Target, source: Box<Version> },
+    Converted { item: Item, output: Box<Output>, target: Target, source: Box<Version> },
 }
 
 impl Runner {
@@ -234,7 +234,7 @@ impl Runner {
             match prepared? {
                 Prepared::Item(item) => items.push((item, candidate)),
                 Prepared::Converted { item, output, target, source } => {
-                    match self.commit_version(job, &mut progress, candidate, item, output, target, &source) {
+                    match self.commit_version(job, &mut progress, candidate, item, *output, target, &source) {
                         Ok(()) => {}
                         // Someone added a Version meanwhile: the next run of a job looks at it again.
                         Err(MigrationError::Records(RecordsError::StaleVersion { current, .. })) => {
@@ -360,7 +360,12 @@ impl Runner {
                     created_unix_seconds: version.created_at.timestamp(),
                 };
                 match self.tools.migrate(&bytes, &identification, target, &about) {
-                    Ok(output) => Ok(Prepared::Converted { item, output, target, source: Box::new(version) }),
+                    Ok(output) => Ok(Prepared::Converted {
+                        item,
+                        output: Box::new(output),
+                        target,
+                        source: Box::new(version),
+                    }),
                     Err(failure) => Ok(Prepared::Item(Item { outcome: Outcome::Failed { failure }, ..item })),
                 }
             }
@@ -422,6 +427,7 @@ impl Runner {
             "identification": item.identification,
             "migration": {
                 "tool": output.tool, "tool_version": output.tool_version, "parameters": output.parameters,
+                "changes": output.changes,
                 "target": target,
                 "source": { "version": source.number, "blake3": source.original.blake3, "sha256": source.original.sha256 },
                 "output": { "blake3": digest.blake3.to_hex(), "sha256": digest.sha256.to_hex(), "size": digest.size, "pages": output.pages },

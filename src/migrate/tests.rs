@@ -87,6 +87,7 @@ impl Toolchain for FakeToolchain {
             extension: "pdf".into(),
             pages: 1,
             checks: vec!["page count 1 = 1".into()],
+            changes: Vec::new(),
             tool: "fake-convert".into(),
             tool_version: "1".into(),
             parameters: "pdfa-2b".into(),

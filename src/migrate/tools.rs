@@ -65,6 +65,8 @@ pub struct Output {
     pub pages: u32,
     /// What the validation gate checked and found, one line per check.
     pub checks: Vec<String>,
+    /// What was fixed on the way (a normalised PDF's changes), one line each.
+    pub changes: Vec<String>,
     pub tool: String,
     pub tool_version: String,
     pub parameters: String,
@@ -210,6 +212,7 @@ impl Toolchain for ScanToolchain {
             extension: "pdf".into(),
             pages: migrated.pages,
             checks,
+            changes: migrated.changes,
             tool: convert::MIGRATE_TOOL.to_string(),
             tool_version: convert::MIGRATE_TOOL_VERSION.to_string(),
             parameters: convert::parameters(target),

@@ -251,10 +251,15 @@ fn pdfs_animations_and_other_formats_are_refused_precisely() {
     }
     let embedded = text_pdf(true, false);
     assert_eq!(identify(&embedded).family(), crate::identify::Family::Pdf);
-    match migrate_default(&embedded) {
-        MigrateError::Unsupported { puid } => assert_eq!(puid, identify(&embedded).puid),
-        other => panic!("expected Unsupported, got {other}"),
-    }
+    // A PDF whose fonts are embedded is normalised; its pages render exactly as the source's.
+    let migrated =
+        migrate(&embedded, identify(&embedded), Target::PdfA2b, &Limits::default(), &info()).unwrap();
+    assert_eq!(identify(&migrated.pdf), Format::PDFA_2B);
+    assert_eq!(migrated.pages, 1);
+    assert!(migrated.validation.passed());
+    assert!(migrated.validation.pages.iter().all(|p| p.method == CheckMethod::RenderedIdentical));
+    assert!(migrated.changes.iter().any(|c| c.contains("XMP")), "{:?}", migrated.changes);
+    assert_eq!(preflight(&embedded, identify(&embedded), Target::PdfA2b, &Limits::default()).unwrap(), 1);
     let pdfa = migrate_ok(&encoded(DynamicImage::ImageLuma8(gray(40, 40, 0)), ImageFormat::Png), 1).pdf;
     assert!(matches!(migrate_default(&pdfa), MigrateError::Unsupported { puid } if puid == "fmt/477"));
     assert!(matches!(migrate_default(b"plain text\n"), MigrateError::Unsupported { .. }));

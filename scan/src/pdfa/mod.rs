@@ -16,8 +16,8 @@ mod usage;
 mod writer;
 mod xmp;
 
+pub(crate) use check::xmp_property;
 pub use check::{CheckReport, Violation, check};
-pub(crate) use check::{font_is_embedded, xmp_property};
 pub use normalize::{
     CompareError, NormalizeError, Normalized, PageComparison, PageDifference, compare_rendered,
     comparison_reference, normalize_to_pdfa2b,
