@@ -41,7 +41,7 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 
-use super::check::{check, font_is_embedded};
+use super::check::{check, contains, find, font_is_embedded, rfind};
 use super::usage::{collect_device_colours, page_usage};
 use super::writer::{ICC_REGISTRY, SRGB_CONDITION, srgb_profile_flate};
 use super::xmp::{self, PdfText};
@@ -1018,18 +1018,6 @@ fn render(
             Ok(image::DynamicImage::ImageLuma8(image).to_rgb8())
         }
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|window| window == needle)
-}
-
-fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|window| window == needle)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    find(haystack, needle).is_some()
 }
 
 #[cfg(test)]
