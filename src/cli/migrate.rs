@@ -248,18 +248,18 @@ async fn report(client: &mut Client, job: u64, all: bool, as_json: bool) -> anyh
     for item in &items {
         let detail = match item.outcome.as_str() {
             "migrated" => format!(
-                "→ Version {} {} ({} pages, {}, sha256 {})",
+                "→ Version {} {} ({}, {}, sha256 {})",
                 item.new_version,
                 item.target,
-                item.pages,
+                pages(item.pages),
                 bytes(item.output_size),
                 item.output_sha256
             ),
-            "would_migrate" => format!("→ {} ({} pages)", item.target, item.pages),
+            "would_migrate" => format!("→ {} ({})", item.target, pages(item.pages)),
             _ => item.reason.clone(),
         };
         println!(
-            "Dokument {:>8} v{} {:<12} {:<32} {:<13} {detail}",
+            "Dokument {:>8} v{} {:<12} {:<48} {:<13} {detail}",
             item.dokument_id, item.version, item.puid, item.format, item.outcome
         );
     }
@@ -284,6 +284,10 @@ pub(super) fn identify(files: &[PathBuf], as_json: bool) -> anyhow::Result<ExitC
         println!("{}", serde_json::to_string_pretty(&results)?);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn pages(n: u32) -> String {
+    if n == 1 { "1 page".into() } else { format!("{n} pages") }
 }
 
 fn bytes(n: u64) -> String {

@@ -211,6 +211,9 @@ pub(super) fn document(details: &DokumentDetails, as_json: bool) {
             version.created_by,
             original.sha256,
         );
+        if let Some(source) = version.derived_from {
+            println!("  derived from version {source} (format migration; the source stays)");
+        }
         for rendition in &version.renditions {
             println!("  rendition   {}  {} bytes", rendition.kind, rendition.content.size);
         }

@@ -884,7 +884,7 @@ impl Client {
             .map(|item| MigrationItemReport {
                 dokument_id: item.dokument_id,
                 version: item.version,
-                format: if item.format_version.is_empty() {
+                format: if item.format_version.is_empty() || item.format_name.contains(&item.format_version) {
                     item.format_name
                 } else {
                     format!("{} {}", item.format_name, item.format_version)

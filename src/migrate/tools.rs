@@ -47,7 +47,8 @@ pub struct Identification {
 
 impl Identification {
     pub fn describe(&self) -> String {
-        if self.version.is_empty() {
+        // PRONOM's names often carry the version already ("Acrobat PDF 1.4 - …").
+        if self.version.is_empty() || self.name.contains(self.version.as_str()) {
             format!("{} ({})", self.name, self.puid)
         } else {
             format!("{} {} ({})", self.name, self.version, self.puid)
