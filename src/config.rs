@@ -52,6 +52,9 @@ pub struct MailroomConfig {
     pub orientation_min_confidence: f32,
     /// A first OCR reading with at least this mean word confidence (0–100) counts as upright.
     pub confident_reading: f32,
+    /// Batches that may wait for processing; further batches are refused (RESOURCE_EXHAUSTED, retry
+    /// later) until the mailroom catches up.
+    pub max_queued_batches: usize,
 }
 
 impl Default for MailroomConfig {
@@ -67,6 +70,7 @@ impl Default for MailroomConfig {
             page_threads: 0,
             orientation_min_confidence: settings.orientation_min_confidence,
             confident_reading: settings.confident_reading,
+            max_queued_batches: crate::service::EngineLimits::default().max_queued_batches,
         }
     }
 }

@@ -29,6 +29,8 @@ const ERROR_CODES: [&str; 11] = [
 pub struct Metrics {
     pub ingest_batches: AtomicU64,
     pub ingest_batch_failures: AtomicU64,
+    /// Batches refused because the mailroom queue was full (the client retries later).
+    pub ingest_refused_busy: AtomicU64,
     pub ingest_pages: AtomicU64,
     pub ingest_pages_blank: AtomicU64,
     pub pieces_filed: AtomicU64,
@@ -139,6 +141,12 @@ impl Metrics {
             "counter",
             "Seconds spent in OCR, summed over threads.",
             &[("", seconds(&self.ocr_micros).to_string())],
+        );
+        metric(
+            "registratur_ingest_batches_refused_total",
+            "counter",
+            "Batches refused because the mailroom queue was full (backpressure).",
+            &[("", get(&self.ingest_refused_busy).to_string())],
         );
         metric(
             "registratur_search_requests_total",

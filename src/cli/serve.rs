@@ -38,7 +38,10 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| "records.aktenzeichen_format is invalid")?;
     let (mailroom, ocr) = config.mailroom.settings();
     let settings = EngineSettings {
-        limits: EngineLimits { max_upload_bytes: config.server.max_upload_bytes },
+        limits: EngineLimits {
+            max_upload_bytes: config.server.max_upload_bytes,
+            max_queued_batches: config.mailroom.max_queued_batches.max(1),
+        },
         aktenzeichen_format: format,
         mailroom,
         ocr: OcrChoice::Tesseract(ocr),

@@ -51,6 +51,9 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The engine is full for now (e.g. the mailroom queue); the client should retry later.
+    #[error("{0}")]
+    Busy(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -84,7 +87,7 @@ impl ServiceError {
                 RecordsError::Store(error) => store_code(error),
             },
             ServiceError::NotFound(_) => ErrorCode::NotFound,
-            ServiceError::TooLarge { .. } => ErrorCode::ResourceExhausted,
+            ServiceError::TooLarge { .. } | ServiceError::Busy(_) => ErrorCode::ResourceExhausted,
             ServiceError::Corrupted { .. } => ErrorCode::DataLoss,
             ServiceError::UploadAborted => ErrorCode::Aborted,
             ServiceError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,

@@ -153,6 +153,15 @@ impl Engine {
     /// Starts receiving a batch. Nothing is acknowledged until [`IngestUpload::finish`].
     pub fn begin_ingest(&self, principal: &Principal, batch: NewBatch) -> Result<IngestUpload, ServiceError> {
         require_mailroom(principal, "deliver scan batches")?;
+        let limit = self.inner.limits.max_queued_batches;
+        let waiting = self.inner.mailroom.repo().queued()?.len();
+        if waiting >= limit {
+            crate::metrics::Metrics::add(&crate::metrics::global().ingest_refused_busy, 1);
+            return Err(ServiceError::Busy(format!(
+                "the mailroom has {waiting} batches waiting (limit {limit}, [mailroom] max_queued_batches); \
+                 nothing was stored: send this batch again in a minute"
+            )));
+        }
         Ok(IngestUpload {
             engine: self.clone(),
             actor: principal.name.clone(),

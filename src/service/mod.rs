@@ -48,6 +48,9 @@ use scrub::{ScrubHandle, ScrubLock};
 #[derive(Clone, Debug)]
 pub struct EngineLimits {
     pub max_upload_bytes: u64,
+    /// Batches the mailroom may hold waiting; beyond that, new batches are refused until it catches
+    /// up (backpressure instead of an ever-growing queue).
+    pub max_queued_batches: usize,
 }
 
 /// Everything an engine is configured with.
@@ -88,7 +91,7 @@ impl std::fmt::Debug for OcrChoice {
 
 impl Default for EngineLimits {
     fn default() -> Self {
-        Self { max_upload_bytes: 4 << 30 }
+        Self { max_upload_bytes: 4 << 30, max_queued_batches: 200 }
     }
 }
 

@@ -97,7 +97,9 @@ async fn a_corrupted_blob_is_data_loss_never_bad_bytes_and_fixity_reports_it() {
 
 #[tokio::test]
 async fn oversized_upload_is_refused_and_leaves_nothing() {
-    let server = TestServer::start_with(EngineLimits { max_upload_bytes: 1_000_000 }, None).await;
+    let server =
+        TestServer::start_with(EngineLimits { max_upload_bytes: 1_000_000, ..Default::default() }, None)
+            .await;
     let mut client = server.client().await;
     let error = client.put_blob(std::io::Cursor::new(sample(3_000_000, 1)), "").await.unwrap_err();
     assert!(error.to_string().contains("max_upload_bytes"), "{error}");

@@ -295,7 +295,7 @@ async fn ingest_checks_the_header_and_the_role() {
     server.stop().await;
 
     // The upload limit holds for the batch as a whole, not only per file.
-    let limits = registratur::service::EngineLimits { max_upload_bytes: 1000 };
+    let limits = registratur::service::EngineLimits { max_upload_bytes: 1000, ..Default::default() };
     let server = TestServer::start_with(limits, None).await;
     let mut mailroom = server.client_as(MAILROOM).await;
     let two = vec![
@@ -312,6 +312,25 @@ async fn ingest_checks_the_header_and_the_role() {
         matches!(err, registratur::grpc::client::ClientError::Rpc { code: Code::NotFound, .. }),
         "no batch is recorded: {err}"
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_mailroom_queue_refuses_new_batches_before_storing_anything() {
+    // No batch may wait: every delivery is refused, deterministically.
+    let limits = registratur::service::EngineLimits { max_queued_batches: 0, ..Default::default() };
+    let server = TestServer::start_with(limits, None).await;
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let one = vec![BatchFileSource { filename: "a.png".into(), bytes: vec![0; 600] }];
+    let err = mailroom.ingest(header("voll"), one).await.unwrap_err();
+    match &err {
+        registratur::grpc::client::ClientError::Rpc { code: Code::ResourceExhausted, message } => {
+            assert!(message.contains("batches waiting") && message.contains("again"), "{message}");
+        }
+        other => panic!("expected RESOURCE_EXHAUSTED, got {other}"),
+    }
+    let status = server.client().await.status().await.unwrap();
+    assert_eq!(status.blob_count, 0, "nothing of a refused batch is stored");
     server.stop().await;
 }
 

@@ -447,7 +447,9 @@ async fn oversized_messages_are_resource_exhausted_on_every_service() {
 
 #[tokio::test]
 async fn streamed_uploads_stop_at_their_total_size_limit() {
-    let server = TestServer::start_with(EngineLimits { max_upload_bytes: 1_000_000 }, None).await;
+    let server =
+        TestServer::start_with(EngineLimits { max_upload_bytes: 1_000_000, ..Default::default() }, None)
+            .await;
     let f = fixture(&server).await;
     let mut fachverfahren = server.client_as(FACHVERFAHREN).await;
     let header = DocumentHeader {

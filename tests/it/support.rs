@@ -47,7 +47,7 @@ pub fn test_tokens() -> TokenRegistry {
 
 impl TestServer {
     pub async fn start() -> Self {
-        Self::start_with(EngineLimits { max_upload_bytes: 64 << 20 }, None).await
+        Self::start_with(EngineLimits { max_upload_bytes: 64 << 20, ..Default::default() }, None).await
     }
 
     pub async fn start_with(limits: EngineLimits, tls: Option<TlsPem>) -> Self {
@@ -70,7 +70,7 @@ impl TestServer {
         }
         offline(&self.data_dir);
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
-        Self::start_in(dir, EngineLimits { max_upload_bytes: 64 << 20 }, None).await
+        Self::start_in(dir, EngineLimits { max_upload_bytes: 64 << 20, ..Default::default() }, None).await
     }
 
     async fn start_in(dir: tempfile::TempDir, limits: EngineLimits, tls: Option<TlsPem>) -> Self {

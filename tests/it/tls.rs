@@ -14,7 +14,9 @@ async fn tls_server_accepts_a_client_that_trusts_its_certificate_and_refuses_pla
         certificate: certificate.clone().into_bytes(),
         private_key: certified.signing_key.serialize_pem().into_bytes(),
     };
-    let server = TestServer::start_with(EngineLimits { max_upload_bytes: 1 << 20 }, Some(tls)).await;
+    let server =
+        TestServer::start_with(EngineLimits { max_upload_bytes: 1 << 20, ..Default::default() }, Some(tls))
+            .await;
     let url = server.url.replace("127.0.0.1", "localhost");
     assert!(url.starts_with("https://"));
 
