@@ -269,20 +269,22 @@ fn filter_names(document: &Document, dict: &Dictionary) -> Vec<Vec<u8>> {
 
 /// 6.5.1/6.5.2: no JavaScript, Launch and the other forbidden actions, no additional-actions entries
 /// on the catalog or pages.
+/// Actions PDF/A-2 forbids (ISO 19005-2, 6.5.1); the normaliser refuses the same ones.
+pub(crate) const FORBIDDEN_ACTIONS: [&[u8]; 11] = [
+    b"Launch",
+    b"Sound",
+    b"Movie",
+    b"ResetForm",
+    b"ImportData",
+    b"Hide",
+    b"SetOCGState",
+    b"Rendition",
+    b"Trans",
+    b"GoTo3DView",
+    b"JavaScript",
+];
+
 fn check_actions(document: &Document, report: &mut CheckReport) {
-    const FORBIDDEN: [&[u8]; 11] = [
-        b"Launch",
-        b"Sound",
-        b"Movie",
-        b"ResetForm",
-        b"ImportData",
-        b"Hide",
-        b"SetOCGState",
-        b"Rendition",
-        b"Trans",
-        b"GoTo3DView",
-        b"JavaScript",
-    ];
     for (&id, object) in &document.objects {
         let dict = match object {
             Object::Dictionary(dict) => dict,
@@ -293,7 +295,7 @@ fn check_actions(document: &Document, report: &mut CheckReport) {
             report.add("6.5.1", format!("object {} holds JavaScript; remove it", id.0));
         }
         if let Ok(kind) = dict.get(b"S").and_then(Object::as_name)
-            && FORBIDDEN.contains(&kind)
+            && FORBIDDEN_ACTIONS.contains(&kind)
         {
             report.add(
                 "6.5.1",

@@ -41,7 +41,7 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat};
 
-use super::check::{check, contains, find, font_is_embedded, rfind};
+use super::check::{FORBIDDEN_ACTIONS, check, contains, find, font_is_embedded, rfind};
 use super::usage::{collect_device_colours, page_usage};
 use super::writer::{ICC_REGISTRY, SRGB_CONDITION, srgb_profile_flate};
 use super::xmp::{self, PdfText};
@@ -52,21 +52,6 @@ use crate::decode::render::render_page;
 /// The most a single stream may decode to while the normaliser re-encodes or inspects it. Content
 /// streams of real documents are far smaller; a larger one is a bomb, not correspondence.
 const MAX_DECODED_STREAM: usize = 256 << 20;
-
-/// Actions PDF/A-2 forbids (ISO 19005-2, 6.5.1).
-const FORBIDDEN_ACTIONS: [&[u8]; 11] = [
-    b"Launch",
-    b"Sound",
-    b"Movie",
-    b"ResetForm",
-    b"ImportData",
-    b"Hide",
-    b"SetOCGState",
-    b"Rendition",
-    b"Trans",
-    b"GoTo3DView",
-    b"JavaScript",
-];
 
 /// Annotation types PDF/A-2 forbids (6.3.1).
 const FORBIDDEN_ANNOTATIONS: [&[u8]; 5] = [b"Sound", b"Movie", b"Screen", b"3D", b"RichMedia"];
