@@ -241,9 +241,10 @@ impl Runner {
                             let failure = Failure::NeedsHuman(format!(
                                 "the Dokument got Version {current} while the job ran; run a new job for it"
                             ));
+                            let identification = self.identification_cached(&source.original.blake3)?;
                             let item = Item {
                                 outcome: Outcome::Failed { failure },
-                                ..self.item_for(candidate, &source)?
+                                ..item_for(candidate, &source, identification.unwrap_or_else(unidentified))
                             };
                             items.push((item, candidate));
                         }
@@ -276,19 +277,6 @@ impl Runner {
     }
 
     /// The item for a Dokument's Version, before its outcome is known.
-    fn item_for(&self, candidate: &Candidate, version: &Version) -> Result<Item, MigrationError> {
-        Ok(Item {
-            dokument_id: candidate.dokument.id,
-            version: version.number,
-            source_blake3: version.original.blake3.clone(),
-            source_size: version.original.size,
-            identification: self
-                .identification_cached(&version.original.blake3)?
-                .unwrap_or_else(unidentified),
-            outcome: Outcome::Kept,
-        })
-    }
-
     fn identification_cached(&self, blake3: &str) -> Result<Option<Identification>, MigrationError> {
         self.repo.identification(blake3, &self.tools.identifier_version())
     }
@@ -297,8 +285,8 @@ impl Runner {
     /// parallel and writes nothing but blobs.
     fn prepare(&self, mode: JobMode, candidate: &Candidate) -> Result<Prepared, MigrationError> {
         let version = self.records.version(&candidate.dokument, candidate.dokument.current_version)?;
-        let mut item = self.item_for(candidate, &version)?;
-        let cached = self.identification_cached(&item.source_blake3)?;
+        let cached = self.identification_cached(&version.original.blake3)?;
+        let mut item = item_for(candidate, &version, cached.clone().unwrap_or_else(unidentified));
         let needs_bytes = |ident: &Option<Identification>| match ident {
             None => true,
             Some(ident) => matches!(self.policy.action_for(&ident.puid), Action::Migrate { .. }),
@@ -556,6 +544,18 @@ impl Runner {
         self.repo.store().meta().commit(txn)?;
         fresh.clear();
         Ok(())
+    }
+}
+
+/// The item for a Dokument's Version, before its outcome is known.
+fn item_for(candidate: &Candidate, version: &Version, identification: Identification) -> Item {
+    Item {
+        dokument_id: candidate.dokument.id,
+        version: version.number,
+        source_blake3: version.original.blake3.clone(),
+        source_size: version.original.size,
+        identification,
+        outcome: Outcome::Kept,
     }
 }
 
