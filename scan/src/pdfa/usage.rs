@@ -143,6 +143,21 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Notes the device colours behind a colour space named in content: a device space itself, or a
+    /// space of the resources (operators `cs`/`CS`, inline images' `/CS`).
+    fn colour_space_named(&mut self, name: &[u8], resources: &Resources<'a>) {
+        match device_colour(name) {
+            Some(device) => {
+                self.usage.device_colours.insert(device);
+            }
+            None => {
+                if let Some(space) = lookup(self.document, resources, b"ColorSpace", name) {
+                    collect_device_colours(self.document, space, &mut self.usage.device_colours, 0);
+                }
+            }
+        }
+    }
+
     fn walk(&mut self, content: &[u8], resources: &Resources<'a>, initial_mode: i64, depth: u32, what: &str) {
         let operations = match Content::decode(content) {
             Ok(content) => content.operations,
@@ -178,21 +193,7 @@ impl<'a> Walker<'a> {
                 }
                 "cs" | "CS" => {
                     if let Some(name) = name_operand() {
-                        match device_colour(name) {
-                            Some(device) => {
-                                self.usage.device_colours.insert(device);
-                            }
-                            None => {
-                                if let Some(space) = lookup(self.document, resources, b"ColorSpace", name) {
-                                    collect_device_colours(
-                                        self.document,
-                                        space,
-                                        &mut self.usage.device_colours,
-                                        0,
-                                    );
-                                }
-                            }
-                        }
+                        self.colour_space_named(name, resources);
                     }
                 }
                 "BI" => {
@@ -204,21 +205,7 @@ impl<'a> Walker<'a> {
                         self.usage.interpolated_inline_images += 1;
                     }
                     match entry(b"CS", b"ColorSpace") {
-                        Some(Object::Name(name)) => match device_colour(name) {
-                            Some(device) => {
-                                self.usage.device_colours.insert(device);
-                            }
-                            None => {
-                                if let Some(space) = lookup(self.document, resources, b"ColorSpace", name) {
-                                    collect_device_colours(
-                                        self.document,
-                                        space,
-                                        &mut self.usage.device_colours,
-                                        0,
-                                    );
-                                }
-                            }
-                        },
+                        Some(Object::Name(name)) => self.colour_space_named(name, resources),
                         Some(space) => {
                             collect_device_colours(self.document, space, &mut self.usage.device_colours, 0)
                         }
