@@ -3,15 +3,19 @@
 //! pages). A printing main rather than criterion: each side runs seconds, and the numbers that matter
 //! are pages/s, their ratio and the identity checks.
 //!
-//! Inputs, generated here from the test-letter generator (A4, 300 dpi, slightly skewed, scanner noise):
-//! - a multi-page 8-bit grey TIFF (deflate), as a grey document scanner writes;
-//! - a multi-page bilevel TIFF (CCITT G4), as a black-and-white scanner or fax server writes;
-//! - a set of grey JPEG files (quality 85), one page each, as "scan to JPEG" delivers.
+//! Inputs, generated here from the test-letter generator (A4, 300 dpi, slightly skewed, scanner noise),
+//! one multi-page TIFF per kind, as scanners and capture software write them:
+//! - grey deflate, one strip per page, horizontal predictor (embedded unchanged, `flate-stream-identical`);
+//! - grey deflate in libtiff's default strips of about 8 KB (3 rows of an A4 page), no predictor;
+//! - RGB deflate in libtiff's default strips, horizontal predictor (a colour scan);
+//! - grey LZW in libtiff's default strips;
+//! - bilevel CCITT G4, one strip per page, as a black-and-white scanner or fax server writes;
+//! - and a set of grey JPEG files (quality 85), one page each, as "scan to JPEG" delivers.
 //!
 //! Ghostscript reads neither TIFF nor (without a PostScript helper) JPEG files as documents, so it
 //! gets the fairest input it can read:
-//! - TIFF: a PDF holding exactly the TIFF's image streams (Flate grey, CCITT G4), one page per TIFF
-//!   page. It is our own output (generated untimed); gs interprets it as any PDF and rewrites it.
+//! - TIFF: a PDF holding exactly the images of our output for that TIFF, one page per TIFF page. It is
+//!   our own output (generated untimed); gs interprets it as any PDF and rewrites it.
 //! - JPEG, two ways: every JPEG file through `viewjpeg.ps` (one gs process per file, as a per-document
 //!   migration would run it), and one multi-page PDF wrapping the same JPEG streams (one gs process for
 //!   all pages, gs's best case).
@@ -19,7 +23,8 @@
 //! The gs command is `gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pdfwrite -dPDFA=2
 //! -dPDFACompatibilityPolicy=1 -sColorConversionStrategy=RGB`, without a PDFA_def.ps (which only adds
 //! the OutputIntent and costs nothing measurable). Ours is `migrate::migrate` including its validation
-//! gate (every page re-read and compared, the PDF/A checker), single-threaded like gs.
+//! gate (every page checked, the PDF/A checker), single-threaded like gs. Our side runs `OUR_RUNS`
+//! times, gs's once, alternating per input kind; the last lines are a summary table.
 //!
 //! Pages per input: `REGISTRATUR_MIGRATE_PAGES` (default 10). Run it with `scripts/bench-migrate`.
 
@@ -27,14 +32,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use image::GrayImage;
+use image::{GrayImage, RgbImage};
 use rand::SeedableRng;
 use registratur_scan::decode::{self, Limits};
 use registratur_scan::identify::{Format, identify};
 use registratur_scan::migrate::{self, CheckMethod, Target};
 use registratur_scan::page::Raster;
 use registratur_scan::pdfa::DocumentInfo;
-use registratur_testkit::{LetterSpec, Routing, render_letter, scanner_noise, skew};
+use registratur_testkit::{
+    LetterSpec, Routing, TiffCompression, TiffOptions, TiffPage, render_letter, scanner_noise, skew,
+};
 
 const DPI: f32 = 300.0;
 const JPEG_QUALITY: u8 = 85;
@@ -56,36 +63,63 @@ fn main() {
     }
 
     println!("generating {pages} A4 pages at {DPI} dpi ...");
-    let (grey, bilevel) = generate(pages);
-    let grey_tiff = registratur_testkit::write_tiff(&grey, DPI).expect("grey TIFF");
-    let g4_tiff = registratur_testkit::write_g4_tiff(&bilevel, DPI).expect("G4 TIFF");
+    let (grey, bilevel, colour) = generate(pages);
+    let grey_pages: Vec<TiffPage<'_>> = grey.iter().map(TiffPage::Gray).collect();
+    let colour_pages: Vec<TiffPage<'_>> = colour.iter().map(TiffPage::Rgb).collect();
+    let libtiff_grey = TiffOptions::libtiff_rows_per_strip(grey[0].width());
+    let libtiff_rgb = TiffOptions::libtiff_rows_per_strip(colour[0].width() * 3);
+    let tiff = |pages: &[TiffPage<'_>], compression, rows_per_strip, predictor| {
+        let options = TiffOptions { compression, rows_per_strip, predictor };
+        registratur_testkit::write_tiff_with(pages, DPI, options).expect("TIFF")
+    };
+    let tiffs: Vec<(&str, Vec<u8>, CheckMethod)> = vec![
+        (
+            "grey deflate, 1 strip/page, predictor 2",
+            tiff(&grey_pages, TiffCompression::Deflate, Some(grey[0].height()), true),
+            CheckMethod::FlateStreamIdentical,
+        ),
+        (
+            "grey deflate, libtiff 8 KB strips",
+            tiff(&grey_pages, TiffCompression::Deflate, Some(libtiff_grey), false),
+            CheckMethod::PixelIdentical,
+        ),
+        (
+            "RGB deflate, libtiff 8 KB strips, predictor 2",
+            tiff(&colour_pages, TiffCompression::Deflate, Some(libtiff_rgb), true),
+            CheckMethod::PixelIdentical,
+        ),
+        (
+            "grey LZW, libtiff 8 KB strips",
+            tiff(&grey_pages, TiffCompression::Lzw, Some(libtiff_grey), false),
+            CheckMethod::PixelIdentical,
+        ),
+        (
+            "bilevel CCITT G4, 1 strip/page",
+            registratur_testkit::write_g4_tiff(&bilevel, DPI).expect("G4 TIFF"),
+            CheckMethod::CcittStreamIdentical,
+        ),
+    ];
     let jpegs: Vec<Vec<u8>> = grey.iter().map(jpeg).collect();
-    println!(
-        "inputs: grey TIFF {:.1} MB, G4 TIFF {:.1} MB, {} JPEG files {:.1} MB",
-        mb(grey_tiff.len()),
-        mb(g4_tiff.len()),
-        jpegs.len(),
-        mb(jpegs.iter().map(Vec::len).sum())
-    );
+    let mut summary = Vec::new();
 
-    println!("\n== multi-page grey TIFF (deflate) -> PDF/A-2b ==");
-    let ours = time_ours(std::slice::from_ref(&grey_tiff));
-    breakdown(&grey_tiff);
-    report_pixels(&ours.outputs[0], &grey, false);
-    if gs {
-        let input = work.join("grey.pdf");
-        std::fs::write(&input, &ours.outputs[0]).expect("write gs input");
-        compare("gs on a PDF of the same Flate grey images", pages, ours.seconds, time_gs_pdf(&work, &input));
-    }
-
-    println!("\n== multi-page bilevel TIFF (CCITT G4) -> PDF/A-2b ==");
-    let ours = time_ours(std::slice::from_ref(&g4_tiff));
-    breakdown(&g4_tiff);
-    report_pixels(&ours.outputs[0], &bilevel, true);
-    if gs {
-        let input = work.join("g4.pdf");
-        std::fs::write(&input, &ours.outputs[0]).expect("write gs input");
-        compare("gs on a PDF of the same G4 images", pages, ours.seconds, time_gs_pdf(&work, &input));
+    for (label, input, expected_method) in &tiffs {
+        println!("\n== multi-page TIFF: {label} ({:.1} MB) -> PDF/A-2b ==", mb(input.len()));
+        let ours = time_ours(std::slice::from_ref(input));
+        breakdown(input);
+        let gate = ours.methods.iter().filter(|method| *method == expected_method).count();
+        println!("ours: validation gate: {gate}/{pages} pages {}", expected_method.as_str());
+        report_pixels(&ours.outputs[0], input);
+        if gs {
+            let path = work.join("tiff-as.pdf");
+            std::fs::write(&path, &ours.outputs[0]).expect("write gs input");
+            let (seconds, _) = time_gs_pdf(&work, &path);
+            summary.push(compare(
+                &format!("{label}: gs on a PDF of the same images"),
+                pages,
+                ours.seconds,
+                seconds,
+            ));
+        }
     }
 
     println!("\n== {pages} JPEG files (grey, quality {JPEG_QUALITY}) -> one PDF/A-2b each ==");
@@ -109,12 +143,12 @@ fn main() {
             Some(viewjpeg) => {
                 let (seconds, outputs) = time_gs_jpegs(&work, &viewjpeg, &files);
                 let kept = outputs.iter().zip(&jpegs).filter(|(pdf, jpeg)| contains(pdf, jpeg)).count();
-                compare(
-                    "gs viewjpeg.ps, one process per JPEG file",
+                summary.push(compare(
+                    "JPEG files: gs viewjpeg.ps, one process per JPEG file",
                     pages,
                     ours.seconds,
-                    (seconds, Vec::new()),
-                );
+                    seconds,
+                ));
                 println!("gs: JPEG streams byte-identical in its outputs: {kept}/{pages}");
             }
             None => println!("viewjpeg.ps not found; skipped gs on JPEG files"),
@@ -125,19 +159,26 @@ fn main() {
         std::fs::write(&wrapper, &pdf).expect("write gs input");
         let (seconds, outputs) = time_gs_pdf(&work, &wrapper);
         let kept = jpegs.iter().filter(|jpeg| outputs.first().is_some_and(|out| contains(out, jpeg))).count();
-        compare(
-            &format!("gs on one {pages}-page PDF wrapping the same JPEG streams ({same}/{pages} identical)"),
+        summary.push(compare(
+            &format!("JPEG files: gs on one {pages}-page PDF wrapping the same JPEG streams ({same}/{pages} identical)"),
             pages,
             ours.seconds,
-            (seconds, Vec::new()),
-        );
+            seconds,
+        ));
         println!("gs: JPEG streams byte-identical in its output: {kept}/{pages}");
+    }
+    if !summary.is_empty() {
+        println!("\n== summary: pages/s, ours vs gs (goal >= 10x) ==");
+        for line in &summary {
+            println!("{line}");
+        }
     }
     let _ = std::fs::remove_dir_all(&work);
 }
 
-/// Letter pages as scanned: grey with skew and noise, and the same letters thresholded to bilevel.
-fn generate(pages: u32) -> (Vec<GrayImage>, Vec<GrayImage>) {
+/// Letter pages as scanned: grey with skew and noise, the same letters thresholded to bilevel, and
+/// colour scans of them (slightly yellowish paper, independent noise per channel).
+fn generate(pages: u32) -> (Vec<GrayImage>, Vec<GrayImage>, Vec<RgbImage>) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(6);
     let spec = LetterSpec { routing: Routing::Nothing, pages, upside_down: false, expect: String::new() };
     let (clean, _) =
@@ -158,7 +199,25 @@ fn generate(pages: u32) -> (Vec<GrayImage>, Vec<GrayImage>) {
             page
         })
         .collect();
-    (grey, bilevel)
+    let colour = clean
+        .iter()
+        .map(|page| {
+            let skewed = skew(page, 0.3);
+            let channels: Vec<GrayImage> = [1.0, 0.97, 0.88]
+                .iter()
+                .map(|&tint| {
+                    let mut channel = skewed.clone();
+                    channel.pixels_mut().for_each(|pixel| pixel.0[0] = (f32::from(pixel.0[0]) * tint) as u8);
+                    scanner_noise(&mut channel, 5.0, &mut rng);
+                    channel
+                })
+                .collect();
+            RgbImage::from_fn(skewed.width(), skewed.height(), |x, y| {
+                image::Rgb([0, 1, 2].map(|c| channels[c].get_pixel(x, y).0[0]))
+            })
+        })
+        .collect();
+    (grey, bilevel, colour)
 }
 
 fn jpeg(page: &GrayImage) -> Vec<u8> {
@@ -252,20 +311,29 @@ fn breakdown(input: &[u8]) {
     );
 }
 
-/// Re-reads our output independently of the gate and compares every page with the generated page.
-fn report_pixels(pdf: &[u8], pages: &[GrayImage], bilevel: bool) {
+/// Re-reads our output independently of the gate (whatever check the gate chose) and compares every
+/// page, fully decoded, with the source TIFF's page decoded.
+fn report_pixels(pdf: &[u8], source: &[u8]) {
     assert_eq!(identify(pdf), Format::PDFA_2B);
-    let opened =
-        decode::open(pdf, &Limits::default(), registratur_scan::Dpi::uniform(DPI)).expect("output opens");
-    let identical = (0..opened.page_count())
-        .zip(pages)
-        .filter(|(index, expected)| match opened.page(*index).expect("output page decodes").raster {
-            Raster::Gray(image) if !bilevel => image.as_raw() == expected.as_raw(),
-            Raster::Bilevel(image) if bilevel => image.as_raw() == expected.as_raw(),
-            _ => false,
+    let dpi = registratur_scan::Dpi::uniform(DPI);
+    let limits = Limits::default();
+    let output = decode::open(pdf, &limits, dpi).expect("output opens");
+    let source = decode::open(source, &limits, dpi).expect("source opens");
+    let samples = |raster: Raster| match raster {
+        Raster::Gray(image) | Raster::Bilevel(image) => image.into_raw(),
+        Raster::Rgb(image) => image.into_raw(),
+    };
+    let identical = (0..source.page_count())
+        .filter(|&index| {
+            let out = output.page(index).expect("output page decodes").raster;
+            let src = source.page(index).expect("source page decodes").raster;
+            std::mem::discriminant(&out) == std::mem::discriminant(&src) && samples(out) == samples(src)
         })
         .count();
-    println!("ours: pages pixel-identical to the TIFF's pages: {identical}/{}", pages.len());
+    println!(
+        "ours: pages pixel-identical to the TIFF's pages (decoded independently): {identical}/{}",
+        source.page_count()
+    );
 }
 
 /// `gs -dPDFA=2` on one PDF; returns the seconds and the output.
@@ -323,13 +391,15 @@ fn viewjpeg() -> Option<PathBuf> {
         .find(|path| path.exists())
 }
 
-fn compare(label: &str, pages: u32, ours: f64, gs: (f64, Vec<Vec<u8>>)) {
-    let (seconds, _) = gs;
-    let (ours_rate, gs_rate) = (f64::from(pages) / ours, f64::from(pages) / seconds);
-    println!(
-        "{label}: {pages} pages in {seconds:.3} s = {gs_rate:.2} pages/s -> ours/gs = {:.1}x (goal >= 10x)",
+/// Prints and returns one comparison line.
+fn compare(label: &str, pages: u32, ours: f64, gs: f64) -> String {
+    let (ours_rate, gs_rate) = (f64::from(pages) / ours, f64::from(pages) / gs);
+    let line = format!(
+        "{label}: ours {ours_rate:.2} pages/s, gs {gs_rate:.2} pages/s ({pages} pages in {gs:.3} s) -> ours/gs = {:.1}x (goal >= 10x)",
         ours_rate / gs_rate
     );
+    println!("{line}");
+    line
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

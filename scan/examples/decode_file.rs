@@ -56,6 +56,8 @@ fn report(name: &str, bytes: &[u8]) -> usize {
                 let embedded = match page.embedded {
                     Some(EmbeddedImage::Jpeg { .. }) => "jpeg",
                     Some(EmbeddedImage::CcittG4 { .. }) => "g4",
+                    Some(EmbeddedImage::Flate { .. }) => "flate",
+                    Some(EmbeddedImage::Samples { .. }) => "exact samples",
                     None => "-",
                 };
                 println!(

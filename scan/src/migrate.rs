@@ -3,8 +3,8 @@
 //! version; this module converts and validates, as a pure function of the bytes.
 //!
 //! Images (TIFF, JPEG, PNG, GIF, BMP) become PDF/A-2b through [`crate::pdfa::write_pdfa`] without a
-//! text layer: JPEG and single-strip CCITT G4 streams go in unchanged, everything else as lossless
-//! Flate. PDFs that are not PDF/A are normalised by [`crate::pdfa::normalize_to_pdfa2b`]: their content
+//! text layer: JPEG, single-strip CCITT G4 and single-strip 8-bit deflate TIFF streams go in
+//! unchanged, everything else as lossless Flate. PDFs that are not PDF/A are normalised by [`crate::pdfa::normalize_to_pdfa2b`]: their content
 //! stays byte for byte, what PDF/A forbids and can be fixed safely is fixed (each fix is listed in
 //! [`Migrated::changes`]), and what cannot (encryption, fonts that are not embedded, JavaScript,
 //! signatures, …) is refused as [`MigrateError::Encrypted`] or [`MigrateError::NeedsHuman`] with the
@@ -19,20 +19,29 @@
 //! ([`crate::pdfa::check`]) must find no violation. A page whose source is a JPEG passes when the output
 //! holds the identical JPEG stream (`jpeg-stream-identical`), a CCITT G4 page when it holds the identical
 //! G4 stream with the same size and polarity (`ccitt-stream-identical`; equal streams under equal
-//! parameters are equal pixels, and the source was decoded once, which proves it readable); every other
-//! page must be pixel-identical (`pixel-identical`, maximum channel difference 0).
+//! parameters are equal pixels, and the source was decoded once, which proves it readable), a
+//! single-strip 8-bit deflate TIFF page when it holds the source's zlib stream byte for byte as an
+//! 8-bit grey or RGB image of the same size with the same predictor (`flate-stream-identical`; the
+//! source's stream was inflated once and had to end exactly at the page's last sample); every other
+//! page must be pixel-identical (`pixel-identical`, maximum channel difference 0): the output page is
+//! inflated by the PDF reader and compared sample by sample with the decoded source page.
 //!
 //! A JPEG source (grey or colour) is not decoded: its bytes go into the PDF unchanged and the gate
 //! compares those bytes, so decoding would prove nothing about the output. Its structure is checked
 //! instead (markers, frame header, scan data up to EOI), which is what finds truncated and damaged
 //! files; that keeps JPEG migration at the cost of copying bytes.
 //!
-//! Tolerance model: the reference for the pixel comparison is the decoded source page. Every step from
-//! there to the PDF is lossless, so no page is allowed any difference. Decoding itself normalises a few
-//! sample models that PDF/A-2b renditions do not carry: 16-bit samples keep their high byte, alpha is
-//! composited over white, palettes are expanded and CMYK JPEGs are converted to RGB. Those pages are
-//! identical to what every viewer shows of the source at 8 bits on paper, not to the source's samples;
-//! the policy decides whether such sources are migrated.
+//! Tolerance model: no page is allowed any difference. The reference is the source's samples as
+//! stored. Where decoding normalises them for the raster that OCR and analysis look at (16-bit samples
+//! keep their high byte, transparency is composited over white), the decoder also keeps the exact
+//! samples ([`EmbeddedImage::Samples`]); the writer puts those into the PDF (16 bits per component, an
+//! alpha channel as a soft mask, both allowed in PDF/A-2), and the gate compares them sample by sample
+//! at full depth, alpha included (`samples-identical`). Palettes are expanded to the colours they name
+//! and 1/2/4-bit grey is scaled to 8 bits; both are exact, so those pages are `pixel-identical`. What
+//! PDF/A-2b with its sRGB output intent cannot hold unchanged is refused as
+//! [`MigrateError::NeedsHuman`] with the reason, by [`preflight`] too, instead of converted under a
+//! claim of identity: CMYK (JPEG or TIFF; converting without the source's colour profile changes
+//! colours) and extra channels that are not alpha.
 
 use crate::decode::{self, DecodeError, Limits, OpenedFile};
 use crate::identify::{Family, Format};
@@ -44,7 +53,7 @@ pub const MIGRATE_TOOL: &str = "registratur-migrate";
 
 /// The tool's version: the crate version plus the version of the conversion rules (bump it when the
 /// writer's output or the validation rules change, so re-runs can tell old outputs from new ones).
-pub const MIGRATE_TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+rules.1");
+pub const MIGRATE_TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+rules.2");
 
 /// The resolution assumed for source pages that declare none (GIF never does; many BMPs and PNGs do
 /// not). 300 dpi is what the mailroom scans at, so such pages keep a plausible paper size.
@@ -94,6 +103,13 @@ pub enum CheckMethod {
     /// The output embeds the source's CCITT G4 stream byte for byte, with the same size and polarity,
     /// so it shows exactly the source's pixels (which decoding the source already proved readable).
     CcittStreamIdentical,
+    /// The output embeds the source's zlib stream (a single-strip 8-bit deflate TIFF page) byte for
+    /// byte, as an 8-bit `DeviceGray` or `DeviceRGB` image of the same size with the same predictor, so
+    /// it inflates to exactly the source's samples (which decoding the source proved complete).
+    FlateStreamIdentical,
+    /// The source's exact samples (16 bits, or with alpha), which decoding had to normalise for the
+    /// raster, equal the output image's samples and its soft mask's, as the PDF reader inflates them.
+    SamplesIdentical,
     /// The output page decodes to exactly the source page's pixels.
     PixelIdentical,
     /// A normalised PDF's page, rendered by poppler at [`PDF_COMPARE_DPI`], equals the source page
@@ -110,6 +126,8 @@ impl CheckMethod {
         match self {
             CheckMethod::JpegStreamIdentical => "jpeg-stream-identical",
             CheckMethod::CcittStreamIdentical => "ccitt-stream-identical",
+            CheckMethod::FlateStreamIdentical => "flate-stream-identical",
+            CheckMethod::SamplesIdentical => "samples-identical",
             CheckMethod::PixelIdentical => "pixel-identical",
             CheckMethod::RenderedIdentical => "rendered-pixel-identical",
         }
@@ -208,9 +226,10 @@ pub fn parameters(target: Target) -> String {
     match target {
         Target::PdfA2b => format!(
             "target={}; writer=registratur-scan pdfa {}; text-layer=none; jpeg=embedded unchanged (DCTDecode); \
-             ccitt-g4=embedded unchanged (CCITTFaxDecode); other images=lossless Flate; \
+             ccitt-g4=embedded unchanged (CCITTFaxDecode); single-strip 8-bit deflate tiff=embedded unchanged \
+             (FlateDecode, TIFF predictor as /Predictor 2); other images=lossless Flate; \
              output-intent=sRGB IEC61966-2.1; default-dpi={}; gif=first frame only when single-frame; \
-             validation=page count, per page jpeg-stream-identical, ccitt-stream-identical or pixel-identical (tolerance 0), pdfa-2 structural check",
+             validation=page count, per page jpeg-stream-identical, ccitt-stream-identical, flate-stream-identical or pixel-identical (tolerance 0), pdfa-2 structural check",
             target.name(),
             env!("CARGO_PKG_VERSION"),
             DEFAULT_DPI.x,
@@ -354,13 +373,46 @@ fn source_pages(
             found: crate::identify::identify(bytes).to_string(),
         });
     }
-    if expected_input == decode::InputFormat::Jpeg {
+    let pages = if expected_input == decode::InputFormat::Jpeg {
         // The stream goes into the PDF unchanged and the gate compares its bytes, so decoding the
         // pixels would prove nothing about the output; the structure is checked instead.
-        return Ok(vec![decode::jpeg_page_for_embedding(bytes, limits, DEFAULT_DPI)?]);
+        vec![decode::jpeg_page_for_embedding(bytes, limits, DEFAULT_DPI)?]
+    } else {
+        let opened = decode::open(bytes, limits, DEFAULT_DPI)?;
+        // Pages whose stream goes in unchanged (single-strip deflate TIFF) are checked, not decoded,
+        // for the same reason as JPEG files.
+        (0..opened.page_count())
+            .map(|index| opened.page_for_embedding(index))
+            .collect::<Result<Vec<Page>, _>>()?
+    };
+    for (index, page) in pages.iter().enumerate() {
+        if let Some(reason) = not_representable(page) {
+            return Err(MigrateError::NeedsHuman { reason: format!("page {}: {reason}", index + 1) });
+        }
     }
-    let opened = decode::open(bytes, limits, DEFAULT_DPI)?;
-    Ok((0..opened.page_count()).map(|index| opened.page(index)).collect::<Result<Vec<Page>, _>>()?)
+    Ok(pages)
+}
+
+/// Why a page's pixels cannot go into a PDF/A-2b page unchanged, if they cannot: the raster would be
+/// a conversion (colours computed without the source's colour profile, channels dropped), and the
+/// migration would claim an identity it does not have. A person decides whether the conversion is
+/// acceptable or the original is kept.
+fn not_representable(page: &Page) -> Option<String> {
+    match &page.embedded {
+        Some(EmbeddedImage::Jpeg { components: 4, .. })
+        | Some(EmbeddedImage::Samples { components: 4, .. }) => Some(
+            "the image is CMYK; a PDF/A-2b page with the sRGB output intent cannot hold CMYK samples, and              converting them to RGB without the source's colour profile changes the colours (no tolerance              is defined for that): decide whether an RGB conversion is acceptable or keep the original"
+                .into(),
+        ),
+        Some(EmbeddedImage::Samples { components, alpha, .. }) if !matches!(components, 1 | 3) => {
+            Some(format!(
+                "the image has {} samples per pixel ({components} colour or extra channels{}); PDF/A-2b pages                  hold grey or RGB with at most an alpha channel, so channels would be dropped: decide                  whether they matter or keep the original",
+                usize::from(*components) + usize::from(alpha.is_some()),
+                if alpha.is_some() { " and alpha" } else { "" },
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// The validation gate on its own: compares `pdf` with the decoded `source` pages and checks its PDF/A
@@ -422,6 +474,28 @@ fn check_page(output: &OpenedFile<'_>, index: u32, source: &Page) -> PageCheck {
             None => failed(method, "the output page does not hold one full-page CCITT G4 image".into()),
         };
     }
+    if let Some(EmbeddedImage::Flate { bytes, width, height, components, predictor }) = &source.embedded {
+        let method = CheckMethod::FlateStreamIdentical;
+        return match output.page_flate_stream(index) {
+            Some(EmbeddedImage::Flate { bytes: out, width: w, height: h, components: c, predictor: p })
+                if out == *bytes && (w, h, c, p) == (*width, *height, *components, *predictor) =>
+            {
+                PageCheck { page: index, method, max_channel_difference: 0, problem: None }
+            }
+            Some(_) => failed(
+                method,
+                "the output's Flate stream or its size, colour components or predictor differ from the source's"
+                    .into(),
+            ),
+            None => failed(
+                method,
+                "the output page does not hold one full-page 8-bit grey or RGB Flate image".into(),
+            ),
+        };
+    }
+    if let Some(exact @ EmbeddedImage::Samples { .. }) = &source.embedded {
+        return check_samples(output, index, exact);
+    }
     let method = CheckMethod::PixelIdentical;
     let decoded = match output.page(index) {
         Ok(decoded) => decoded,
@@ -446,6 +520,82 @@ fn check_page(output: &OpenedFile<'_>, index: u32, source: &Page) -> PageCheck {
     PageCheck { page: index, method, max_channel_difference: difference, problem }
 }
 
+/// Compares a source's exact samples ([`EmbeddedImage::Samples`]) with the output image's, sample by
+/// sample at their full depth, alpha included.
+fn check_samples(output: &OpenedFile<'_>, index: u32, source: &EmbeddedImage) -> PageCheck {
+    let method = CheckMethod::SamplesIdentical;
+    let failed = |problem: String| PageCheck {
+        page: index,
+        method,
+        max_channel_difference: u8::MAX,
+        problem: Some(problem),
+    };
+    let EmbeddedImage::Samples { colour, alpha, width, height, components, bits, premultiplied } = source
+    else {
+        return failed("the source has no exact samples".into());
+    };
+    let Some(EmbeddedImage::Samples {
+        colour: out_colour,
+        alpha: out_alpha,
+        width: w,
+        height: h,
+        components: c,
+        bits: b,
+        premultiplied: p,
+    }) = output.page_samples(index)
+    else {
+        return failed(format!(
+            "the output page does not hold one full-page {bits}-bit grey or RGB image with plain samples"
+        ));
+    };
+    if (w, h, c, b, p) != (*width, *height, *components, *bits, *premultiplied) {
+        return failed(format!(
+            "the output image is {w} × {h} pixels, {c} components of {b} bits{}; the source {width} × {height},              {components} of {bits}{}",
+            if p { ", premultiplied" } else { "" },
+            if *premultiplied { ", premultiplied" } else { "" }
+        ));
+    }
+    if out_alpha.is_some() != alpha.is_some() {
+        return failed(if alpha.is_some() {
+            "the source is transparent but the output image has no soft mask".into()
+        } else {
+            "the output image has a soft mask the source does not".into()
+        });
+    }
+    // The largest difference in the sample's own depth, reported in 8-bit levels (rounded up).
+    let difference = |a: &[u8], b: &[u8]| -> u32 {
+        if *bits == 16 {
+            a.chunks_exact(2)
+                .zip(b.chunks_exact(2))
+                .map(|(x, y)| {
+                    u32::from(u16::from_be_bytes([x[0], x[1]]).abs_diff(u16::from_be_bytes([y[0], y[1]])))
+                })
+                .max()
+                .unwrap_or(0)
+        } else {
+            a.iter().zip(b).map(|(x, y)| u32::from(x.abs_diff(*y))).max().unwrap_or(0)
+        }
+    };
+    let colour_difference = difference(colour, &out_colour);
+    let alpha_difference = match (alpha, &out_alpha) {
+        (Some(a), Some(b)) => difference(a, b),
+        _ => 0,
+    };
+    let largest = colour_difference.max(alpha_difference);
+    let in_8_bits = if *bits == 16 { largest.div_ceil(257) } else { largest } as u8;
+    let problem = if colour.len() != out_colour.len() {
+        Some("the output image holds a different number of samples".to_string())
+    } else if largest > 0 {
+        Some(format!(
+            "samples differ from the source's by up to {largest} at {bits} bits (colour {colour_difference},              alpha {alpha_difference}; tolerance 0)"
+        ))
+    } else {
+        None
+    };
+    let max_channel_difference = if problem.is_some() { in_8_bits.max(1) } else { 0 };
+    PageCheck { page: index, method, max_channel_difference, problem }
+}
+
 /// The largest per-channel difference between two rasters of equal size. A grey raster compared with
 /// an RGB one counts as RGB with three equal channels.
 fn max_difference(a: &Raster, b: &Raster) -> u8 {
@@ -467,6 +617,10 @@ fn max_difference(a: &Raster, b: &Raster) -> u8 {
         (Some(a), Some(b)) => (std::borrow::Cow::Borrowed(a), std::borrow::Cow::Borrowed(b)),
         _ => (rgb(a), rgb(b)),
     };
+    // Equal buffers are the rule; comparing them whole is a memcmp, the maximum only matters otherwise.
+    if a.len() == b.len() && a == b {
+        return 0;
+    }
     a.iter().zip(b.iter()).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0)
 }
 

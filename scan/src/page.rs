@@ -60,6 +60,27 @@ pub enum EmbeddedImage {
     Jpeg { bytes: Vec<u8>, width: u32, height: u32, components: u8, adobe_inverted: bool },
     /// CCITT Group 4 (PDF `CCITTFaxDecode` with `K -1`). `black_is_1` as in the PDF parameter.
     CcittG4 { bytes: Vec<u8>, width: u32, height: u32, black_is_1: bool },
+    /// A zlib stream of 8-bit samples (PDF `FlateDecode`) that inflates to exactly the page: `components`
+    /// 1 (DeviceGray) or 3 (DeviceRGB), rows top to bottom, no padding. `predictor` is 1 (none) or 2
+    /// (TIFF horizontal differencing, PDF `/Predictor 2`). A single-strip deflate TIFF page carries one.
+    Flate { bytes: Vec<u8>, width: u32, height: u32, components: u8, predictor: u8 },
+    /// The source's exact samples, present when [`Page::raster`] had to normalise them: 16-bit samples
+    /// (the raster keeps the high byte), transparency (the raster shows the page over white paper),
+    /// CMYK (the raster is an uncalibrated RGB conversion) or extra channels (the raster drops them).
+    /// `colour` holds `components` interleaved samples per pixel of `bits` bits (8, or 16 big-endian),
+    /// rows without padding; `alpha` one sample of the same depth per pixel, if any, associated with
+    /// the colour (premultiplied, black matte) when `premultiplied`. The PDF writer compresses them
+    /// (an image with a soft mask for alpha) when a PDF/A page can hold them, that is for grey and RGB;
+    /// format migration keeps them exactly or refuses the page, never the normalised raster instead.
+    Samples {
+        colour: Vec<u8>,
+        alpha: Option<Vec<u8>>,
+        width: u32,
+        height: u32,
+        components: u8,
+        bits: u8,
+        premultiplied: bool,
+    },
 }
 
 /// One scanned page as decoded from an input file.

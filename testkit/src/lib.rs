@@ -387,14 +387,80 @@ pub fn render_batch(
 
 /// Packs grey pages into one multi-page TIFF (deflate, with resolution tags).
 pub fn write_tiff(pages: &[GrayImage], dpi: f32) -> anyhow::Result<Vec<u8>> {
-    use tiff::encoder::{Compression, DeflateLevel, Rational, TiffEncoder, colortype};
+    let pages: Vec<TiffPage<'_>> = pages.iter().map(TiffPage::Gray).collect();
+    write_tiff_with(&pages, dpi, TiffOptions::default())
+}
+
+/// One page for [`write_tiff_with`].
+#[derive(Clone, Copy)]
+pub enum TiffPage<'a> {
+    Gray(&'a GrayImage),
+    Rgb(&'a image::RgbImage),
+}
+
+/// How [`write_tiff_with`] stores pages. The default is what [`write_tiff`] writes: deflate at the
+/// fast level, the `tiff` crate's strips of about 1 MB, no predictor.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TiffOptions {
+    pub compression: TiffCompression,
+    /// Rows per strip; `None` for the `tiff` crate's default.
+    pub rows_per_strip: Option<u32>,
+    /// TIFF Predictor 2 (horizontal differencing) instead of none.
+    pub predictor: bool,
+}
+
+impl TiffOptions {
+    /// libtiff's default strip size (`TIFFDefaultStripSize`): as many rows as fit in 8 KB.
+    pub fn libtiff_rows_per_strip(row_bytes: u32) -> u32 {
+        (8192 / row_bytes.max(1)).max(1)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub enum TiffCompression {
+    /// Deflate at the fast level (zlib 1).
+    #[default]
+    DeflateFast,
+    /// Deflate at zlib's default level 6, which libtiff uses.
+    Deflate,
+    Lzw,
+    PackBits,
+    None,
+}
+
+/// Packs grey and RGB pages into one multi-page TIFF with resolution tags, stored as `options` says.
+pub fn write_tiff_with(pages: &[TiffPage<'_>], dpi: f32, options: TiffOptions) -> anyhow::Result<Vec<u8>> {
+    use tiff::encoder::{Compression, DeflateLevel, Predictor, Rational, TiffEncoder, colortype};
+    let compression = match options.compression {
+        TiffCompression::DeflateFast => Compression::Deflate(DeflateLevel::Fast),
+        TiffCompression::Deflate => Compression::Deflate(DeflateLevel::Balanced),
+        TiffCompression::Lzw => Compression::Lzw,
+        TiffCompression::PackBits => Compression::Packbits,
+        TiffCompression::None => Compression::Uncompressed,
+    };
+    let predictor = if options.predictor { Predictor::Horizontal } else { Predictor::None };
     let mut bytes = Cursor::new(Vec::new());
-    let mut encoder =
-        TiffEncoder::new(&mut bytes)?.with_compression(Compression::Deflate(DeflateLevel::Fast));
+    let mut encoder = TiffEncoder::new(&mut bytes)?.with_compression(compression).with_predictor(predictor);
+    let resolution = Rational { n: dpi.round() as u32, d: 1 };
     for page in pages {
-        let mut image = encoder.new_image::<colortype::Gray8>(page.width(), page.height())?;
-        image.resolution(tiff::tags::ResolutionUnit::Inch, Rational { n: dpi.round() as u32, d: 1 });
-        image.write_data(page.as_raw())?;
+        match page {
+            TiffPage::Gray(page) => {
+                let mut image = encoder.new_image::<colortype::Gray8>(page.width(), page.height())?;
+                if let Some(rows) = options.rows_per_strip {
+                    image.rows_per_strip(rows)?;
+                }
+                image.resolution(tiff::tags::ResolutionUnit::Inch, resolution.clone());
+                image.write_data(page.as_raw())?;
+            }
+            TiffPage::Rgb(page) => {
+                let mut image = encoder.new_image::<colortype::RGB8>(page.width(), page.height())?;
+                if let Some(rows) = options.rows_per_strip {
+                    image.rows_per_strip(rows)?;
+                }
+                image.resolution(tiff::tags::ResolutionUnit::Inch, resolution.clone());
+                image.write_data(page.as_raw())?;
+            }
+        }
     }
     // The encoder borrows `bytes` until here.
     let _ = encoder;

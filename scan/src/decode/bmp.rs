@@ -47,8 +47,9 @@ pub(super) fn decode(
     limits.check_page(0, header.width, header.height)?;
     let image = raster::decode_with_limits(bytes, image::ImageFormat::Bmp, limits)
         .map_err(|error| corrupt(format!("the BMP does not decode: {error}")))?;
+    let embedded = raster::exact_samples_of(&image);
     let raster = raster::narrowest(image).map_err(corrupt)?;
-    Ok(Page { raster, dpi: header.dpi.unwrap_or(default_dpi), embedded: None })
+    Ok(Page { raster, dpi: header.dpi.unwrap_or(default_dpi), embedded })
 }
 
 fn le16(bytes: &[u8], at: usize) -> Option<u16> {

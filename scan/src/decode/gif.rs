@@ -77,8 +77,9 @@ pub(super) fn decode(
     limits.check_page(0, header.width, header.height)?;
     let image = raster::decode_with_limits(bytes, image::ImageFormat::Gif, limits)
         .map_err(|error| corrupt(format!("the GIF does not decode: {error}")))?;
+    let embedded = raster::exact_samples_of(&image);
     let raster = raster::narrowest(image).map_err(corrupt)?;
-    Ok(Page { raster, dpi: default_dpi, embedded: None })
+    Ok(Page { raster, dpi: default_dpi, embedded })
 }
 
 /// Skips data sub-blocks (length byte, data) up to and including the zero-length terminator.

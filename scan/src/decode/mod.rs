@@ -4,7 +4,8 @@
 //!
 //! Opening a file reads only its structure (TIFF directories, the PDF object graph, image headers);
 //! [`OpenedFile::page`] decodes one page at a time, so a 200-page batch never sits in memory decoded.
-//! Where a page's compressed stream can go into a PDF unchanged (JPEG, single-strip CCITT G4), the page
+//! Where a page's compressed stream can go into a PDF unchanged (JPEG, single-strip CCITT G4 or
+//! single-strip 8-bit deflate TIFF), the page
 //! carries it in [`Page::embedded`] so the rendition is lossless and cheap.
 //!
 //! PDF pages that are not a single scanned image (born-digital text, vector drawings, several images,
@@ -222,6 +223,38 @@ impl OpenedFile<'_> {
         match &self.inner {
             Inner::Pdf(file) => file.page_g4_stream(index),
             _ => None,
+        }
+    }
+
+    /// The Flate stream of PDF page `index` when the page is one full-page 8-bit grey or RGB Flate
+    /// image (see the PDF decoder's `page_flate_stream`), undecoded; `None` for other pages and formats.
+    pub fn page_flate_stream(&self, index: u32) -> Option<EmbeddedImage> {
+        match &self.inner {
+            Inner::Pdf(file) => file.page_flate_stream(index),
+            _ => None,
+        }
+    }
+
+    /// The samples of PDF page `index` when the page is one full-page 8- or 16-bit grey or RGB image,
+    /// with its soft mask's samples (see the PDF decoder's `page_samples`), inflated but not converted;
+    /// `None` for other pages and formats.
+    pub fn page_samples(&self, index: u32) -> Option<EmbeddedImage> {
+        match &self.inner {
+            Inner::Pdf(file) => file.page_samples(index),
+            _ => None,
+        }
+    }
+
+    /// Page `index` for format migration, which embeds a page's own stream unchanged and compares
+    /// that stream rather than pixels: a single-strip 8-bit deflate TIFF page is checked complete but
+    /// not decoded, and its raster is a placeholder of the right size that must not be looked at (see
+    /// the TIFF decoder's `page_for_embedding`). Every other page is [`OpenedFile::page`].
+    pub(crate) fn page_for_embedding(&self, index: u32) -> Result<Page, DecodeError> {
+        match &self.inner {
+            Inner::Tiff(file) if index < self.page_count() => {
+                file.page_for_embedding(index, &self.limits, self.default_dpi)
+            }
+            _ => self.page(index),
         }
     }
 

@@ -157,6 +157,146 @@ impl<'a> PdfFile<'a> {
         })
     }
 
+    /// The Flate stream of a scanned page (one full-page 8-bit `DeviceGray` or `DeviceRGB` `FlateDecode`
+    /// image, no mask, no `/Decode`, no predictor or TIFF predictor 2 whose parameters match the
+    /// image), undecoded, as the writer embeds a single-strip deflate TIFF page. Two such streams with
+    /// equal bytes, size, components and predictor show the same pixels; format migration's validation
+    /// compares these instead of inflating the same bytes twice.
+    pub fn page_flate_stream(&self, index: u32) -> Option<EmbeddedImage> {
+        let page_id = *self.pages.get(index as usize)?;
+        let page = self.document.get_dictionary(page_id).ok()?;
+        let placed = self.single_image(page_id, page, self.page_box(page))?;
+        let dict = &placed.stream.dict;
+        let resolved = |key: &[u8]| dict.get(key).ok().and_then(|o| self.resolve(o));
+        let integer = |key: &[u8]| resolved(key).and_then(|o| o.as_i64().ok());
+        if resolved(b"Filter")?.as_name().ok()? != b"FlateDecode"
+            || dict.has(b"SMask")
+            || dict.has(b"Mask")
+            || dict.has(b"Decode")
+            || resolved(b"ImageMask").and_then(|o| o.as_bool().ok()) == Some(true)
+            || integer(b"BitsPerComponent") != Some(8)
+        {
+            return None;
+        }
+        // Device spaces only: the sRGB OutputIntent gives them their meaning, as the writer intends.
+        let components: u8 = match resolved(b"ColorSpace")?.as_name().ok()? {
+            b"DeviceGray" => 1,
+            b"DeviceRGB" => 3,
+            _ => return None,
+        };
+        let width = u32::try_from(integer(b"Width")?).ok()?;
+        let height = u32::try_from(integer(b"Height")?).ok()?;
+        let predictor = match resolved(b"DecodeParms") {
+            None => 1,
+            Some(params) => {
+                let params = self.dict(params)?;
+                let param = |key: &[u8]| params.get(key).ok().and_then(|o| self.resolve(o))?.as_i64().ok();
+                match param(b"Predictor").unwrap_or(1) {
+                    1 => 1,
+                    2 if param(b"Colors").unwrap_or(1) == i64::from(components)
+                        && param(b"BitsPerComponent").unwrap_or(8) == 8
+                        && param(b"Columns").unwrap_or(1) == i64::from(width) =>
+                    {
+                        2
+                    }
+                    _ => return None,
+                }
+            }
+        };
+        Some(EmbeddedImage::Flate {
+            bytes: placed.stream.content.clone(),
+            width,
+            height,
+            components,
+            predictor,
+        })
+    }
+
+    /// The samples of a scanned page's image (one full-page `DeviceGray` or `DeviceRGB` image of 8 or
+    /// 16 bits, Flate or uncompressed, no `/Decode`) and of its soft mask if it has one (a grey image
+    /// of the same size and depth; `/Matte` of zeros means premultiplied), inflated by the PDF reader,
+    /// in the form of [`EmbeddedImage::Samples`]. Format migration's validation compares them with a
+    /// source's exact samples. Inflation is capped at what the declared size needs.
+    pub fn page_samples(&self, index: u32) -> Option<EmbeddedImage> {
+        let page_id = *self.pages.get(index as usize)?;
+        let page = self.document.get_dictionary(page_id).ok()?;
+        let placed = self.single_image(page_id, page, self.page_box(page))?;
+        let image = placed.stream;
+        let (width, height, bits, colour) = self.plain_samples(image)?;
+        let components: u8 = match self.resolve(image.dict.get(b"ColorSpace").ok()?)?.as_name().ok()? {
+            b"DeviceGray" => 1,
+            b"DeviceRGB" => 3,
+            _ => return None,
+        };
+        if image.dict.has(b"Mask")
+            || colour.len()
+                != width as usize * height as usize * usize::from(components) * usize::from(bits / 8)
+        {
+            return None;
+        }
+        let (alpha, premultiplied) = match image.dict.get(b"SMask").ok() {
+            None => (None, false),
+            Some(mask) => {
+                let mask = self.stream(mask)?;
+                let (w, h, b, alpha) = self.plain_samples(mask)?;
+                let grey = self.resolve(mask.dict.get(b"ColorSpace").ok()?)?.as_name().ok()? == b"DeviceGray";
+                let matte = match mask.dict.get(b"Matte").ok().and_then(|o| self.resolve(o)) {
+                    None => Some(false),
+                    Some(Object::Array(values)) => (values.len() == usize::from(components)
+                        && values.iter().all(|v| number(v) == Some(0.0)))
+                    .then_some(true),
+                    Some(_) => None,
+                }?;
+                if !grey
+                    || (w, h, b) != (width, height, bits)
+                    || alpha.len() != width as usize * height as usize * usize::from(bits / 8)
+                {
+                    return None;
+                }
+                (Some(alpha), matte)
+            }
+        };
+        Some(EmbeddedImage::Samples { colour, alpha, width, height, components, bits, premultiplied })
+    }
+
+    /// Width, height, bits per component (8 or 16) and the inflated samples of an image stream that is
+    /// Flate-compressed or uncompressed and has no `/Decode` array, or `None` for any other image.
+    fn plain_samples(&self, stream: &Stream) -> Option<(u32, u32, u8, Vec<u8>)> {
+        let integer = |key: &[u8]| stream.dict.get(key).ok().and_then(|o| self.resolve(o))?.as_i64().ok();
+        let width = u32::try_from(integer(b"Width")?).ok()?;
+        let height = u32::try_from(integer(b"Height")?).ok()?;
+        let bits = match integer(b"BitsPerComponent")? {
+            8 => 8u8,
+            16 => 16,
+            _ => return None,
+        };
+        if stream.dict.has(b"Decode")
+            || stream.dict.get(b"ImageMask").and_then(Object::as_bool).unwrap_or(false)
+        {
+            return None;
+        }
+        let filtered = match stream.dict.get(b"Filter").ok().and_then(|o| self.resolve(o)) {
+            None => false,
+            Some(filter) => match filter {
+                Object::Name(name) if name == b"FlateDecode" => true,
+                Object::Array(names)
+                    if names.len() == 1 && names[0].as_name().ok() == Some(b"FlateDecode".as_slice()) =>
+                {
+                    true
+                }
+                _ => return None,
+            },
+        };
+        // Three colour components of 16 bits is the most a page image here holds, plus predictor bytes.
+        let limit = (width as usize).checked_mul(height as usize)?.checked_mul(6)? + height as usize + 64;
+        let data = if filtered {
+            stream.decompressed_content_with_limit(limit).ok()?
+        } else {
+            stream.content.clone()
+        };
+        Some((width, height, bits, data))
+    }
+
     /// The resolution and size to render the page at with pdftoppm, keeping it within the limits.
     fn render_plan(
         &self,

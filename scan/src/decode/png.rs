@@ -1,6 +1,8 @@
 //! PNG pages. The header and the pHYs chunk are read here, so the size is checked before any pixel
 //! is allocated; the `image` crate decodes. One-bit grey becomes a bilevel raster, 16-bit samples are
-//! reduced to 8, palettes are expanded, and transparency is composited over white (paper).
+//! reduced to 8, palettes are expanded, and transparency is composited over white (paper); where
+//! that changed samples (16 bits, transparency) the page also keeps the exact ones
+//! ([`crate::page::EmbeddedImage::Samples`]).
 
 use super::{DecodeError, Limits, plausible_dpi, raster};
 use crate::page::{Dpi, Page, Raster};
@@ -70,6 +72,7 @@ pub(super) fn decode(
     let image = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
         .map_err(|error| corrupt(format!("the PNG does not decode: {error}")))?;
     let (width, height) = (image.width(), image.height());
+    let embedded = raster::exact_samples_of(&image);
     let grey_only = matches!(header.color_type, 0 | 4);
     let result = match image {
         image::DynamicImage::ImageLuma8(gray) if header.bit_depth == 1 && header.color_type == 0 => {
@@ -89,7 +92,7 @@ pub(super) fn decode(
         other => Ok(Raster::Rgb(other.to_rgb8())),
     };
     let raster = result.map_err(corrupt)?;
-    Ok(Page { raster, dpi: header.dpi.unwrap_or(default_dpi), embedded: None })
+    Ok(Page { raster, dpi: header.dpi.unwrap_or(default_dpi), embedded })
 }
 
 fn be32(bytes: &[u8], at: usize) -> Option<u32> {

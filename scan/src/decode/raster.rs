@@ -1,10 +1,11 @@
 //! Sample-level conversions shared by the decoders: unpacking 1/2/4-bit rows, palettes, alpha over
-//! white, 16 to 8 bits. Inputs are untrusted, so every function checks lengths and reports a short
+//! white, 16 to 8 bits, and the exact samples a page keeps when its raster normalised them. Inputs are
+//! untrusted, so every function checks lengths and reports a short
 //! buffer as an error instead of slicing past it.
 
 use image::{GrayImage, RgbImage};
 
-use crate::page::Raster;
+use crate::page::{EmbeddedImage, Raster};
 
 /// Unpacks rows of `bits`-bit samples (1, 2, 4 or 8), each row starting on a byte boundary, into one
 /// byte per sample holding the raw value (not scaled). `samples_per_row` is width × samples per pixel.
@@ -116,6 +117,92 @@ pub(super) fn bilevel_raster(samples: Vec<u8>, width: u32, height: u32) -> Resul
 
 pub(super) fn rgb_raster(samples: Vec<u8>, width: u32, height: u32) -> Result<Raster, String> {
     RgbImage::from_raw(width, height, samples).map(Raster::Rgb).ok_or_else(|| short(width, height))
+}
+
+/// Samples of one depth, interleaved, for [`exact_samples`].
+#[derive(Clone, Copy)]
+pub(super) enum SampleData<'a> {
+    Eight(&'a [u8]),
+    Sixteen(&'a [u16]),
+}
+
+/// The exact samples of an image whose raster normalised them ([`EmbeddedImage::Samples`]): `channels`
+/// interleaved samples per pixel, the last of which is alpha when `alpha`. An alpha channel that is
+/// opaque everywhere is dropped (the raster shows those pixels exactly); `None` when what remains is
+/// 8-bit grey or RGB, which the raster holds exactly.
+pub(super) fn exact_samples(
+    data: SampleData<'_>,
+    width: u32,
+    height: u32,
+    channels: usize,
+    alpha: bool,
+    premultiplied: bool,
+) -> Option<EmbeddedImage> {
+    let colour_channels = channels.saturating_sub(usize::from(alpha));
+    if channels == 0 || (!alpha && matches!(data, SampleData::Eight(_)) && matches!(colour_channels, 1 | 3)) {
+        return None;
+    }
+    let (bits, max, len) = match data {
+        SampleData::Eight(data) => (8u8, 255u16, data.len()),
+        SampleData::Sixteen(data) => (16, u16::MAX, data.len()),
+    };
+    let sample = |at: usize| match data {
+        SampleData::Eight(data) => u16::from(data[at]),
+        SampleData::Sixteen(data) => data[at],
+    };
+    let pixels = len / channels;
+    let alpha = alpha && (0..pixels).any(|pixel| sample(pixel * channels + channels - 1) != max);
+    if bits == 8 && !alpha && matches!(colour_channels, 1 | 3) {
+        return None;
+    }
+    let bytes = usize::from(bits / 8);
+    let push = |out: &mut Vec<u8>, value: u16| {
+        if bits == 8 {
+            out.push(value as u8);
+        } else {
+            out.extend_from_slice(&value.to_be_bytes());
+        }
+    };
+    let mut colour = Vec::with_capacity(pixels * colour_channels * bytes);
+    let mut mask = Vec::with_capacity(if alpha { pixels * bytes } else { 0 });
+    for pixel in 0..pixels {
+        let at = pixel * channels;
+        (at..at + colour_channels).for_each(|i| push(&mut colour, sample(i)));
+        if alpha {
+            push(&mut mask, sample(at + channels - 1));
+        }
+    }
+    Some(EmbeddedImage::Samples {
+        colour,
+        alpha: alpha.then_some(mask),
+        width,
+        height,
+        components: colour_channels as u8,
+        bits,
+        premultiplied: alpha && premultiplied,
+    })
+}
+
+/// The exact samples of an image the `image` crate decoded, when its raster ([`narrowest`] or the
+/// PNG decoder) normalises them: 16-bit samples or transparency. See [`exact_samples`].
+pub(super) fn exact_samples_of(image: &image::DynamicImage) -> Option<EmbeddedImage> {
+    use image::DynamicImage as D;
+    let (width, height) = (image.width(), image.height());
+    let eight = |data: &[u8], channels, alpha| {
+        exact_samples(SampleData::Eight(data), width, height, channels, alpha, false)
+    };
+    let sixteen = |data: &[u16], channels, alpha| {
+        exact_samples(SampleData::Sixteen(data), width, height, channels, alpha, false)
+    };
+    match image {
+        D::ImageLumaA8(image) => eight(image.as_raw(), 2, true),
+        D::ImageRgba8(image) => eight(image.as_raw(), 4, true),
+        D::ImageLuma16(image) => sixteen(image.as_raw(), 1, false),
+        D::ImageLumaA16(image) => sixteen(image.as_raw(), 2, true),
+        D::ImageRgb16(image) => sixteen(image.as_raw(), 3, false),
+        D::ImageRgba16(image) => sixteen(image.as_raw(), 4, true),
+        _ => None,
+    }
 }
 
 /// Decodes with the `image` crate under our caps: the decoder refuses frames wider or taller than

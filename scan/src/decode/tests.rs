@@ -217,7 +217,13 @@ fn tiff_grey_deflate_round_trips_with_centimetre_resolution() {
     let page = only_page(&bytes);
     assert_gray(&page.raster, &expected);
     assert!((page.dpi.x - 299.72).abs() < 0.01, "dpi {:?}", page.dpi);
-    assert!(page.embedded.is_none());
+    // One strip: its zlib stream is the page's samples and goes into a PDF unchanged.
+    let Some(EmbeddedImage::Flate { bytes: strip, width: 61, height: 47, components: 1, predictor: 1 }) =
+        &page.embedded
+    else {
+        panic!("a single-strip deflate page carries its stream: {:?}", page.embedded.is_some())
+    };
+    assert!(bytes.windows(strip.len()).any(|window| window == strip.as_slice()));
 }
 
 #[test]

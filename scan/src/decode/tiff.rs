@@ -2,8 +2,11 @@
 //! (cheap, cycle-safe, and it skips reduced-resolution thumbnails); pixels are decoded per page.
 //!
 //! CCITT G4 pages are decoded here with the `fax` crate, strip by strip, and a single-strip G4 page
-//! also hands its strip to the PDF writer unchanged. Every other compression (deflate, LZW, PackBits,
-//! none; strips or tiles; predictors) goes through the `tiff` crate. The `tiff` crate refuses palette
+//! also hands its strip to the PDF writer unchanged. Deflate pages of 8-bit grey or RGB samples in
+//! strips (the common scanner output) are inflated here too, straight into the page buffer, and a
+//! single-strip one hands its zlib stream to the PDF writer unchanged (with the TIFF predictor as PDF
+//! `/DecodeParms`). Every other compression (LZW, PackBits, none; tiles; other sample layouts) goes
+//! through the `tiff` crate. The `tiff` crate refuses palette
 //! images, so for those we show it the directory with PhotometricInterpretation patched to
 //! BlackIsZero, which makes it hand back the raw indices, and apply the ColorMap ourselves.
 //! CCITT Group 3 is not supported: mailroom scanners write G4, and G3 in TIFF has too many variants
@@ -34,16 +37,23 @@ const TAG_X_RESOLUTION: u16 = 282;
 const TAG_Y_RESOLUTION: u16 = 283;
 const TAG_RESOLUTION_UNIT: u16 = 296;
 const TAG_COLOR_MAP: u16 = 320;
+const TAG_PLANAR_CONFIGURATION: u16 = 284;
+const TAG_PREDICTOR: u16 = 317;
 const TAG_TILE_WIDTH: u16 = 322;
 const TAG_EXTRA_SAMPLES: u16 = 338;
+const TAG_SAMPLE_FORMAT: u16 = 339;
 
 const COMPRESSION_NONE: u64 = 1;
 const COMPRESSION_CCITT_RLE: u64 = 2;
 const COMPRESSION_G3: u64 = 3;
 const COMPRESSION_G4: u64 = 4;
 const COMPRESSION_OLD_JPEG: u64 = 6;
+/// Adobe deflate (TIFF 6 technote 2) and its older PKZIP-style code: both are zlib streams.
+const COMPRESSION_DEFLATE: u64 = 8;
+const COMPRESSION_DEFLATE_OLD: u64 = 32946;
 
 const PHOTOMETRIC_BLACK_IS_ZERO: u64 = 1;
+const PHOTOMETRIC_RGB: u64 = 2;
 const PHOTOMETRIC_PALETTE: u64 = 3;
 
 /// Most values a single tag may hold. Strip offsets of a 20,000-row page with one row per strip are
@@ -113,6 +123,94 @@ impl<'a> TiffFile<'a> {
         self.pages.len() as u32
     }
 
+    /// Page `index` for a PDF that embeds its stream unchanged, without decoding pixels nobody looks
+    /// at: a single-strip 8-bit deflate page's zlib stream is inflated into a small scratch buffer,
+    /// which proves it complete (it must end, checksum included, exactly at the page's last sample),
+    /// and the page comes back with that stream in [`Page::embedded`] and a placeholder raster of the
+    /// right size that must not be looked at (zero-filled, so the allocator's lazily zeroed pages cost
+    /// no memory). Every other page is decoded as by [`TiffFile::page`].
+    pub fn page_for_embedding(
+        &self,
+        index: u32,
+        limits: &Limits,
+        default_dpi: Dpi,
+    ) -> Result<Page, DecodeError> {
+        match self.single_deflate_strip(index, limits, default_dpi)? {
+            Some(page) => Ok(page),
+            None => self.page(index, limits, default_dpi),
+        }
+    }
+
+    /// See [`TiffFile::page_for_embedding`]; `None` for pages that need decoding.
+    fn single_deflate_strip(
+        &self,
+        index: u32,
+        limits: &Limits,
+        default_dpi: Dpi,
+    ) -> Result<Option<Page>, DecodeError> {
+        let page = *self.pages.get(index as usize).ok_or(DecodeError::NoPages)?;
+        let (entries, _) = self.directory(page.ifd_offset)?;
+        let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
+        let value = |tag: u16| -> Result<Option<u64>, DecodeError> {
+            find(tag).map(|entry| self.first_value(entry)).transpose()
+        };
+        let (Some(width), Some(height)) = (value(TAG_WIDTH)?, value(TAG_HEIGHT)?) else { return Ok(None) };
+        let width = u32::try_from(width).unwrap_or(u32::MAX);
+        let height = u32::try_from(height).unwrap_or(u32::MAX);
+        limits.check_page(index, width, height)?;
+        let compression = value(TAG_COMPRESSION)?.unwrap_or(COMPRESSION_NONE);
+        let samples = value(TAG_SAMPLES_PER_PIXEL)?.unwrap_or(1);
+        if !matches!(compression, COMPRESSION_DEFLATE | COMPRESSION_DEFLATE_OLD) {
+            return Ok(None);
+        }
+        let Some(layout) = self.plain_deflate_layout(&entries, value(TAG_PHOTOMETRIC)?, samples)? else {
+            return Ok(None);
+        };
+        let strips = self.strips(index, &entries, height)?;
+        if strips.count != 1 {
+            return Ok(None);
+        }
+        let Some(data) = self.slice(strips.offsets[0], strips.counts[0]) else { return Ok(None) };
+        let expected = width as u64 * height as u64 * u64::from(layout.components);
+        let mut inflater = flate2::Decompress::new(true);
+        let mut scratch = vec![0u8; 256 * 1024];
+        loop {
+            let (consumed, produced) = (inflater.total_in(), inflater.total_out());
+            let status = inflater.decompress(
+                &data[consumed as usize..],
+                &mut scratch,
+                flate2::FlushDecompress::Finish,
+            );
+            match status {
+                Ok(flate2::Status::StreamEnd) => break,
+                // More than the page holds: decoded in full, which reads only what the page needs.
+                Ok(_) if inflater.total_out() > expected => return Ok(None),
+                Ok(flate2::Status::Ok)
+                    if (inflater.total_in(), inflater.total_out()) != (consumed, produced) => {}
+                // Damaged or truncated: the full decoder names the problem.
+                _ => return Ok(None),
+            }
+        }
+        if inflater.total_out() != expected {
+            return Ok(None);
+        }
+        let bytes = data[..inflater.total_in() as usize].to_vec();
+        let raster = if layout.components == 1 {
+            Raster::Gray(image::GrayImage::new(width, height))
+        } else {
+            Raster::Rgb(image::RgbImage::new(width, height))
+        };
+        let embedded = EmbeddedImage::Flate {
+            bytes,
+            width,
+            height,
+            components: layout.components,
+            predictor: layout.predictor,
+        };
+        let dpi = self.dpi(&entries)?.unwrap_or(default_dpi);
+        Ok(Some(Page { raster, dpi, embedded: Some(embedded) }))
+    }
+
     pub fn page(&self, index: u32, limits: &Limits, default_dpi: Dpi) -> Result<Page, DecodeError> {
         let page = *self.pages.get(index as usize).ok_or(DecodeError::NoPages)?;
         let (entries, _) = self.directory(page.ifd_offset)?;
@@ -134,6 +232,11 @@ impl<'a> TiffFile<'a> {
         let bits = value(TAG_BITS_PER_SAMPLE)?.unwrap_or(1);
         let samples = value(TAG_SAMPLES_PER_PIXEL)?.unwrap_or(1);
 
+        if matches!(compression, COMPRESSION_DEFLATE | COMPRESSION_DEFLATE_OLD)
+            && let Some(layout) = self.plain_deflate_layout(&entries, photometric, samples)?
+        {
+            return self.deflate_page(index, &entries, width, height, layout, dpi);
+        }
         match compression {
             COMPRESSION_G4 if find(TAG_TILE_WIDTH).is_none() && bits == 1 && samples == 1 => {
                 let black_is_zero = photometric == Some(PHOTOMETRIC_BLACK_IS_ZERO);
@@ -148,8 +251,8 @@ impl<'a> TiffFile<'a> {
                 index + 1
             ))),
             _ => {
-                let raster = self.generic_page(page, index, &entries, photometric, limits)?;
-                Ok(Page { raster, dpi, embedded: None })
+                let (raster, embedded) = self.generic_page(page, index, &entries, photometric, limits)?;
+                Ok(Page { raster, dpi, embedded })
             }
         }
     }
@@ -165,30 +268,12 @@ impl<'a> TiffFile<'a> {
         dpi: Dpi,
     ) -> Result<Page, DecodeError> {
         let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
-        let offsets = match find(TAG_STRIP_OFFSETS) {
-            Some(entry) => self.values(entry)?,
-            None => return Err(corrupt(format!("TIFF page {} has no strip offsets", index + 1))),
-        };
-        let counts = match find(TAG_STRIP_BYTE_COUNTS) {
-            Some(entry) => self.values(entry)?,
-            None => return Err(corrupt(format!("TIFF page {} has no strip byte counts", index + 1))),
-        };
-        let rows_per_strip = match find(TAG_ROWS_PER_STRIP) {
-            Some(entry) => self.first_value(entry)?.clamp(1, u64::from(height)) as u32,
-            None => height,
-        };
+        let Strips { offsets, counts, rows_per_strip, count: strip_count } =
+            self.strips(index, entries, height)?;
         let lsb_first = match find(TAG_FILL_ORDER) {
             Some(entry) => self.first_value(entry)? == 2,
             None => false,
         };
-        let strip_count = height.div_ceil(rows_per_strip) as usize;
-        if offsets.len() < strip_count || counts.len() < strip_count {
-            return Err(corrupt(format!(
-                "TIFF page {} lists {} strips, {strip_count} expected",
-                index + 1,
-                offsets.len().min(counts.len())
-            )));
-        }
         // In TIFF the coded "black" runs are 1 bits; WhiteIsZero (the fax default) shows them black.
         let (black, white) = if black_is_zero { (255, 0) } else { (0, 255) };
         let mut pixels = vec![0u8; width as usize * height as usize];
@@ -225,7 +310,142 @@ impl<'a> TiffFile<'a> {
         Ok(Page { raster, dpi, embedded })
     }
 
-    /// Decodes any other page with the `tiff` crate.
+    /// Where a page's strips are, checked against the number its height and RowsPerStrip need.
+    fn strips(&self, index: u32, entries: &[Entry], height: u32) -> Result<Strips, DecodeError> {
+        let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
+        let offsets = match find(TAG_STRIP_OFFSETS) {
+            Some(entry) => self.values(entry)?,
+            None => return Err(corrupt(format!("TIFF page {} has no strip offsets", index + 1))),
+        };
+        let counts = match find(TAG_STRIP_BYTE_COUNTS) {
+            Some(entry) => self.values(entry)?,
+            None => return Err(corrupt(format!("TIFF page {} has no strip byte counts", index + 1))),
+        };
+        let rows_per_strip = match find(TAG_ROWS_PER_STRIP) {
+            Some(entry) => self.first_value(entry)?.clamp(1, u64::from(height)) as u32,
+            None => height,
+        };
+        let count = height.div_ceil(rows_per_strip) as usize;
+        if offsets.len() < count || counts.len() < count {
+            return Err(corrupt(format!(
+                "TIFF page {} lists {} strips, {count} expected",
+                index + 1,
+                offsets.len().min(counts.len())
+            )));
+        }
+        Ok(Strips { offsets, counts, rows_per_strip, count })
+    }
+
+    /// The layout of a deflate page this module inflates itself: 8-bit unsigned samples, grey
+    /// (BlackIsZero) or RGB, chunky, in strips, no extra samples, predictor none or horizontal.
+    /// `None` sends the page to the `tiff` crate.
+    fn plain_deflate_layout(
+        &self,
+        entries: &[Entry],
+        photometric: Option<u64>,
+        samples: u64,
+    ) -> Result<Option<FlateLayout>, DecodeError> {
+        let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
+        let components = match (photometric, samples) {
+            (Some(PHOTOMETRIC_BLACK_IS_ZERO), 1) => 1u8,
+            (Some(PHOTOMETRIC_RGB), 3) => 3,
+            _ => return Ok(None),
+        };
+        let all_equal = |tag: u16, expected: u64, default: u64| -> Result<bool, DecodeError> {
+            Ok(match find(tag) {
+                Some(entry) => self.values(entry)?.iter().all(|&value| value == expected),
+                None => default == expected,
+            })
+        };
+        if find(TAG_TILE_WIDTH).is_some()
+            || find(TAG_EXTRA_SAMPLES).is_some()
+            || !all_equal(TAG_BITS_PER_SAMPLE, 8, 1)?
+            || !all_equal(TAG_SAMPLE_FORMAT, 1, 1)?
+            || !all_equal(TAG_PLANAR_CONFIGURATION, 1, 1)?
+        {
+            return Ok(None);
+        }
+        let predictor = match find(TAG_PREDICTOR) {
+            Some(entry) => self.first_value(entry)?,
+            None => 1,
+        };
+        Ok(match predictor {
+            1 | 2 => Some(FlateLayout { components, predictor: predictor as u8 }),
+            _ => None,
+        })
+    }
+
+    /// Inflates an 8-bit grey or RGB deflate page strip by strip straight into the page buffer and
+    /// undoes the horizontal predictor. Each strip is a complete zlib stream holding exactly its rows;
+    /// a single-strip page also hands its zlib stream to the PDF writer unchanged, with the predictor
+    /// as PDF `/DecodeParms`, since the stream then is exactly the page's samples.
+    fn deflate_page(
+        &self,
+        index: u32,
+        entries: &[Entry],
+        width: u32,
+        height: u32,
+        layout: FlateLayout,
+        dpi: Dpi,
+    ) -> Result<Page, DecodeError> {
+        let Strips { offsets, counts, rows_per_strip, count: strip_count } =
+            self.strips(index, entries, height)?;
+        let components = usize::from(layout.components);
+        let row_bytes = width as usize * components;
+        let mut pixels = vec![0u8; row_bytes * height as usize];
+        let mut inflater = flate2::Decompress::new(true);
+        let mut single_strip = None;
+        for strip in 0..strip_count {
+            let damaged =
+                |what: &str| corrupt(format!("strip {} of TIFF page {} {what}", strip + 1, index + 1));
+            let data =
+                self.slice(offsets[strip], counts[strip]).ok_or_else(|| damaged("lies outside the file"))?;
+            let first_row = strip * rows_per_strip as usize;
+            let rows = (rows_per_strip as usize).min(height as usize - first_row);
+            let out = &mut pixels[first_row * row_bytes..(first_row + rows) * row_bytes];
+            inflater.reset(true);
+            let status = inflater
+                .decompress(data, out, flate2::FlushDecompress::Finish)
+                .map_err(|error| damaged(&format!("has damaged deflate data ({error})")))?;
+            let produced = inflater.total_out() as usize;
+            if produced < out.len() {
+                return Err(damaged(&format!(
+                    "inflates to {produced} bytes, {} expected (truncated)",
+                    out.len()
+                )));
+            }
+            // A stream that ended exactly at the strip's last row is the page's samples as a PDF
+            // reader will inflate them; a longer or unterminated one is decoded but not embedded.
+            if strip_count == 1 && status == flate2::Status::StreamEnd {
+                single_strip = Some(data[..inflater.total_in() as usize].to_vec());
+            }
+        }
+        if layout.predictor == 2 {
+            for row in pixels.chunks_exact_mut(row_bytes) {
+                for i in components..row.len() {
+                    row[i] = row[i].wrapping_add(row[i - components]);
+                }
+            }
+        }
+        let embedded = single_strip.map(|bytes| EmbeddedImage::Flate {
+            bytes,
+            width,
+            height,
+            components: layout.components,
+            predictor: layout.predictor,
+        });
+        let page_error = |message: String| corrupt(format!("TIFF page {}: {message}", index + 1));
+        let raster = if components == 1 {
+            raster::gray_raster(pixels, width, height)
+        } else {
+            raster::rgb_raster(pixels, width, height)
+        }
+        .map_err(page_error)?;
+        Ok(Page { raster, dpi, embedded })
+    }
+
+    /// Decodes any other page with the `tiff` crate: the raster, and the exact samples when the
+    /// raster had to normalise them (16 bits, alpha, CMYK, extra channels).
     fn generic_page(
         &self,
         page: PageRef,
@@ -233,7 +453,7 @@ impl<'a> TiffFile<'a> {
         entries: &[Entry],
         photometric: Option<u64>,
         limits: &Limits,
-    ) -> Result<Raster, DecodeError> {
+    ) -> Result<(Raster, Option<EmbeddedImage>), DecodeError> {
         let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
         let palette = if photometric == Some(PHOTOMETRIC_PALETTE) {
             let entry =
@@ -272,9 +492,28 @@ impl<'a> TiffFile<'a> {
                 index + 1
             ))
         };
-        let bytes8 = match data {
-            DecodingResult::U8(bytes) => bytes,
-            DecodingResult::U16(samples) => raster::reduce_16(&samples),
+        let channels = match color {
+            ColorType::Gray(_) => 1,
+            ColorType::RGB(_) => 3,
+            ColorType::RGBA(_) | ColorType::CMYK(_) => 4,
+            ColorType::Multiband { num_samples, .. } => usize::from(num_samples),
+            _ => 0,
+        };
+        // Alpha: RGBA, and grey with one extra sample (what the raster composites over white).
+        let alpha = matches!(color, ColorType::RGBA(_) | ColorType::Multiband { num_samples: 2, .. });
+        let exact = |data: raster::SampleData<'_>| {
+            (palette.is_none() && channels > 0)
+                .then(|| raster::exact_samples(data, width, height, channels, alpha, premultiplied))
+                .flatten()
+        };
+        let (bytes8, embedded) = match data {
+            DecodingResult::U8(bytes) => {
+                let embedded = exact(raster::SampleData::Eight(&bytes));
+                (bytes, embedded)
+            }
+            DecodingResult::U16(samples) => {
+                (raster::reduce_16(&samples), exact(raster::SampleData::Sixteen(&samples)))
+            }
             _ => return Err(unsupported()),
         };
         let page_error = |message: String| corrupt(format!("TIFF page {}: {message}", index + 1));
@@ -317,7 +556,7 @@ impl<'a> TiffFile<'a> {
             }
             _ => return Err(unsupported()),
         };
-        result.map_err(page_error)
+        Ok((result.map_err(page_error)?, embedded))
     }
 
     /// The resolution tags, in dots per inch. ResolutionUnit 1 ("no absolute unit") counts as none.
@@ -466,6 +705,23 @@ impl<'a> TiffFile<'a> {
     fn u64_at(&self, offset: u64) -> Result<u64, DecodeError> {
         self.array::<8>(offset).map(u64::from_be_bytes)
     }
+}
+
+/// A page's strip offsets and byte counts (at least `count` of each) and its rows per strip.
+struct Strips {
+    offsets: Vec<u64>,
+    counts: Vec<u64>,
+    rows_per_strip: u32,
+    count: usize,
+}
+
+/// The sample layout of a deflate page decoded by [`TiffFile::deflate_page`].
+#[derive(Clone, Copy)]
+struct FlateLayout {
+    /// 1 (grey) or 3 (RGB), 8 bits each.
+    components: u8,
+    /// TIFF Predictor: 1 (none) or 2 (horizontal differencing).
+    predictor: u8,
 }
 
 /// A reader over the file's bytes that shows `patch` in place of the 4 bytes at its position, so the

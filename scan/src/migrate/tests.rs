@@ -10,6 +10,7 @@ use lopdf::{Document, Object, Stream, dictionary};
 use super::*;
 use crate::decode::{self, Limits};
 use crate::identify::{Format, identify};
+use registratur_testkit::{TiffCompression, TiffOptions, TiffPage};
 
 fn info() -> DocumentInfo {
     DocumentInfo {
@@ -63,13 +64,124 @@ fn decoded_pages(bytes: &[u8]) -> Vec<Page> {
     (0..opened.page_count()).map(|index| opened.page(index).unwrap()).collect()
 }
 
+/// A TIFF of `pages` stored as `compression` with `rows_per_strip` and the predictor or not.
+fn tiff_with(
+    pages: &[TiffPage<'_>],
+    compression: TiffCompression,
+    rows_per_strip: Option<u32>,
+    predictor: bool,
+) -> Vec<u8> {
+    registratur_testkit::write_tiff_with(pages, 300.0, TiffOptions { compression, rows_per_strip, predictor })
+        .unwrap()
+}
+
+/// Every output page, decoded by the PDF reader independently of the gate, equals its source page.
+fn assert_pixels_equal(source: &[u8], pdf: &[u8]) {
+    let (source, output) = (decoded_pages(source), decoded_pages(pdf));
+    assert_eq!(source.len(), output.len());
+    for (index, (source, output)) in source.iter().zip(&output).enumerate() {
+        assert_eq!(
+            std::mem::discriminant(&source.raster),
+            std::mem::discriminant(&output.raster),
+            "page {index} keeps its colour model"
+        );
+        assert_eq!(
+            (source.raster.width(), source.raster.height()),
+            (output.raster.width(), output.raster.height())
+        );
+        assert_eq!(max_difference(&source.raster, &output.raster), 0, "page {index}");
+    }
+}
+
 #[test]
-fn multi_page_grey_tiff_is_pixel_identical() {
-    let pages = [gray(60, 80, 0), gray(60, 80, 99), gray(31, 17, 5)];
-    let tiff = registratur_testkit::write_tiff(&pages, 300.0).unwrap();
-    let migrated = migrate_ok(&tiff, 3);
-    assert_eq!(methods(&migrated), vec![CheckMethod::PixelIdentical; 3]);
-    assert!(migrated.validation.pages.iter().all(|page| page.max_channel_difference == 0));
+fn multi_strip_tiffs_of_every_codec_are_pixel_identical() {
+    let grey = [gray(60, 80, 0), gray(60, 80, 99), gray(31, 17, 5)];
+    let colour = [rgb(50, 40), rgb(23, 19)];
+    let grey: Vec<TiffPage<'_>> = grey.iter().map(TiffPage::Gray).collect();
+    let colour: Vec<TiffPage<'_>> = colour.iter().map(TiffPage::Rgb).collect();
+    for compression in [
+        TiffCompression::DeflateFast,
+        TiffCompression::Deflate,
+        TiffCompression::Lzw,
+        TiffCompression::PackBits,
+        TiffCompression::None,
+    ] {
+        for predictor in [false, true] {
+            for pages in [&grey, &colour] {
+                // 7 rows per strip: several strips per page, and a short last one.
+                let tiff = tiff_with(pages, compression, Some(7), predictor);
+                let migrated = migrate_ok(&tiff, pages.len() as u32);
+                assert_eq!(
+                    methods(&migrated),
+                    vec![CheckMethod::PixelIdentical; pages.len()],
+                    "{compression:?}, predictor {predictor}"
+                );
+                assert!(migrated.validation.pages.iter().all(|page| page.max_channel_difference == 0));
+                assert_pixels_equal(&tiff, &migrated.pdf);
+            }
+        }
+    }
+}
+
+#[test]
+fn single_strip_deflate_tiffs_keep_their_zlib_streams() {
+    let grey = [gray(60, 80, 0), gray(31, 17, 5)];
+    let colour = [rgb(50, 40)];
+    let grey: Vec<TiffPage<'_>> = grey.iter().map(TiffPage::Gray).collect();
+    let colour: Vec<TiffPage<'_>> = colour.iter().map(TiffPage::Rgb).collect();
+    for predictor in [false, true] {
+        for pages in [&grey, &colour] {
+            let tiff = tiff_with(pages, TiffCompression::Deflate, None, predictor);
+            let source = decoded_pages(&tiff);
+            let Some(EmbeddedImage::Flate { bytes, predictor: p, components, .. }) = &source[0].embedded
+            else {
+                panic!("a single-strip 8-bit deflate page carries its zlib stream")
+            };
+            assert_eq!(*p, if predictor { 2 } else { 1 });
+            assert_eq!(*components, if matches!(pages[0], TiffPage::Gray(_)) { 1 } else { 3 });
+            // The stream is the TIFF's strip, byte for byte.
+            assert!(tiff.windows(bytes.len()).any(|window| window == bytes.as_slice()));
+            let migrated = migrate_ok(&tiff, pages.len() as u32);
+            assert_eq!(methods(&migrated), vec![CheckMethod::FlateStreamIdentical; pages.len()]);
+            assert!(migrated.pdf.windows(bytes.len()).any(|window| window == bytes.as_slice()));
+            // What a PDF reader inflates (with /Predictor 2 undone) is the source's pixels.
+            assert_pixels_equal(&tiff, &migrated.pdf);
+
+            // A changed byte in the embedded stream fails the gate.
+            let at = migrated.pdf.windows(bytes.len()).position(|window| window == bytes.as_slice()).unwrap();
+            let mut tampered = migrated.pdf.clone();
+            tampered[at + bytes.len() / 2] ^= 0x10;
+            let validation = validate(&source, &tampered, &Limits::default());
+            assert!(!validation.passed());
+            assert!(
+                validation.findings()[0].contains("flate-stream-identical"),
+                "{:?}",
+                validation.findings()
+            );
+        }
+    }
+    // Parameters that describe other pixels fail it too: the predictor dropped, the width changed.
+    let tiff = tiff_with(&grey, TiffCompression::Deflate, None, true);
+    let source = decoded_pages(&tiff);
+    let migrated = migrate_ok(&tiff, 2);
+    let without_predictor = replace_first(&migrated.pdf, b"/Predictor 2", b"/Predictor 1");
+    let validation = validate(&source, &without_predictor, &Limits::default());
+    assert!(!validation.passed());
+    assert_eq!(validation.pages[0].method, CheckMethod::FlateStreamIdentical);
+}
+
+#[test]
+fn a_truncated_deflate_strip_is_corrupt() {
+    let page = gray(60, 80, 3);
+    let tiff = tiff_with(&[TiffPage::Gray(&page)], TiffCompression::Deflate, None, false);
+    let source = decoded_pages(&tiff);
+    let Some(EmbeddedImage::Flate { bytes, .. }) = &source[0].embedded else { panic!("single strip") };
+    // Cut the zlib stream short inside the file (the strip byte count stays): damaged data.
+    let at = tiff.windows(bytes.len()).position(|window| window == bytes.as_slice()).unwrap();
+    let mut damaged = tiff.clone();
+    damaged[at + bytes.len() / 2..at + bytes.len()].fill(0);
+    let error = migrate(&damaged, Format::TIFF, Target::PdfA2b, &Limits::default(), &info()).unwrap_err();
+    assert!(matches!(error, MigrateError::Corrupt(_)), "{error}");
 }
 
 #[test]
@@ -129,7 +241,9 @@ fn png_gif_and_bmp_are_pixel_identical() {
 #[test]
 fn the_gate_fails_changed_pixels_missing_pages_and_broken_rules() {
     let pages = [gray(60, 80, 0), gray(60, 80, 50)];
-    let tiff = registratur_testkit::write_tiff(&pages, 300.0).unwrap();
+    let pages: Vec<TiffPage<'_>> = pages.iter().map(TiffPage::Gray).collect();
+    // Several strips per page, so the output is re-encoded and compared pixel by pixel.
+    let tiff = tiff_with(&pages, TiffCompression::Deflate, Some(16), false);
     let migrated = migrate_ok(&tiff, 2);
     let mut source = decoded_pages(&tiff);
     assert!(validate(&source, &migrated.pdf, &Limits::default()).passed());
@@ -294,4 +408,181 @@ fn replace_first(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut out = bytes.to_vec();
     out[at..at + to.len()].copy_from_slice(to);
     out
+}
+
+/// A one-page TIFF of `C` samples (uncompressed), written by the `tiff` crate.
+fn tiff_of<C: ::tiff::encoder::colortype::ColorType>(width: u32, height: u32, data: &[C::Inner]) -> Vec<u8>
+where
+    [C::Inner]: ::tiff::encoder::TiffValue,
+{
+    let mut bytes = Cursor::new(Vec::new());
+    let mut encoder = ::tiff::encoder::TiffEncoder::new(&mut bytes).unwrap();
+    encoder.write_image::<C>(width, height, data).unwrap();
+    bytes.into_inner()
+}
+
+/// A one-page PNG of raw `data` in the given colour type and depth.
+fn png_of(width: u32, height: u32, colour: ::png::ColorType, depth: ::png::BitDepth, data: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut encoder = ::png::Encoder::new(&mut bytes, width, height);
+    encoder.set_color(colour);
+    encoder.set_depth(depth);
+    if colour == ::png::ColorType::Indexed {
+        encoder.set_palette(vec![0u8, 0, 0, 200, 30, 10, 5, 90, 250, 255, 255, 255]);
+    }
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(data).unwrap();
+    writer.finish().unwrap();
+    bytes
+}
+
+/// The samples the output holds for page `index`, as the PDF reader inflates them.
+fn output_samples(pdf: &[u8], index: u32) -> EmbeddedImage {
+    decode::open(pdf, &Limits::default(), DEFAULT_DPI).unwrap().page_samples(index).expect("plain samples")
+}
+
+#[test]
+fn sixteen_bit_sources_keep_every_bit() {
+    let (width, height) = (23u32, 15u32);
+    // Low bytes that differ from the high bytes: reducing to 8 bits would lose them.
+    let grey16: Vec<u16> = (0..width * height).map(|i| (i * 2477 % 65536) as u16).collect();
+    let rgb16: Vec<u16> = (0..width * height * 3).map(|i| (i * 7919 % 65536) as u16).collect();
+    let be = |samples: &[u16]| samples.iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>();
+    let sources = [
+        (tiff_of::<::tiff::encoder::colortype::Gray16>(width, height, &grey16), be(&grey16), 1),
+        (tiff_of::<::tiff::encoder::colortype::RGB16>(width, height, &rgb16), be(&rgb16), 3),
+        (
+            png_of(width, height, ::png::ColorType::Grayscale, ::png::BitDepth::Sixteen, &be(&grey16)),
+            be(&grey16),
+            1,
+        ),
+        (png_of(width, height, ::png::ColorType::Rgb, ::png::BitDepth::Sixteen, &be(&rgb16)), be(&rgb16), 3),
+    ];
+    for (source, expected, expected_components) in &sources {
+        let migrated = migrate_ok(source, 1);
+        assert_eq!(methods(&migrated), vec![CheckMethod::SamplesIdentical]);
+        let EmbeddedImage::Samples { colour, alpha, bits, components, .. } = output_samples(&migrated.pdf, 0)
+        else {
+            panic!("samples")
+        };
+        assert_eq!((bits, components, alpha), (16, *expected_components, None));
+        assert_eq!(&colour, expected, "every 16-bit sample is in the PDF");
+
+        // One source sample off by one in its low byte: the gate sees it.
+        let mut pages = decoded_pages(source);
+        let Some(EmbeddedImage::Samples { colour, .. }) = &mut pages[0].embedded else { panic!("exact") };
+        colour[1] ^= 1;
+        let validation = validate(&pages, &migrated.pdf, &Limits::default());
+        assert!(!validation.passed());
+        assert!(validation.findings()[0].contains("samples-identical"), "{:?}", validation.findings());
+        assert_eq!(validation.pages[0].max_channel_difference, 1);
+    }
+}
+
+#[test]
+fn transparency_is_kept_as_a_soft_mask() {
+    let (width, height) = (19u32, 15u32);
+    let rgba: Vec<u8> =
+        (0..width * height).flat_map(|i| [(i * 5) as u8, 40, 200, (i * 37 % 256) as u8]).collect();
+    let grey_alpha: Vec<u8> =
+        (0..width * height).flat_map(|i| [(i * 3) as u8, if i % 3 == 0 { 0 } else { 255 }]).collect();
+    let sources = [
+        (png_of(width, height, ::png::ColorType::Rgba, ::png::BitDepth::Eight, &rgba), 3u8),
+        (png_of(width, height, ::png::ColorType::GrayscaleAlpha, ::png::BitDepth::Eight, &grey_alpha), 1),
+        (tiff_of::<::tiff::encoder::colortype::RGBA8>(width, height, &rgba), 3),
+    ];
+    for (source, expected_components) in &sources {
+        let migrated = migrate_ok(source, 1);
+        assert_eq!(methods(&migrated), vec![CheckMethod::SamplesIdentical]);
+        let EmbeddedImage::Samples { colour, alpha: Some(alpha), components, bits: 8, .. } =
+            output_samples(&migrated.pdf, 0)
+        else {
+            panic!("an 8-bit image with a soft mask")
+        };
+        assert_eq!(components, *expected_components);
+        let channels = usize::from(components) + 1;
+        let source_samples = if channels == 4 { &rgba } else { &grey_alpha };
+        let expected_alpha: Vec<u8> =
+            source_samples.chunks_exact(channels).map(|p| p[channels - 1]).collect();
+        let expected_colour: Vec<u8> =
+            source_samples.chunks_exact(channels).flat_map(|p| p[..channels - 1].to_vec()).collect();
+        assert_eq!((colour, alpha), (expected_colour, expected_alpha));
+        assert!(contains(&migrated.pdf, b"/SMask"));
+    }
+    // An alpha channel that is opaque everywhere changes nothing: the page is plain RGB.
+    let opaque: Vec<u8> = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let migrated =
+        migrate_ok(&png_of(width, height, ::png::ColorType::Rgba, ::png::BitDepth::Eight, &opaque), 1);
+    assert_eq!(methods(&migrated), vec![CheckMethod::PixelIdentical]);
+    assert!(!contains(&migrated.pdf, b"/SMask"));
+}
+
+#[test]
+fn palettes_and_one_bit_pages_are_pixel_identical() {
+    let indices: Vec<u8> = (0..16 * 14).map(|i| (i % 4) as u8).collect();
+    let palette = png_of(16, 14, ::png::ColorType::Indexed, ::png::BitDepth::Eight, &indices);
+    let migrated = migrate_ok(&palette, 1);
+    assert_eq!(methods(&migrated), vec![CheckMethod::PixelIdentical]);
+    assert_pixels_equal(&palette, &migrated.pdf);
+
+    // 1-bit grey that is not G4: packed into a 1-bit Flate image, every pixel kept.
+    // 17 × 15 pixels, rows of 3 bytes.
+    let packed: Vec<u8> = (0..15)
+        .flat_map(|row| if row % 2 == 0 { [0b1010_1010, 0xFF, 0x80] } else { [0b0111_0000, 0, 0] })
+        .collect();
+    let one_bit = png_of(17, 15, ::png::ColorType::Grayscale, ::png::BitDepth::One, &packed);
+    let migrated = migrate_ok(&one_bit, 1);
+    assert_eq!(methods(&migrated), vec![CheckMethod::PixelIdentical]);
+    assert!(matches!(decoded_pages(&migrated.pdf)[0].raster, Raster::Bilevel(_)));
+    assert_pixels_equal(&one_bit, &migrated.pdf);
+}
+
+#[test]
+fn cmyk_and_extra_channels_need_a_human() {
+    let cmyk: Vec<u8> = (0..8 * 3 * 4).map(|i| (i * 11 % 256) as u8).collect();
+    let tiff = tiff_of::<::tiff::encoder::colortype::CMYK8>(8, 3, &cmyk);
+    for error in [
+        migrate(&tiff, identify(&tiff), Target::PdfA2b, &Limits::default(), &info()).unwrap_err(),
+        preflight(&tiff, identify(&tiff), Target::PdfA2b, &Limits::default()).unwrap_err(),
+    ] {
+        match error {
+            MigrateError::NeedsHuman { reason } => {
+                assert!(reason.starts_with("page 1: the image is CMYK"), "{reason}");
+                assert!(reason.contains("colour profile"), "{reason}");
+            }
+            other => panic!("expected NeedsHuman, got {other}"),
+        }
+    }
+    // A CMYK JPEG (the decoder marks it with four components) is refused the same way.
+    let page = Page {
+        raster: Raster::Rgb(rgb(4, 4)),
+        dpi: DEFAULT_DPI,
+        embedded: Some(EmbeddedImage::Jpeg {
+            bytes: vec![0xFF, 0xD8],
+            width: 4,
+            height: 4,
+            components: 4,
+            adobe_inverted: true,
+        }),
+    };
+    assert!(not_representable(&page).is_some_and(|reason| reason.contains("CMYK")));
+    // Grey with two extra channels that are not alpha.
+    let page = Page {
+        raster: Raster::Gray(gray(4, 4, 0)),
+        dpi: DEFAULT_DPI,
+        embedded: Some(EmbeddedImage::Samples {
+            colour: vec![0; 4 * 4 * 3],
+            alpha: None,
+            width: 4,
+            height: 4,
+            components: 3 + 2,
+            bits: 8,
+            premultiplied: false,
+        }),
+    };
+    assert!(not_representable(&page).is_some_and(|reason| reason.contains("5 samples per pixel")));
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
 }

@@ -6,7 +6,7 @@
 //! Object layout (numbers fixed so that page objects can be numbered before they are written):
 //! 1 catalog, 2 page tree, 3 XMP, 4 ICC profile, 5 Info, then for PDF/A-2u 6..=11 the glyphless font
 //! (Type0, CIDFont, descriptor, font file, ToUnicode, CIDToGIDMap), then three objects per page
-//! (page, content stream, image).
+//! (page, content stream, image), then the soft masks of the images that have one, in page order.
 
 use std::borrow::Cow;
 use std::io::Write as _;
@@ -100,6 +100,7 @@ pub fn write_pdfa(pages: &[RenditionPage<'_>], info: &DocumentInfo) -> Result<Ve
         write_font(&mut pdf);
     }
 
+    let mut next_extra_object = page_object(pages.len());
     for (index, (page, geometry)) in pages.iter().zip(&geometries).enumerate() {
         let object = page_object(index);
         let (contents, image) = (object + 1, object + 2);
@@ -119,7 +120,20 @@ pub fn write_pdfa(pages: &[RenditionPage<'_>], info: &DocumentInfo) -> Result<Ve
         let content = content_stream(page, geometry);
         pdf.stream(contents, "/Filter /FlateDecode", &deflate(index, content.as_bytes())?);
         let prepared = prepare_image(index, page.page)?;
-        pdf.stream(image, &prepared.dictionary, &prepared.data);
+        match &prepared.soft_mask {
+            Some(mask) => {
+                // Soft masks are numbered after the last page's objects, in page order.
+                let mask_object = next_extra_object;
+                next_extra_object += 1;
+                pdf.stream(
+                    image,
+                    &format!("{} /SMask {mask_object} 0 R", prepared.dictionary),
+                    &prepared.data,
+                );
+                pdf.stream(mask_object, &mask.dictionary, &mask.data);
+            }
+            None => pdf.stream(image, &prepared.dictionary, &prepared.data),
+        }
     }
     Ok(pdf.finish(INFO, &info.document_id))
 }
@@ -239,14 +253,17 @@ fn hex_cids(cids: &[u16]) -> String {
     cids.iter().map(|cid| format!("{cid:04X}")).collect()
 }
 
-/// An image XObject ready to write: its dictionary entries (without `/Length`) and its stream data.
+/// An image XObject ready to write: its dictionary entries (without `/Length`) and its stream data,
+/// and its soft mask (an image XObject of its own) if it has one.
 struct PreparedImage<'a> {
     dictionary: String,
     data: Cow<'a, [u8]>,
+    soft_mask: Option<Box<PreparedImage<'a>>>,
 }
 
-/// Chooses how the page image goes into the PDF: the scanner's own JPEG or CCITT G4 stream as it is
-/// (no recompression, no loss), otherwise the raster losslessly with Flate. CMYK JPEGs are the
+/// Chooses how the page image goes into the PDF: the scanner's own JPEG, CCITT G4 or single-strip
+/// deflate stream as it is (no recompression, no loss); a grey or RGB source's exact samples (16 bits,
+/// alpha as a soft mask, which PDF/A-2 allows) with Flate when decoding had to normalise them; otherwise the raster losslessly with Flate. CMYK JPEGs are the
 /// exception: DeviceCMYK needs a CMYK OutputIntent, and ours is sRGB, so they take the lossless path
 /// from the decoded (RGB) raster instead.
 fn prepare_image(index: usize, page: &Page) -> Result<PreparedImage<'_>, PdfaError> {
@@ -277,6 +294,7 @@ fn prepare_image(index: usize, page: &Page) -> Result<PreparedImage<'_>, PdfaErr
             return Ok(PreparedImage {
                 dictionary: format!("{} /Filter /DCTDecode", common(colour_space, 8)),
                 data: Cow::Borrowed(bytes),
+                soft_mask: None,
             });
         }
         Some(EmbeddedImage::CcittG4 { bytes, width, height, black_is_1 }) => {
@@ -287,6 +305,55 @@ fn prepare_image(index: usize, page: &Page) -> Result<PreparedImage<'_>, PdfaErr
                     common("DeviceGray", 1)
                 ),
                 data: Cow::Borrowed(bytes),
+                soft_mask: None,
+            });
+        }
+        Some(EmbeddedImage::Flate { bytes, width, height, components: components @ (1 | 3), predictor }) => {
+            check_size(*width, *height)?;
+            let colour_space = if *components == 1 { "DeviceGray" } else { "DeviceRGB" };
+            let parameters = match predictor {
+                2 => format!(
+                    " /DecodeParms << /Predictor 2 /Colors {components} /BitsPerComponent 8 /Columns {raster_width} >>"
+                ),
+                _ => String::new(),
+            };
+            return Ok(PreparedImage {
+                dictionary: format!("{} /Filter /FlateDecode{parameters}", common(colour_space, 8)),
+                data: Cow::Borrowed(bytes),
+                soft_mask: None,
+            });
+        }
+        Some(EmbeddedImage::Samples {
+            colour,
+            alpha,
+            width,
+            height,
+            components: components @ (1 | 3),
+            bits: bits @ (8 | 16),
+            premultiplied,
+        }) => {
+            check_size(*width, *height)?;
+            let colour_space = if *components == 1 { "DeviceGray" } else { "DeviceRGB" };
+            let soft_mask = match alpha {
+                Some(alpha) => {
+                    // Associated alpha: the colour was multiplied into black, which /Matte states.
+                    let matte = if *premultiplied {
+                        format!(" /Matte [{}]", vec!["0"; usize::from(*components)].join(" "))
+                    } else {
+                        String::new()
+                    };
+                    Some(Box::new(PreparedImage {
+                        dictionary: format!("{} /Filter /FlateDecode{matte}", common("DeviceGray", *bits)),
+                        data: Cow::Owned(deflate(index, alpha)?),
+                        soft_mask: None,
+                    }))
+                }
+                None => None,
+            };
+            return Ok(PreparedImage {
+                dictionary: format!("{} /Filter /FlateDecode", common(colour_space, *bits)),
+                data: Cow::Owned(deflate(index, colour)?),
+                soft_mask,
             });
         }
         _ => {}
@@ -301,6 +368,7 @@ fn prepare_image(index: usize, page: &Page) -> Result<PreparedImage<'_>, PdfaErr
     Ok(PreparedImage {
         dictionary: format!("{} /Filter /FlateDecode", common(colour_space, bits)),
         data: Cow::Owned(data),
+        soft_mask: None,
     })
 }
 
@@ -328,7 +396,12 @@ fn pack_bits(image: &GrayImage) -> Vec<u8> {
 
 fn estimated_image_bytes(page: &Page) -> usize {
     match &page.embedded {
-        Some(EmbeddedImage::Jpeg { bytes, .. } | EmbeddedImage::CcittG4 { bytes, .. }) => bytes.len(),
+        Some(
+            EmbeddedImage::Jpeg { bytes, .. }
+            | EmbeddedImage::CcittG4 { bytes, .. }
+            | EmbeddedImage::Flate { bytes, .. },
+        ) => bytes.len(),
+        Some(EmbeddedImage::Samples { colour, .. }) => colour.len() / 4,
         None => (page.raster.width() as usize).saturating_mul(page.raster.height() as usize) / 8,
     }
 }
