@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use sha2::Digest as _;
 
@@ -33,17 +34,39 @@ pub struct ParseHashError {
 
 /// Feeds bytes to BLAKE3 and SHA-256 at once and counts them.
 ///
-/// Large updates are hashed by both functions on two threads so that the dual hash costs about as
-/// much wall time as the slower of the two, not their sum.
+/// Large updates are hashed by both functions in parallel: SHA-256 (the slower one) on a persistent
+/// helper thread, BLAKE3 on the caller's, so that the dual hash costs about the wall time of SHA-256
+/// alone. [`DualHasher::update_while`] runs further work (writing the same bytes to a file) on a second
+/// helper meanwhile.
 pub struct DualHasher {
     blake3: blake3::Hasher,
     sha256: sha2::Sha256,
     size: u64,
 }
 
-/// Updates at least this large are hashed by BLAKE3 and SHA-256 in parallel; below it the cost of
-/// handing work to a second thread exceeds the gain.
-const PARALLEL_HASH_THRESHOLD: usize = 256 * 1024;
+/// Updates at least this large are hashed by BLAKE3 and SHA-256 in parallel; below it waking a helper
+/// thread costs more than it saves.
+const PARALLEL_HASH_THRESHOLD: usize = 64 * 1024;
+
+/// The persistent threads that take work off a hashing caller: one per core, started on first use and
+/// asleep when idle, so no update pays for spawning a thread. `None` when they could not be started;
+/// hashing then runs on the calling thread alone.
+fn helpers() -> Option<&'static rayon::ThreadPool> {
+    static HELPERS: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    HELPERS
+        .get_or_init(|| {
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("hash-helper-{i}"))
+                .build()
+                .map_err(|error| {
+                    tracing::warn!(%error, "could not start hashing helper threads; hashing on one thread")
+                })
+                .ok()
+        })
+        .as_ref()
+}
 
 impl BlobHash {
     pub const LEN: usize = 32;
@@ -103,16 +126,38 @@ impl DualHasher {
     }
 
     pub fn update(&mut self, bytes: &[u8]) {
+        self.hash(bytes, None::<fn()>);
+    }
+
+    /// Hashes `bytes` while `side` runs, and returns what `side` returned. For large updates `side` runs
+    /// on a helper thread beside the two hash functions: a blob store writes the bytes to its file this
+    /// way, so that a put costs about the wall time of its slowest part, not the sum of all three.
+    pub fn update_while<R: Send>(&mut self, bytes: &[u8], side: impl FnOnce() -> R + Send) -> R {
+        let mut result = None;
+        self.hash(bytes, Some(|| result = Some(side())));
+        result.expect("the side work ran")
+    }
+
+    fn hash(&mut self, bytes: &[u8], side: Option<impl FnOnce() + Send>) {
         self.size += bytes.len() as u64;
-        if bytes.len() >= PARALLEL_HASH_THRESHOLD {
-            let Self { blake3, sha256, .. } = self;
-            std::thread::scope(|scope| {
-                scope.spawn(|| sha256.update(bytes));
+        let Self { blake3, sha256, .. } = self;
+        match helpers() {
+            Some(helpers) if bytes.len() >= PARALLEL_HASH_THRESHOLD => helpers.in_place_scope(|scope| {
+                scope.spawn(|_| {
+                    sha256.update(bytes);
+                });
+                if let Some(side) = side {
+                    scope.spawn(|_| side());
+                }
                 blake3.update(bytes);
-            });
-        } else {
-            self.blake3.update(bytes);
-            self.sha256.update(bytes);
+            }),
+            _ => {
+                blake3.update(bytes);
+                sha256.update(bytes);
+                if let Some(side) = side {
+                    side();
+                }
+            }
         }
     }
 
@@ -192,6 +237,20 @@ mod tests {
         let expected_sha: [u8; 32] = sha2::Sha256::digest(&data).into();
         assert_eq!(digest.sha256.as_bytes(), &expected_sha);
         assert_eq!(digest.size, 1_000_000);
+    }
+
+    #[test]
+    fn update_while_returns_the_side_work_and_hashes_like_update_on_both_sides_of_the_threshold() {
+        let data: Vec<u8> = (0..(3 * PARALLEL_HASH_THRESHOLD as u32)).map(|i| (i % 253) as u8).collect();
+        for len in [0, 1, PARALLEL_HASH_THRESHOLD - 1, PARALLEL_HASH_THRESHOLD, data.len()] {
+            let bytes = &data[..len];
+            let mut hasher = DualHasher::new();
+            let copied = hasher.update_while(bytes, || bytes.to_vec());
+            assert_eq!(copied, bytes);
+            assert_eq!(hasher.finalize(), BlobDigest::of(bytes), "length {len}");
+            let expected_sha: [u8; 32] = sha2::Sha256::digest(bytes).into();
+            assert_eq!(BlobDigest::of(bytes).sha256.as_bytes(), &expected_sha, "length {len}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `LocalBlobStore`: blobs as read-only files under `blobs/ab/cd/<hex>`, written like Garage's block store.
 //!
-//! A put streams into `tmp/`, hashing as it goes; commit fsyncs the file, renames it to its address and
-//! fsyncs the directory, so a crash leaves either the whole blob or nothing visible. Leftover temp files
+//! A put streams into `tmp/`, hashing as it goes (large chunks are written by a helper thread while
+//! they are hashed); commit fsyncs the file, renames it to its address and fsyncs the directory, so a
+//! crash leaves either the whole blob or nothing visible. Leftover temp files
 //! are removed when the store is opened. Corrupted blobs are moved to `quarantine/`.
 
 use std::fs::{self, File, OpenOptions};
@@ -34,6 +35,8 @@ pub struct LocalBlobStore {
 struct Inner {
     root: PathBuf,
     durability: Durability,
+    /// Temp files are named `<pid>-<counter>.part`.
+    pid: u32,
     temp_counter: AtomicU64,
 }
 
@@ -49,7 +52,7 @@ impl LocalBlobStore {
             let path = root.join(dir);
             fs::create_dir_all(&path).map_err(BlobError::io(format!("creating {}", path.display())))?;
         }
-        let inner = Inner { root, durability, temp_counter: AtomicU64::new(0) };
+        let inner = Inner { root, durability, pid: std::process::id(), temp_counter: AtomicU64::new(0) };
         inner.remove_leftover_temp_files()?;
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -181,23 +184,38 @@ impl Inner {
 
 impl BlobStore for LocalBlobStore {
     fn writer(&self) -> Result<Box<dyn BlobWriter>, BlobError> {
-        let inner = &self.inner;
-        let n = inner.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let temp_path = inner.root.join("tmp").join(format!("{}-{n}.part", std::process::id()));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            // Read-only from birth: the open handle may still write, nobody else ever can.
-            .mode(0o444)
-            .open(&temp_path)
-            .map_err(BlobError::io(format!("creating {}", temp_path.display())))?;
-        Ok(Box::new(LocalBlobWriter {
-            store: Arc::clone(inner),
-            temp_path: Some(temp_path),
-            file,
-            buffer: Vec::with_capacity(WRITE_BUFFER),
-            hasher: DualHasher::new(),
-        }))
+        let mut writer = LocalBlobWriter::new(&self.inner);
+        // A streamed put owns its temp file from the start, so a crash mid-stream leaves it behind
+        // for `open` to remove rather than bytes only in memory.
+        let context = format!("creating {}", writer.temp.path.display());
+        writer.temp.file().map_err(BlobError::io(context))?;
+        Ok(Box::new(writer))
+    }
+
+    /// Hashes and writes straight from `bytes`: no copy into the writer's buffer, and the temp file is
+    /// created by the helper that writes it, while the caller hashes.
+    fn put(&self, bytes: &[u8]) -> Result<PutOutcome, BlobError> {
+        let mut writer = LocalBlobWriter::new(&self.inner);
+        writer.hash_and_write(bytes).map_err(BlobError::io("writing a new blob"))?;
+        writer.finish()
+    }
+
+    /// Reads straight into the writer's buffer: one copy, and hashing and writing as for [`Self::put`].
+    fn put_reader(&self, reader: &mut dyn Read) -> Result<PutOutcome, BlobError> {
+        let mut writer = LocalBlobWriter::new(&self.inner);
+        writer.fill_from(reader).map_err(BlobError::io("copying into a new blob"))?;
+        writer.finish()
+    }
+
+    /// Reads the blob once and checks the bytes in memory: what is returned is what was hashed.
+    fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
+        let bytes = match fs::read(self.inner.path_of(hash)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound { hash: *hash }),
+            Err(e) => return Err(BlobError::io(format!("reading blob {hash}"))(e)),
+        };
+        self.inner.check_address(hash, &BlobHash::of(&bytes))?;
+        Ok(bytes)
     }
 
     fn open(&self, hash: &BlobHash) -> Result<Box<dyn Read + Send>, BlobError> {
@@ -241,21 +259,128 @@ impl BlobStore for LocalBlobStore {
 /// A put in progress: bytes are buffered, hashed and appended to a temp file in `tmp/`.
 struct LocalBlobWriter {
     store: Arc<Inner>,
-    /// `None` once the temp file has been renamed or removed.
-    temp_path: Option<PathBuf>,
-    file: File,
+    temp: TempFile,
+    /// Collects small writes; allocated on the first one, so one-shot puts never allocate it.
     buffer: Vec<u8>,
     hasher: DualHasher,
 }
 
+/// A temp file in `tmp/`, created on first use, read-only from birth (the open handle may still write,
+/// nobody else ever can). Removed on drop unless it was moved into place.
+struct TempFile {
+    path: PathBuf,
+    file: Option<File>,
+    /// False once the file has been renamed to its address or removed.
+    present: bool,
+}
+
+impl TempFile {
+    fn file(&mut self) -> io::Result<&mut File> {
+        if self.file.is_none() {
+            let file = OpenOptions::new().write(true).create_new(true).mode(0o444).open(&self.path)?;
+            self.present = true;
+            self.file = Some(file);
+        }
+        Ok(self.file.as_mut().expect("the temp file was just created"))
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file()?.write_all(bytes)
+    }
+
+    fn remove(&mut self) {
+        if std::mem::take(&mut self.present)
+            && let Err(e) = fs::remove_file(&self.path)
+        {
+            tracing::warn!(path = %self.path.display(), error = %e, "could not remove a blob temp file");
+        }
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
 impl LocalBlobWriter {
+    fn new(store: &Arc<Inner>) -> Self {
+        let n = store.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let path = store.root.join("tmp").join(format!("{}-{n}.part", store.pid));
+        Self {
+            store: Arc::clone(store),
+            temp: TempFile { path, file: None, present: false },
+            buffer: Vec::new(),
+            hasher: DualHasher::new(),
+        }
+    }
+
+    /// Hashes `bytes` and appends them to the temp file; large chunks are written by a helper thread
+    /// while this one hashes (see [`DualHasher::update_while`]).
+    fn hash_and_write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let Self { hasher, temp, .. } = self;
+        hasher.update_while(bytes, || temp.write_all(bytes))
+    }
+
+    /// Reads `reader` to its end into the buffer, hashing and writing it whenever it is full.
+    fn fill_from(&mut self, reader: &mut dyn Read) -> io::Result<()> {
+        self.buffer.reserve_exact(WRITE_BUFFER);
+        loop {
+            let room = (WRITE_BUFFER - self.buffer.len()) as u64;
+            Read::take(&mut *reader, room).read_to_end(&mut self.buffer)?;
+            if self.buffer.len() < WRITE_BUFFER {
+                return Ok(());
+            }
+            self.flush_buffer()?;
+        }
+    }
+
     fn flush_buffer(&mut self) -> io::Result<()> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        hash_and_write(&mut self.hasher, &mut self.file, &self.buffer)?;
+        let Self { hasher, temp, buffer, .. } = self;
+        hasher.update_while(buffer, || temp.write_all(buffer))?;
         self.buffer.clear();
         Ok(())
+    }
+
+    /// Makes the blob durable and visible: see [`BlobWriter::commit`].
+    fn finish(mut self) -> Result<PutOutcome, BlobError> {
+        self.flush_buffer().map_err(BlobError::io("writing a new blob"))?;
+        let store = Arc::clone(&self.store);
+        let digest = std::mem::take(&mut self.hasher).finalize();
+        let hash = digest.blake3;
+
+        // Identical bytes already stored: keep the existing file if it is intact. A corrupted one is
+        // quarantined by the check and replaced by these good bytes below.
+        match store.verified_file(&hash) {
+            Ok(Some(_)) => return Ok(PutOutcome { digest, newly_stored: false }),
+            Ok(None) | Err(BlobError::Corrupted { .. }) => {}
+            Err(e) => return Err(e),
+        }
+
+        // An empty blob has written nothing yet: its file is created here.
+        let context = format!("creating {}", self.temp.path.display());
+        let file = self.temp.file().map_err(BlobError::io(context))?;
+        if store.durability == Durability::Fsync {
+            file.sync_all().map_err(BlobError::io(format!("syncing new blob {hash}")))?;
+        }
+        let target = store.path_of(&hash);
+        let dir = target.parent().expect("blob paths have a parent");
+        // Most fan-out directories exist already: try the rename first and create them only when it
+        // fails for want of them.
+        let renamed = match fs::rename(&self.temp.path, &target) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                store.ensure_fanout_dir(dir)?;
+                fs::rename(&self.temp.path, &target)
+            }
+            other => other,
+        };
+        renamed.map_err(BlobError::io(format!("moving blob {hash} into place")))?;
+        self.temp.present = false;
+        store.sync_dir(dir)?;
+        Ok(PutOutcome { digest, newly_stored: true })
     }
 }
 
@@ -263,8 +388,11 @@ impl Write for LocalBlobWriter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         if self.buffer.is_empty() && bytes.len() >= WRITE_BUFFER {
             // Large writes skip the copy into the buffer.
-            hash_and_write(&mut self.hasher, &mut self.file, bytes)?;
+            self.hash_and_write(bytes)?;
             return Ok(bytes.len());
+        }
+        if self.buffer.capacity() < WRITE_BUFFER {
+            self.buffer.reserve_exact(WRITE_BUFFER);
         }
         let room = WRITE_BUFFER - self.buffer.len();
         let take = room.min(bytes.len());
@@ -282,50 +410,8 @@ impl Write for LocalBlobWriter {
 }
 
 impl BlobWriter for LocalBlobWriter {
-    fn commit(mut self: Box<Self>) -> Result<PutOutcome, BlobError> {
-        self.flush_buffer().map_err(BlobError::io("writing a new blob"))?;
-        let store = Arc::clone(&self.store);
-        let temp_path = self.temp_path.clone().expect("an uncommitted writer has a temp file");
-        let digest = std::mem::take(&mut self.hasher).finalize();
-        let hash = digest.blake3;
-
-        // Identical bytes already stored: keep the existing file if it is intact. A corrupted one is
-        // quarantined by the check and replaced by these good bytes below.
-        match store.verified_file(&hash) {
-            Ok(Some(_)) => {
-                self.discard_temp();
-                return Ok(PutOutcome { digest, newly_stored: false });
-            }
-            Ok(None) | Err(BlobError::Corrupted { .. }) => {}
-            Err(e) => return Err(e),
-        }
-
-        if store.durability == Durability::Fsync {
-            self.file.sync_all().map_err(BlobError::io(format!("syncing new blob {hash}")))?;
-        }
-        let target = store.path_of(&hash);
-        let dir = target.parent().expect("blob paths have a parent");
-        store.ensure_fanout_dir(dir)?;
-        fs::rename(&temp_path, &target).map_err(BlobError::io(format!("moving blob {hash} into place")))?;
-        self.temp_path = None;
-        store.sync_dir(dir)?;
-        Ok(PutOutcome { digest, newly_stored: true })
-    }
-}
-
-impl LocalBlobWriter {
-    fn discard_temp(&mut self) {
-        if let Some(path) = self.temp_path.take()
-            && let Err(e) = fs::remove_file(&path)
-        {
-            tracing::warn!(path = %path.display(), error = %e, "could not remove a blob temp file");
-        }
-    }
-}
-
-impl Drop for LocalBlobWriter {
-    fn drop(&mut self) {
-        self.discard_temp();
+    fn commit(self: Box<Self>) -> Result<PutOutcome, BlobError> {
+        self.finish()
     }
 }
 
@@ -348,21 +434,4 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(filled)
-}
-
-/// Chunks smaller than this are written on the calling thread: handing them over costs more than it saves.
-const PARALLEL_WRITE_THRESHOLD: usize = 256 * 1024;
-
-/// Hashes `bytes` and appends them to `file`. Large chunks are written by a second thread while this one
-/// hashes, so a put costs about the wall time of hashing alone.
-fn hash_and_write(hasher: &mut DualHasher, file: &mut File, bytes: &[u8]) -> io::Result<()> {
-    if bytes.len() < PARALLEL_WRITE_THRESHOLD {
-        hasher.update(bytes);
-        return file.write_all(bytes);
-    }
-    std::thread::scope(|scope| {
-        let writing = scope.spawn(|| file.write_all(bytes));
-        hasher.update(bytes);
-        writing.join().expect("the blob file writer thread panicked")
-    })
 }

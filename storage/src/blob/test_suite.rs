@@ -219,3 +219,53 @@ fn local_store_removes_temp_files_left_by_a_crash_and_keeps_blobs_read_only() {
     assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     assert_eq!(store.list().unwrap(), vec![hash]);
 }
+
+#[test]
+fn local_one_shot_and_reader_puts_leave_no_temp_files_and_create_fan_out_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalBlobStore::open(dir.path(), Durability::Fsync).unwrap();
+    let tmp_entries = || std::fs::read_dir(dir.path().join("tmp")).unwrap().count();
+    // Several buffers' worth through the reader path, a parallel-hashed and a small one-shot put, and the
+    // empty blob (whose temp file is created at commit); every fan-out directory is new.
+    let large = sample(3 * 1024 * 1024 + 17, 5);
+    let medium = sample(200 * 1024, 6);
+    let outcomes = [
+        store.put_reader(&mut large.as_slice()).unwrap(),
+        store.put(&medium).unwrap(),
+        store.put(b"small").unwrap(),
+        store.put(b"").unwrap(),
+    ];
+    assert!(outcomes.iter().all(|o| o.newly_stored));
+    for (outcome, bytes) in outcomes.iter().zip([&large[..], &medium[..], b"small", b""]) {
+        assert_eq!(outcome.digest, BlobDigest::of(bytes));
+        assert_eq!(store.get(&outcome.digest.blake3).unwrap(), bytes);
+    }
+    // Known bytes again, by both paths: stored once, temp files gone.
+    assert!(!store.put(&large).unwrap().newly_stored);
+    assert!(!store.put_reader(&mut medium.as_slice()).unwrap().newly_stored);
+    assert_eq!(tmp_entries(), 0);
+    assert_eq!(store.list().unwrap().len(), 4);
+}
+
+#[test]
+fn local_put_whose_reader_fails_midway_leaves_nothing_behind() {
+    struct FailsAfter(usize);
+    impl std::io::Read for FailsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("the upload broke off"));
+            }
+            let n = buf.len().min(self.0).min(64 * 1024);
+            buf[..n].fill(7);
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalBlobStore::open(dir.path(), Durability::Fsync).unwrap();
+    // Past one full buffer, so the temp file exists and holds bytes when the reader fails.
+    let error = store.put_reader(&mut FailsAfter(1536 * 1024)).unwrap_err();
+    assert!(matches!(error, BlobError::Io { .. }), "{error:?}");
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    assert!(store.list().unwrap().is_empty());
+}

@@ -172,3 +172,26 @@ fn visit_prefix_pages_and_last_key_finds_the_end_of_a_prefix() {
     assert_eq!(store.last_key_with_prefix(Cf::Records, b"c/").unwrap(), None);
     assert_eq!(store.last_key_with_prefix(Cf::Records, b"0").unwrap(), None);
 }
+
+#[test]
+fn a_lone_writer_after_a_crowd_is_answered_and_continues_the_chain() {
+    // After sixteen writers the syncer expects sixteen transactions per sync; when only one writer is
+    // left it must stop waiting for the others and still answer every commit.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let commit = |writer: usize, i: usize| {
+        let mut txn = Txn::new(format!("w{writer}"), "put", Vec::new());
+        txn.put(Cf::Records, format!("k/{writer}/{i}"), "v");
+        store.commit(txn).unwrap()
+    };
+    std::thread::scope(|scope| {
+        for writer in 0..16 {
+            scope.spawn(move || (0..10).for_each(|i| _ = commit(writer, i)));
+        }
+    });
+    let receipts: Vec<_> = (0..20).map(|i| commit(99, i)).collect();
+    assert!(receipts.windows(2).all(|pair| pair[1].seq == pair[0].seq + 1));
+    assert_eq!(store.journal_head().unwrap().seq, 180);
+    let report = store.verify_journal().unwrap();
+    assert_eq!((report.entries_checked, report.first_break), (180, None));
+}
