@@ -234,16 +234,21 @@ struct Ours {
     methods: Vec<CheckMethod>,
 }
 
-/// Migrates every input (one document each), `OUR_RUNS` times; the fastest run counts.
-fn time_ours(inputs: &[Vec<u8>]) -> Ours {
-    let limits = Limits::default();
-    let info = DocumentInfo {
+/// The document metadata every output of this bench carries.
+fn bench_info() -> DocumentInfo {
+    DocumentInfo {
         title: "Benchmark".into(),
         author: None,
         creator_tool: "registratur bench".into(),
         created_unix_seconds: 1_763_900_000,
         document_id: [9; 16],
-    };
+    }
+}
+
+/// Migrates every input (one document each), `OUR_RUNS` times; the fastest run counts.
+fn time_ours(inputs: &[Vec<u8>]) -> Ours {
+    let limits = Limits::default();
+    let info = bench_info();
     let mut best = f64::INFINITY;
     let mut outputs = Vec::new();
     let mut methods = Vec::new();
@@ -285,13 +290,7 @@ fn breakdown(input: &[u8]) {
             words: &[],
         })
         .collect();
-    let info = DocumentInfo {
-        title: "Benchmark".into(),
-        author: None,
-        creator_tool: "registratur bench".into(),
-        created_unix_seconds: 1_763_900_000,
-        document_id: [9; 16],
-    };
+    let info = bench_info();
     let pdf = registratur_scan::pdfa::write_pdfa(&rendition, &info).expect("writes");
     let written = start.elapsed().as_secs_f64();
     let start = Instant::now();
