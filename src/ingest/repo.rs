@@ -22,7 +22,9 @@ use super::model::{
     Batch, BatchFile, BatchHeader, BatchSummary, Klaerfall, KlaerfallState, PieceRecord, piece_title,
 };
 use crate::records::model::{Content, Dokument};
-use crate::records::repo::{AkteRef, NewDokument, Records, RecordsError, StoredContent, load_json};
+use crate::records::repo::{
+    AkteRef, NewDokument, Records, RecordsError, StoredContent, load_json, visit_json,
+};
 
 /// The journal actor for what the mailroom worker does on its own.
 pub const WORKER_ACTOR: &str = "registratur/mailroom";
@@ -165,21 +167,10 @@ impl MailroomRepo {
     /// Calls `visit` with every batch, in id order: a walk over all of them (the quarantine listing
     /// looks for the batches whose scans it needs).
     pub fn visit_batches(&self, mut visit: impl FnMut(Batch)) -> Result<(), RecordsError> {
-        let mut failure = None;
-        self.store.meta().visit_prefix(Cf::Records, b"mbatch/", None, |key, value| {
-            match serde_json::from_slice::<Batch>(value) {
-                Ok(batch) => {
-                    visit(batch);
-                    std::ops::ControlFlow::Continue(())
-                }
-                Err(e) => {
-                    let key = String::from_utf8_lossy(key).into_owned();
-                    failure = Some(RecordsError::Undecodable { key, reason: e.to_string() });
-                    std::ops::ControlFlow::Break(())
-                }
-            }
-        })?;
-        failure.map_or(Ok(()), Err)
+        visit_json(&self.store, b"mbatch/", None, |batch| {
+            visit(batch);
+            std::ops::ControlFlow::Continue(())
+        })
     }
 
     /// Batch ids waiting in the queue, oldest first.

@@ -18,7 +18,7 @@ use registratur_storage::{Store, StoreError};
 use super::model::{Control, Item, Job, JobMode, JobState, Progress, Scope};
 use super::policy::PolicyId;
 use super::tools::Identification;
-use crate::records::repo::{RecordsError, load_json};
+use crate::records::repo::{RecordsError, load_json, visit_json};
 
 /// Why a migration request failed.
 #[derive(Debug, thiserror::Error)]
@@ -193,25 +193,12 @@ impl MigrationRepo {
 
     /// The job's items for Dokumente above `after`, in Dokument order, at most `limit`.
     pub fn items(&self, job: u64, after: u64, limit: usize) -> Result<Vec<Item>, MigrationError> {
-        let prefix = items_prefix(job);
-        let start = item_key(job, after);
         let mut out = Vec::new();
-        let mut failure = None;
-        self.store.meta().visit_prefix(Cf::Records, &prefix, Some(&start), |_, value| {
-            match serde_json::from_slice::<Item>(value) {
-                Ok(item) => out.push(item),
-                Err(e) => failure = Some(e.to_string()),
-            }
-            if out.len() >= limit || failure.is_some() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+        visit_json(&self.store, &items_prefix(job), Some(&item_key(job, after)), |item| {
+            out.push(item);
+            if out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })?;
-        match failure {
-            Some(reason) => Err(RecordsError::Undecodable { key: "mig/item/…".into(), reason }.into()),
-            None => Ok(out),
-        }
+        Ok(out)
     }
 
     /// The cached identification of a blob's bytes, if made by `tool_version`.

@@ -230,6 +230,32 @@ pub(crate) fn load_json<T: DeserializeOwned>(
     Ok(Some((value, bytes)))
 }
 
+/// Calls `visit` with each JSON record of the `records` column family whose key starts with `prefix`
+/// (after `start_after`, when given), in key order, until it returns `Break`. A record that does not
+/// decode stops the walk with `Undecodable`, naming its key.
+pub(crate) fn visit_json<T: DeserializeOwned>(
+    store: &Store,
+    prefix: &[u8],
+    start_after: Option<&[u8]>,
+    mut visit: impl FnMut(T) -> ControlFlow<()>,
+) -> Result<(), RecordsError> {
+    let mut failure = None;
+    store.meta().visit_prefix(
+        Cf::Records,
+        prefix,
+        start_after,
+        |key, value| match serde_json::from_slice::<T>(value) {
+            Ok(record) => visit(record),
+            Err(e) => {
+                let key = String::from_utf8_lossy(key).into_owned();
+                failure = Some(RecordsError::Undecodable { key, reason: e.to_string() });
+                ControlFlow::Break(())
+            }
+        },
+    )?;
+    failure.map_or(Ok(()), Err)
+}
+
 fn json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records serialise to JSON")
 }
@@ -736,26 +762,11 @@ impl Records {
     /// Every Dokument with an id above `after`, in id order, at most `limit`: a walk over all of them.
     pub fn dokumente_after(&self, after: u64, limit: usize) -> Result<Vec<Dokument>, RecordsError> {
         let mut out = Vec::new();
-        let mut failure = None;
-        let start = dok_key(after);
-        self.store.meta().visit_prefix(Cf::Records, b"dok/", Some(&start), |key, value| {
-            match serde_json::from_slice::<Dokument>(value) {
-                Ok(dokument) => out.push(dokument),
-                Err(e) => {
-                    let key = String::from_utf8_lossy(key).into_owned();
-                    failure = Some(RecordsError::Undecodable { key, reason: e.to_string() });
-                }
-            }
-            if out.len() >= limit || failure.is_some() {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
+        visit_json(&self.store, b"dok/", Some(&dok_key(after)), |dokument| {
+            out.push(dokument);
+            if out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })?;
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(out),
-        }
+        Ok(out)
     }
 
     /// The highest Dokument id handed out: an upper bound for counting Dokumente.
