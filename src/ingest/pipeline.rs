@@ -5,8 +5,10 @@
 //! one core per call):
 //! 1. **analyse**: decode each page, measure blankness, read QR codes and 1D barcodes, hash the raw
 //!    samples. Deterministic, so a restart splits the batch exactly as before.
-//! 2. **read**: for the content pages of a window of pieces, detect orientation, turn upright, OCR.
-//! 3. **file**: per piece, write the PDF/A rendition, decide the route, store rendition, text and
+//! 2. **read**: for every content page, one task per page in batch order: detect orientation, turn
+//!    upright, OCR.
+//! 3. **file**: on the batch's own thread while the pool goes on reading, per piece as soon as its
+//!    pages are read, write the PDF/A rendition, decide the route, store rendition, text and
 //!    Transfervermerk, and commit the piece (filed or Klärfall) in one transaction.
 //!
 //! Pieces already committed (a restart after a crash) are skipped; the batch leaves the queue only
@@ -21,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::{Months, Utc};
 use image::GrayImage;
 use rayon::prelude::*;
-use registratur_scan::analyse::{self, Symbology, blank};
+use registratur_scan::analyse::{self, Symbology, blank, updown};
 use registratur_scan::decode::{self, InputFormat, Limits, OpenedFile};
 use registratur_scan::ocr::{OcrEngine, OcrPage};
 
@@ -244,51 +246,70 @@ impl Mailroom {
         let scan_of: HashMap<PageRef, &PageScan> =
             scans.iter().flatten().flatten().map(|s| (s.at, s)).collect();
 
-        // Phases 2 and 3, a window of pieces at a time so that results are committed as they come.
-        let window_pages = 4 * self.pool.current_num_threads();
+        // Phases 2 and 3 overlap: every content page of the pending pieces is read on the page pool,
+        // one task per page in batch order, while this thread files each piece as soon as all of its
+        // pages are read. No phase waits for the slowest page of another, so the cores stay busy with
+        // OCR, and pieces are committed as they come.
         let mut pending: Vec<&PiecePlan> = Vec::new();
         for piece in &plan.pieces {
             if self.repo.piece(batch_id, piece.index)?.is_none() {
                 pending.push(piece);
             }
         }
-        let (mut read_time, mut file_time) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-        let mut start = 0;
-        while start < pending.len() {
-            self.check_stop()?;
-            let mut end = start;
-            let mut pages = 0;
-            while end < pending.len() && (end == start || pages + pending[end].pages.len() <= window_pages) {
-                pages += pending[end].pages.len();
-                end += 1;
+        let refs: Vec<PageRef> = pending.iter().flat_map(|p| p.pages.iter().copied()).collect();
+        let (mut waiting, mut filing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        let abandon = AtomicBool::new(false);
+        let (sender, receiver) = std::sync::mpsc::channel::<(PageRef, ReadPage)>();
+        self.pool.in_place_scope_fifo(|scope| {
+            for at in &refs {
+                let (sender, opened, facts, abandon) = (sender.clone(), &opened, &facts, &abandon);
+                scope.spawn_fifo(move |_| {
+                    // Once the batch is given up (stop, failure), the remaining pages are not read.
+                    if abandon.load(Ordering::SeqCst) || self.stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let _ = sender.send((*at, self.read_page(opened, *at, facts)));
+                });
             }
-            let window = &pending[start..end];
-            let refs: Vec<PageRef> = window.iter().flat_map(|p| p.pages.iter().copied()).collect();
-            let reading = std::time::Instant::now();
-            let read: Vec<ReadPage> = self
-                .pool
-                .install(|| refs.par_iter().map(|at| self.read_page(&opened, *at, &facts)).collect());
-            let mut read: HashMap<PageRef, ReadPage> = refs.into_iter().zip(read).collect();
-            read_time += reading.elapsed();
-            let filing = std::time::Instant::now();
-            for piece in window {
+            drop(sender);
+            let mut read: HashMap<PageRef, ReadPage> = HashMap::new();
+            let filed = pending.iter().try_for_each(|piece| {
+                let started = std::time::Instant::now();
+                while let Some(missing) = piece.pages.iter().find(|at| !read.contains_key(at)) {
+                    let Ok((at, page)) = receiver.recv() else {
+                        self.check_stop()?;
+                        return Err(PipelineError::Internal(format!(
+                            "page {} of file {} was not read",
+                            missing.page + 1,
+                            missing.file + 1
+                        )));
+                    };
+                    read.insert(at, page);
+                }
+                waiting += started.elapsed();
                 self.check_stop()?;
+                let started = std::time::Instant::now();
                 let record = self.file_piece(&batch, piece, &opened, &facts, &scan_of, &mut read)?;
+                filing += started.elapsed();
                 let metrics = crate::metrics::global();
                 match record.destination {
                     PieceDestination::Filed { .. } => Metrics::add(&metrics.pieces_filed, 1),
                     _ => Metrics::add(&metrics.pieces_klaerfall, 1),
                 }
                 self.emit(MailroomEvent::PieceDone { batch_id, piece: Box::new(record) });
+                Ok(())
+            });
+            if filed.is_err() {
+                abandon.store(true, Ordering::SeqCst);
             }
-            file_time += filing.elapsed();
-            start = end;
-        }
+            filed
+        })?;
         tracing::info!(
             batch = batch_id,
             analyse_seconds = analysed_after.as_secs_f32(),
-            read_seconds = read_time.as_secs_f32(),
-            file_seconds = file_time.as_secs_f32(),
+            // Phases 2 and 3 run together: the time spent waiting for pages to be read, and filing.
+            read_wait_seconds = waiting.as_secs_f32(),
+            file_seconds = filing.as_secs_f32(),
             total_seconds = started.elapsed().as_secs_f32(),
             pages = plan.pages_fed,
             "batch processed"
@@ -379,15 +400,21 @@ impl Mailroom {
         };
         let dpi = facts.get(&at).map_or(page.dpi, |f| f.dpi);
         let gray = page.raster.to_gray();
-        // Most pages arrive upright: read first, and ask orientation detection only when the text
-        // reads badly. A page fed upside down reads as low-confidence garbage, so it is detected,
-        // turned and read again; the better of the two readings wins.
-        let as_scanned = match self.ocr.recognize(&gray, dpi) {
-            Ok(ocr) => ocr,
-            Err(error) => return ReadPage { turns: QuarterTurns::NONE, ocr: Err(error.to_string()) },
+        // Most pages arrive upright. A quick look at the ascenders (a few milliseconds) catches a page
+        // fed upside down, so it is turned before it is read and read once. Then read; only when the
+        // text reads badly ask orientation detection (a page turned by a quarter, or one the quick look
+        // could not judge), read again turned as it says, and keep the better reading.
+        let first_turns = if updown::upright_confidence(&gray, dpi) <= -updown::MIN_CONFIDENCE {
+            QuarterTurns::HALF
+        } else {
+            QuarterTurns::NONE
         };
-        if as_scanned.mean_confidence >= self.settings.confident_reading {
-            return ReadPage { turns: QuarterTurns::NONE, ocr: Ok(as_scanned) };
+        let first = match self.ocr.recognize(&turn(&gray, first_turns), dpi) {
+            Ok(ocr) => ocr,
+            Err(error) => return ReadPage { turns: first_turns, ocr: Err(error.to_string()) },
+        };
+        if first.mean_confidence >= self.settings.confident_reading {
+            return ReadPage { turns: first_turns, ocr: Ok(first) };
         }
         let turns = match self.ocr.detect_orientation(&gray, dpi) {
             Ok(found) if found.confidence >= self.settings.orientation_min_confidence => found.turns,
@@ -397,16 +424,15 @@ impl Mailroom {
                 QuarterTurns::NONE
             }
         };
-        if turns == QuarterTurns::NONE {
-            return ReadPage { turns, ocr: Ok(as_scanned) };
+        if turns == first_turns {
+            return ReadPage { turns, ocr: Ok(first) };
         }
-        let upright = turn(&gray, turns);
         let upright_dpi = if turns.get() % 2 == 1 { Dpi { x: dpi.y, y: dpi.x } } else { dpi };
-        match self.ocr.recognize(&upright, upright_dpi) {
-            Ok(turned) if turned.mean_confidence > as_scanned.mean_confidence => {
-                ReadPage { turns, ocr: Ok(turned) }
+        match self.ocr.recognize(&turn(&gray, turns), upright_dpi) {
+            Ok(second) if second.mean_confidence > first.mean_confidence => {
+                ReadPage { turns, ocr: Ok(second) }
             }
-            Ok(_) => ReadPage { turns: QuarterTurns::NONE, ocr: Ok(as_scanned) },
+            Ok(_) => ReadPage { turns: first_turns, ocr: Ok(first) },
             Err(error) => ReadPage { turns, ocr: Err(error.to_string()) },
         }
     }
@@ -422,11 +448,12 @@ impl Mailroom {
         scans: &HashMap<PageRef, &PageScan>,
         read: &mut HashMap<PageRef, ReadPage>,
     ) -> Result<PieceRecord, PipelineError> {
-        let pages: Vec<Page> = self
-            .pool
-            .install(|| {
-                piece.pages.par_iter().map(|at| decode_again(opened, *at)).collect::<Result<Vec<_>, _>>()
-            })
+        // Decoded here, not on the page pool: its threads are busy reading the next pieces.
+        let pages: Vec<Page> = piece
+            .pages
+            .iter()
+            .map(|at| decode_again(opened, *at))
+            .collect::<Result<Vec<_>, _>>()
             .map_err(PipelineError::Internal)?;
         let reads: Vec<ReadPage> = piece
             .pages
@@ -745,13 +772,13 @@ fn decode_again(opened: &[Result<OpenedFile<'_>, String>], at: PageRef) -> Resul
     file.page(at.page).map_err(|e| format!("page {}: {e}", at.page + 1))
 }
 
-/// The page turned by `turns` quarter turns clockwise.
-fn turn(gray: &GrayImage, turns: QuarterTurns) -> GrayImage {
+/// The page turned by `turns` quarter turns clockwise (borrowed as it is when there is nothing to turn).
+fn turn(gray: &GrayImage, turns: QuarterTurns) -> std::borrow::Cow<'_, GrayImage> {
     match turns.get() {
-        1 => image::imageops::rotate90(gray),
-        2 => image::imageops::rotate180(gray),
-        3 => image::imageops::rotate270(gray),
-        _ => gray.clone(),
+        1 => std::borrow::Cow::Owned(image::imageops::rotate90(gray)),
+        2 => std::borrow::Cow::Owned(image::imageops::rotate180(gray)),
+        3 => std::borrow::Cow::Owned(image::imageops::rotate270(gray)),
+        _ => std::borrow::Cow::Borrowed(gray),
     }
 }
 

@@ -1,9 +1,11 @@
 //! What is printed on a page: QR codes (`qr`), 1D barcodes (`barcode`) and whether it is blank
-//! (`blank`). Each works on the grey page as scanned and is independent of the others.
+//! (`blank`), and whether its text stands upright (`updown`). Each works on the grey page as scanned
+//! and is independent of the others.
 
 pub mod barcode;
 pub mod blank;
 pub mod qr;
+pub mod updown;
 
 use crate::page::PixelRect;
 
