@@ -48,6 +48,9 @@ struct Queue {
 struct QueueState {
     pending: VecDeque<Pending>,
     closed: bool,
+    /// The committer sleeps on `arrived`: the next arrival wakes it. While it works, arrivals only
+    /// queue up (a wake-up is a system call even when nobody sleeps).
+    committer_asleep: bool,
 }
 
 struct Pending {
@@ -64,7 +67,7 @@ struct Slot {
 
 /// The committer's end of a [`Slot`]. Dropping it unanswered (the committer died) answers `Closed`, so
 /// no caller waits forever.
-struct Reply(Arc<Slot>);
+struct Reply(Option<Arc<Slot>>);
 
 /// Writes staged so far: `None` marks a deletion.
 type Overlay = HashMap<(Cf, Vec<u8>), Option<Vec<u8>>>;
@@ -86,19 +89,24 @@ impl Slot {
 }
 
 impl Reply {
-    fn send(self, outcome: Result<Receipt, MetaError>) {
-        *lock(&self.0.outcome) = Some(outcome);
-        self.0.ready.notify_one();
-        // Drop sees the slot filled and leaves it alone.
+    fn send(mut self, outcome: Result<Receipt, MetaError>) {
+        // Taken, so that `drop` does not lock the slot a second time while its caller wakes up.
+        if let Some(slot) = self.0.take() {
+            *lock(&slot.outcome) = Some(outcome);
+            slot.ready.notify_one();
+        }
     }
 }
 
 impl Drop for Reply {
     fn drop(&mut self) {
-        let mut outcome = lock(&self.0.outcome);
-        if outcome.is_none() && Arc::strong_count(&self.0) > 1 {
+        let Some(slot) = self.0.take() else {
+            return;
+        };
+        let mut outcome = lock(&slot.outcome);
+        if outcome.is_none() && Arc::strong_count(&slot) > 1 {
             *outcome = Some(Err(MetaError::Closed));
-            self.0.ready.notify_one();
+            slot.ready.notify_one();
         }
     }
 }
@@ -118,14 +126,17 @@ impl Committer {
 
     pub(super) fn commit(&self, txn: Txn) -> Result<Receipt, MetaError> {
         let slot = Arc::new(Slot::default());
-        {
+        let wake = {
             let mut state = lock(&self.queue.state);
             if state.closed {
                 return Err(MetaError::Closed);
             }
-            state.pending.push_back(Pending { txn, reply: Reply(Arc::clone(&slot)) });
+            state.pending.push_back(Pending { txn, reply: Reply(Some(Arc::clone(&slot))) });
+            std::mem::take(&mut state.committer_asleep)
+        };
+        if wake {
+            self.queue.arrived.notify_one();
         }
-        self.queue.arrived.notify_one();
         slot.wait()
     }
 
@@ -187,8 +198,10 @@ impl Worker {
         loop {
             let mut state = lock(&queue.state);
             while state.pending.is_empty() && !state.closed {
+                state.committer_asleep = true;
                 state = queue.arrived.wait(state).unwrap_or_else(|e| e.into_inner());
             }
+            state.committer_asleep = false;
             if state.pending.is_empty() {
                 break;
             }
