@@ -15,6 +15,7 @@ pub mod page;
 pub mod pdfa;
 mod poppler;
 pub mod text;
+mod zlib;
 
 pub use page::{Dpi, EmbeddedImage, Page, PixelRect, QuarterTurns, Raster};
 pub use text::{TextError, pdf_text};

@@ -19,10 +19,12 @@
 //! ([`crate::pdfa::check`]) must find no violation. A page whose source is a JPEG passes when the output
 //! holds the identical JPEG stream (`jpeg-stream-identical`), a CCITT G4 page when it holds the identical
 //! G4 stream with the same size and polarity (`ccitt-stream-identical`; equal streams under equal
-//! parameters are equal pixels, and the source was decoded once, which proves it readable), a
+//! parameters are equal pixels, and the source was decoded once in full, row by row without keeping
+//! the pixels, which proves it readable), a
 //! single-strip 8-bit deflate TIFF page when it holds the source's zlib stream byte for byte as an
 //! 8-bit grey or RGB image of the same size with the same predictor (`flate-stream-identical`; the
-//! source's stream was inflated once and had to end exactly at the page's last sample); every other
+//! source's stream was inflated once, into a buffer of exactly the page's size, and had to end,
+//! checksum included, exactly at its last sample); every other
 //! page must be pixel-identical (`pixel-identical`, maximum channel difference 0): the output page is
 //! inflated by the PDF reader and compared sample by sample with the decoded source page.
 //!
@@ -53,7 +55,7 @@ pub const MIGRATE_TOOL: &str = "registratur-migrate";
 
 /// The tool's version: the crate version plus the version of the conversion rules (bump it when the
 /// writer's output or the validation rules change, so re-runs can tell old outputs from new ones).
-pub const MIGRATE_TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+rules.2");
+pub const MIGRATE_TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+rules.3");
 
 /// The resolution assumed for source pages that declare none (GIF never does; many BMPs and PNGs do
 /// not). 300 dpi is what the mailroom scans at, so such pages keep a plausible paper size.
@@ -227,7 +229,7 @@ pub fn parameters(target: Target) -> String {
         Target::PdfA2b => format!(
             "target={}; writer=registratur-scan pdfa {}; text-layer=none; jpeg=embedded unchanged (DCTDecode); \
              ccitt-g4=embedded unchanged (CCITTFaxDecode); single-strip 8-bit deflate tiff=embedded unchanged \
-             (FlateDecode, TIFF predictor as /Predictor 2); other images=lossless Flate; \
+             (FlateDecode, TIFF predictor as /Predictor 2); other images=lossless Flate (libdeflate level 1, bilevel level 9); \
              output-intent=sRGB IEC61966-2.1; default-dpi={}; gif=first frame only when single-frame; \
              validation=page count, per page jpeg-stream-identical, ccitt-stream-identical, flate-stream-identical or pixel-identical (tolerance 0), pdfa-2 structural check",
             target.name(),

@@ -17,29 +17,46 @@ pub(super) fn decode_into(
     black: u8,
     white: u8,
 ) -> Result<(), String> {
+    let needed = (width as usize).checked_mul(rows as usize).ok_or("CCITT G4 image is too large")?;
+    let out = out.get_mut(..needed).ok_or("CCITT G4 output buffer is too small")?;
+    if width == 0 {
+        return walk(data, width, rows, |_| {});
+    }
+    let mut row_chunks = out.chunks_exact_mut(width as usize);
+    walk(data, width, rows, |transitions| {
+        if let Some(row) = row_chunks.next() {
+            fill_row(row, transitions, black, white);
+        }
+    })?;
+    for row in row_chunks {
+        row.fill(white);
+    }
+    Ok(())
+}
+
+/// Decodes `rows` rows of `width` pixels from `data` as [`decode_into`] does, with the same errors,
+/// but keeps no pixels: the proof that a stream which goes into a PDF unchanged is readable, without
+/// writing a page of samples nobody looks at.
+pub(super) fn check(data: &[u8], width: u32, rows: u32) -> Result<(), String> {
+    walk(data, width, rows, |_| {})
+}
+
+/// Runs the decoder over up to `rows` rows, handing each decoded row's colour changes to `row`; stops
+/// early at an end-of-block marker (the remaining rows are white).
+fn walk(data: &[u8], width: u32, rows: u32, mut row: impl FnMut(&[u16])) -> Result<(), String> {
     let width16 =
         u16::try_from(width).map_err(|_| format!("CCITT G4 image is {width} pixels wide, too wide"))?;
-    let width = width as usize;
-    let needed = width.checked_mul(rows as usize).ok_or("CCITT G4 image is too large")?;
-    let out = out.get_mut(..needed).ok_or("CCITT G4 output buffer is too small")?;
     let reader = data.iter().copied().map(Ok::<u8, Infallible>);
     let mut decoder = match Group4Decoder::new(reader, width16) {
         Ok(decoder) => decoder,
         Err(never) => match never {},
     };
-    let mut row_chunks = out.chunks_exact_mut(width);
-    for (y, row) in row_chunks.by_ref().enumerate() {
+    for y in 0..rows {
         match decoder.advance() {
-            Ok(DecodeStatus::Incomplete) => fill_row(row, decoder.transition(), black, white),
-            Ok(DecodeStatus::End) => {
-                row.fill(white);
-                break;
-            }
+            Ok(DecodeStatus::Incomplete) => row(decoder.transition()),
+            Ok(DecodeStatus::End) => break,
             Err(_) => return Err(format!("CCITT G4 data is invalid or truncated at row {y} of {rows}")),
         }
-    }
-    for row in row_chunks {
-        row.fill(white);
     }
     Ok(())
 }
@@ -98,5 +115,11 @@ mod tests {
         let coded = encode(&samples, width);
         let mut out = vec![0u8; samples.len()];
         assert!(decode_into(&coded[..coded.len() / 2], width, height, &mut out, 0, 255).is_err());
+        // The check without pixels fails exactly where decoding does.
+        assert_eq!(
+            check(&coded[..coded.len() / 2], width, height),
+            decode_into(&coded[..coded.len() / 2], width, height, &mut out, 0, 255)
+        );
+        assert_eq!(check(&coded, width, height), Ok(()));
     }
 }

@@ -246,9 +246,10 @@ impl OpenedFile<'_> {
     }
 
     /// Page `index` for format migration, which embeds a page's own stream unchanged and compares
-    /// that stream rather than pixels: a single-strip 8-bit deflate TIFF page is checked complete but
-    /// not decoded, and its raster is a placeholder of the right size that must not be looked at (see
-    /// the TIFF decoder's `page_for_embedding`). Every other page is [`OpenedFile::page`].
+    /// that stream rather than pixels: a single-strip 8-bit deflate or CCITT G4 TIFF page is checked
+    /// complete (inflated, or decoded row by row) but no pixels are kept, and its raster is a
+    /// placeholder of the right size that must not be looked at (see the TIFF decoder's
+    /// `page_for_embedding`). Every other page is [`OpenedFile::page`].
     pub(crate) fn page_for_embedding(&self, index: u32) -> Result<Page, DecodeError> {
         match &self.inner {
             Inner::Tiff(file) if index < self.page_count() => {

@@ -19,6 +19,7 @@ use super::jpeg::{self, JpegHeader};
 use super::raster::{self, Palette};
 use super::{DecodeError, Limits, g4, render};
 use crate::page::{Dpi, EmbeddedImage, Page, Raster};
+use crate::zlib::{self, Inflated};
 
 /// The highest resolution pages are rendered at; more only makes born-digital pages bigger.
 const MAX_RENDER_DPI: f32 = 300.0;
@@ -222,12 +223,12 @@ impl<'a> PdfFile<'a> {
         let page = self.document.get_dictionary(page_id).ok()?;
         let placed = self.single_image(page_id, page, self.page_box(page))?;
         let image = placed.stream;
-        let (width, height, bits, colour) = self.plain_samples(image)?;
         let components: u8 = match self.resolve(image.dict.get(b"ColorSpace").ok()?)?.as_name().ok()? {
             b"DeviceGray" => 1,
             b"DeviceRGB" => 3,
             _ => return None,
         };
+        let (width, height, bits, colour) = self.plain_samples(image, usize::from(components))?;
         if image.dict.has(b"Mask")
             || colour.len()
                 != width as usize * height as usize * usize::from(components) * usize::from(bits / 8)
@@ -238,7 +239,7 @@ impl<'a> PdfFile<'a> {
             None => (None, false),
             Some(mask) => {
                 let mask = self.stream(mask)?;
-                let (w, h, b, alpha) = self.plain_samples(mask)?;
+                let (w, h, b, alpha) = self.plain_samples(mask, 1)?;
                 let grey = self.resolve(mask.dict.get(b"ColorSpace").ok()?)?.as_name().ok()? == b"DeviceGray";
                 let matte = match mask.dict.get(b"Matte").ok().and_then(|o| self.resolve(o)) {
                     None => Some(false),
@@ -261,7 +262,7 @@ impl<'a> PdfFile<'a> {
 
     /// Width, height, bits per component (8 or 16) and the inflated samples of an image stream that is
     /// Flate-compressed or uncompressed and has no `/Decode` array, or `None` for any other image.
-    fn plain_samples(&self, stream: &Stream) -> Option<(u32, u32, u8, Vec<u8>)> {
+    fn plain_samples(&self, stream: &Stream, components: usize) -> Option<(u32, u32, u8, Vec<u8>)> {
         let integer = |key: &[u8]| stream.dict.get(key).ok().and_then(|o| self.resolve(o))?.as_i64().ok();
         let width = u32::try_from(integer(b"Width")?).ok()?;
         let height = u32::try_from(integer(b"Height")?).ok()?;
@@ -289,12 +290,43 @@ impl<'a> PdfFile<'a> {
         };
         // Three colour components of 16 bits is the most a page image here holds, plus predictor bytes.
         let limit = (width as usize).checked_mul(height as usize)?.checked_mul(6)? + height as usize + 64;
+        let expected = (width as usize * height as usize).checked_mul(components * usize::from(bits / 8))?;
+        match self.inflate_exact(stream, expected) {
+            Some(Ok(samples)) => return Some((width, height, bits, samples)),
+            // Fewer samples than the image needs: not the plain image this is about.
+            Some(Err(_)) => return None,
+            None => {}
+        }
         let data = if filtered {
             stream.decompressed_content_with_limit(limit).ok()?
         } else {
             stream.content.clone()
         };
         Some((width, height, bits, data))
+    }
+
+    /// The samples of an image stream whose one filter is `FlateDecode` without parameters, when
+    /// libdeflate settles it in one call: `Ok` with exactly `expected` bytes, `Err` with the number
+    /// of bytes of a stream that ends early. `None` for every other stream, and for a stream that
+    /// runs past `expected` or is damaged: lopdf's decoder looks at those (it decodes what the image
+    /// needs of an over-long stream, and names the damage).
+    fn inflate_exact(&self, stream: &Stream, expected: usize) -> Option<Result<Vec<u8>, usize>> {
+        let flate_only = match stream.dict.get(b"Filter").ok().and_then(|o| self.resolve(o))? {
+            Object::Name(name) => name == b"FlateDecode",
+            Object::Array(names) => {
+                names.len() == 1 && names[0].as_name().ok() == Some(b"FlateDecode".as_slice())
+            }
+            _ => false,
+        };
+        if !flate_only || stream.dict.has(b"DecodeParms") {
+            return None;
+        }
+        let mut samples = vec![0u8; expected];
+        match zlib::inflate_exact(&mut libdeflater::Decompressor::new(), &stream.content, &mut samples) {
+            Inflated::Exact => Some(Ok(samples)),
+            Inflated::Short(produced) => Some(Err(produced)),
+            Inflated::Undecided => None,
+        }
     }
 
     /// The resolution and size to render the page at with pdftoppm, keeping it within the limits.
@@ -546,12 +578,23 @@ impl<'a> PdfFile<'a> {
         let expected = row_bytes * h;
         // Decode at most what the image needs (plus a predictor byte per row): a bomb stops here.
         let limit = expected + h + 64;
-        let data = if stream.dict.has(b"Filter") {
-            stream.decompressed_content_with_limit(limit).map_err(|error| {
-                DecodeError::Corrupt(format!("the image on page {} does not decompress ({error})", index + 1))
-            })?
-        } else {
-            stream.content.clone()
+        let data = match self.inflate_exact(stream, expected) {
+            Some(Ok(samples)) => samples,
+            Some(Err(produced)) => {
+                return Err(DecodeError::Corrupt(format!(
+                    "the image on page {} has {produced} bytes of samples, {expected} expected",
+                    index + 1
+                )));
+            }
+            None if stream.dict.has(b"Filter") => {
+                stream.decompressed_content_with_limit(limit).map_err(|error| {
+                    DecodeError::Corrupt(format!(
+                        "the image on page {} does not decompress ({error})",
+                        index + 1
+                    ))
+                })?
+            }
+            None => stream.content.clone(),
         };
         if data.len() < expected {
             return Err(DecodeError::Corrupt(format!(
@@ -562,7 +605,14 @@ impl<'a> PdfFile<'a> {
         }
         let page_error =
             |message: String| DecodeError::Corrupt(format!("the image on page {}: {message}", index + 1));
-        let mut values = raster::unpack(&data, w * components, h, bits).map_err(page_error)?;
+        let mut values = if bits == 8 {
+            // One byte per sample and no row padding: the samples are the data, as far as needed.
+            let mut data = data;
+            data.truncate(expected);
+            data
+        } else {
+            raster::unpack(&data, w * components, h, bits).map_err(page_error)?
+        };
         if decode_inverted {
             let max = ((1u16 << bits) - 1) as u8;
             values.iter_mut().for_each(|v| *v = max - *v);

@@ -3,11 +3,11 @@
 //!
 //! CCITT G4 pages are decoded here with the `fax` crate, strip by strip, and a single-strip G4 page
 //! also hands its strip to the PDF writer unchanged. Deflate pages of 8-bit grey or RGB samples in
-//! strips (the common scanner output) are inflated here too, straight into the page buffer, and a
-//! single-strip one hands its zlib stream to the PDF writer unchanged (with the TIFF predictor as PDF
-//! `/DecodeParms`). Every other compression (LZW, PackBits, none; tiles; other sample layouts) goes
-//! through the `tiff` crate. The `tiff` crate refuses palette
-//! images, so for those we show it the directory with PhotometricInterpretation patched to
+//! strips (the common scanner output) are inflated here too (by libdeflate, see [`crate::zlib`]),
+//! straight into the page buffer, and a single-strip one hands its zlib stream to the PDF writer
+//! unchanged (with the TIFF predictor as PDF `/DecodeParms`). Every other compression (LZW,
+//! PackBits, none; tiles; other sample layouts) goes through the `tiff` crate. The `tiff` crate
+//! refuses palette images, so for those we show it the directory with PhotometricInterpretation patched to
 //! BlackIsZero, which makes it hand back the raw indices, and apply the ColorMap ourselves.
 //! CCITT Group 3 is not supported: mailroom scanners write G4, and G3 in TIFF has too many variants
 //! (T4Options, EOL alignment) to get right cheaply.
@@ -21,6 +21,8 @@ use ::tiff::{ColorType, TiffError};
 use super::raster::{self, Palette};
 use super::{DecodeError, Limits, g4, plausible_dpi};
 use crate::page::{Dpi, EmbeddedImage, Page, Raster};
+use crate::zlib::{self, Inflated};
+use libdeflater::Decompressor;
 
 const TAG_NEW_SUBFILE_TYPE: u16 = 254;
 const TAG_WIDTH: u16 = 256;
@@ -123,12 +125,14 @@ impl<'a> TiffFile<'a> {
         self.pages.len() as u32
     }
 
-    /// Page `index` for a PDF that embeds its stream unchanged, without decoding pixels nobody looks
-    /// at: a single-strip 8-bit deflate page's zlib stream is inflated into a small scratch buffer,
-    /// which proves it complete (it must end, checksum included, exactly at the page's last sample),
-    /// and the page comes back with that stream in [`Page::embedded`] and a placeholder raster of the
-    /// right size that must not be looked at (zero-filled, so the allocator's lazily zeroed pages cost
-    /// no memory). Every other page is decoded as by [`TiffFile::page`].
+    /// Page `index` for a PDF that embeds its stream unchanged, without keeping pixels nobody looks
+    /// at: a single-strip 8-bit deflate page's zlib stream is inflated once into a buffer of exactly
+    /// the page's size, which proves it complete (it must end, checksum included, exactly at the
+    /// page's last sample), and a single-strip CCITT G4 page's stream is decoded row by row without
+    /// writing pixels, which proves it readable. Such a page comes back with its stream in
+    /// [`Page::embedded`] and a placeholder raster of the right size that must not be looked at
+    /// (zero-filled, so the allocator's lazily zeroed pages cost no memory). Every other page is
+    /// decoded as by [`TiffFile::page`].
     pub fn page_for_embedding(
         &self,
         index: u32,
@@ -137,7 +141,7 @@ impl<'a> TiffFile<'a> {
     ) -> Result<Page, DecodeError> {
         match self.single_deflate_strip(index, limits, default_dpi)? {
             Some(page) => Ok(page),
-            None => self.page(index, limits, default_dpi),
+            None => self.page_for(index, limits, default_dpi, Purpose::Embedding),
         }
     }
 
@@ -172,29 +176,17 @@ impl<'a> TiffFile<'a> {
         }
         let Some(data) = self.slice(strips.offsets[0], strips.counts[0]) else { return Ok(None) };
         let expected = width as u64 * height as u64 * u64::from(layout.components);
-        let mut inflater = flate2::Decompress::new(true);
-        let mut scratch = vec![0u8; 256 * 1024];
-        loop {
-            let (consumed, produced) = (inflater.total_in(), inflater.total_out());
-            let status = inflater.decompress(
-                &data[consumed as usize..],
-                &mut scratch,
-                flate2::FlushDecompress::Finish,
-            );
-            match status {
-                Ok(flate2::Status::StreamEnd) => break,
-                // More than the page holds: decoded in full, which reads only what the page needs.
-                Ok(_) if inflater.total_out() > expected => return Ok(None),
-                Ok(flate2::Status::Ok)
-                    if (inflater.total_in(), inflater.total_out()) != (consumed, produced) => {}
-                // Damaged or truncated: the full decoder names the problem.
-                _ => return Ok(None),
-            }
-        }
-        if inflater.total_out() != expected {
-            return Ok(None);
-        }
-        let bytes = data[..inflater.total_in() as usize].to_vec();
+        // The usual case in one call: libdeflate inflates into a buffer of exactly the page's size and
+        // succeeds only if the stream ends there, checksum included; the stream is the whole strip when
+        // its trailer is the strip's last four bytes. The buffer is dropped: the proof is all we need.
+        let Ok(expected_len) = usize::try_from(expected) else { return Ok(None) };
+        let mut samples = vec![0u8; expected_len];
+        let exact = zlib::inflate_exact(&mut Decompressor::new(), data, &mut samples) == Inflated::Exact
+            && zlib::ends_at(data, &samples);
+        drop(samples);
+        let stream_len = if exact { Some(data.len()) } else { Self::stream_length(data, expected) };
+        let Some(stream_len) = stream_len else { return Ok(None) };
+        let bytes = data[..stream_len].to_vec();
         let raster = if layout.components == 1 {
             Raster::Gray(image::GrayImage::new(width, height))
         } else {
@@ -211,7 +203,43 @@ impl<'a> TiffFile<'a> {
         Ok(Some(Page { raster, dpi, embedded: Some(embedded) }))
     }
 
+    /// How long the zlib stream at the start of `data` is, if it inflates to exactly `expected`
+    /// bytes and ends there (checksum included); `None` otherwise. Streamed through a small scratch
+    /// buffer, for strips that [`zlib::inflate_exact`] could not settle (trailing bytes, damage).
+    fn stream_length(data: &[u8], expected: u64) -> Option<usize> {
+        let mut inflater = flate2::Decompress::new(true);
+        let mut scratch = vec![0u8; 256 * 1024];
+        loop {
+            let (consumed, produced) = (inflater.total_in(), inflater.total_out());
+            let status = inflater.decompress(
+                &data[consumed as usize..],
+                &mut scratch,
+                flate2::FlushDecompress::Finish,
+            );
+            match status {
+                Ok(flate2::Status::StreamEnd) => break,
+                // More than the page holds: decoded in full, which reads only what the page needs.
+                Ok(_) if inflater.total_out() > expected => return None,
+                Ok(flate2::Status::Ok)
+                    if (inflater.total_in(), inflater.total_out()) != (consumed, produced) => {}
+                // Damaged or truncated: the full decoder names the problem.
+                _ => return None,
+            }
+        }
+        (inflater.total_out() == expected).then_some(inflater.total_in() as usize)
+    }
+
     pub fn page(&self, index: u32, limits: &Limits, default_dpi: Dpi) -> Result<Page, DecodeError> {
+        self.page_for(index, limits, default_dpi, Purpose::Pixels)
+    }
+
+    fn page_for(
+        &self,
+        index: u32,
+        limits: &Limits,
+        default_dpi: Dpi,
+        purpose: Purpose,
+    ) -> Result<Page, DecodeError> {
         let page = *self.pages.get(index as usize).ok_or(DecodeError::NoPages)?;
         let (entries, _) = self.directory(page.ifd_offset)?;
         let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
@@ -240,7 +268,9 @@ impl<'a> TiffFile<'a> {
         match compression {
             COMPRESSION_G4 if find(TAG_TILE_WIDTH).is_none() && bits == 1 && samples == 1 => {
                 let black_is_zero = photometric == Some(PHOTOMETRIC_BLACK_IS_ZERO);
-                self.g4_page(index, &entries, width, height, black_is_zero, dpi)
+                let (raster, embedded) =
+                    self.g4_page(index, &entries, width, height, black_is_zero, purpose)?;
+                Ok(Page { raster, dpi, embedded })
             }
             COMPRESSION_G3 | COMPRESSION_CCITT_RLE => Err(DecodeError::Unsupported(format!(
                 "TIFF page {} uses CCITT Group 3 compression; rescan with Group 4, LZW or deflate",
@@ -265,8 +295,8 @@ impl<'a> TiffFile<'a> {
         width: u32,
         height: u32,
         black_is_zero: bool,
-        dpi: Dpi,
-    ) -> Result<Page, DecodeError> {
+        purpose: Purpose,
+    ) -> Result<(Raster, Option<EmbeddedImage>), DecodeError> {
         let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
         let Strips { offsets, counts, rows_per_strip, count: strip_count } =
             self.strips(index, entries, height)?;
@@ -274,6 +304,18 @@ impl<'a> TiffFile<'a> {
             Some(entry) => self.first_value(entry)? == 2,
             None => false,
         };
+        if purpose == Purpose::Embedding && strip_count == 1 && !lsb_first {
+            // The strip goes into the PDF unchanged: decoding it in full, without keeping pixels,
+            // proves it readable; the raster is a placeholder (zero-filled, so it costs no memory).
+            let data = self.slice(offsets[0], counts[0]).ok_or_else(|| {
+                corrupt(format!("strip 1 of TIFF page {} lies outside the file", index + 1))
+            })?;
+            g4::check(data, width, height)
+                .map_err(|message| corrupt(format!("TIFF page {}: {message}", index + 1)))?;
+            let embedded =
+                EmbeddedImage::CcittG4 { bytes: data.to_vec(), width, height, black_is_1: black_is_zero };
+            return Ok((Raster::Bilevel(image::GrayImage::new(width, height)), Some(embedded)));
+        }
         // In TIFF the coded "black" runs are 1 bits; WhiteIsZero (the fax default) shows them black.
         let (black, white) = if black_is_zero { (255, 0) } else { (0, 255) };
         let mut pixels = vec![0u8; width as usize * height as usize];
@@ -307,7 +349,7 @@ impl<'a> TiffFile<'a> {
             black_is_1: black_is_zero,
         });
         let raster = raster::bilevel_raster(pixels, width, height).map_err(corrupt)?;
-        Ok(Page { raster, dpi, embedded })
+        Ok((raster, embedded))
     }
 
     /// Where a page's strips are, checked against the number its height and RowsPerStrip need.
@@ -393,6 +435,7 @@ impl<'a> TiffFile<'a> {
         let components = usize::from(layout.components);
         let row_bytes = width as usize * components;
         let mut pixels = vec![0u8; row_bytes * height as usize];
+        let mut decompressor = Decompressor::new();
         let mut inflater = flate2::Decompress::new(true);
         let mut single_strip = None;
         for strip in 0..strip_count {
@@ -403,6 +446,29 @@ impl<'a> TiffFile<'a> {
             let first_row = strip * rows_per_strip as usize;
             let rows = (rows_per_strip as usize).min(height as usize - first_row);
             let out = &mut pixels[first_row * row_bytes..(first_row + rows) * row_bytes];
+            // libdeflate settles the usual strip, a complete stream of exactly its rows, in one call;
+            // anything else (short, over-long, damaged) goes through the streaming inflater below,
+            // which decodes what it can and names the problem.
+            match zlib::inflate_exact(&mut decompressor, data, out) {
+                Inflated::Exact => {
+                    if strip_count == 1 {
+                        let end = if zlib::ends_at(data, out) {
+                            Some(data.len())
+                        } else {
+                            Self::stream_length(data, out.len() as u64)
+                        };
+                        single_strip = end.map(|end| data[..end].to_vec());
+                    }
+                    continue;
+                }
+                Inflated::Short(produced) => {
+                    return Err(damaged(&format!(
+                        "inflates to {produced} bytes, {} expected (truncated)",
+                        out.len()
+                    )));
+                }
+                Inflated::Undecided => {}
+            }
             inflater.reset(true);
             let status = inflater
                 .decompress(data, out, flate2::FlushDecompress::Finish)
@@ -705,6 +771,17 @@ impl<'a> TiffFile<'a> {
     fn u64_at(&self, offset: u64) -> Result<u64, DecodeError> {
         self.array::<8>(offset).map(u64::from_be_bytes)
     }
+}
+
+/// What a page is decoded for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Its pixels: analysis, OCR, renditions, comparisons.
+    Pixels,
+    /// A PDF that embeds a stream that goes in unchanged as it is (a single-strip CCITT G4 page):
+    /// that stream is checked readable in full, and the raster is a placeholder that must not be
+    /// looked at. Pages without such a stream are decoded as for [`Purpose::Pixels`].
+    Embedding,
 }
 
 /// A page's strip offsets and byte counts (at least `count` of each) and its rows per strip.
