@@ -17,6 +17,7 @@
 //! benchmark compares against); without `sync` nothing is synced.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -32,6 +33,8 @@ pub(super) struct Committer {
     queue: Arc<Queue>,
     thread: Option<JoinHandle<()>>,
     head: Arc<Mutex<Option<JournalHead>>>,
+    /// Syncs of the write-ahead log so far: with group commit, one per group of durable commits.
+    log_syncs: Arc<AtomicU64>,
 }
 
 /// Transactions waiting for the committer.
@@ -115,13 +118,14 @@ impl Committer {
     pub(super) fn start(db: Arc<DB>, options: MetaOptions, head: Option<JournalHead>) -> Self {
         let queue = Arc::new(Queue::default());
         let head = Arc::new(Mutex::new(head));
-        let worker = Worker { db, options, head: Arc::clone(&head) };
+        let log_syncs = Arc::new(AtomicU64::new(0));
+        let worker = Worker { db, options, head: Arc::clone(&head), log_syncs: Arc::clone(&log_syncs) };
         let worker_queue = Arc::clone(&queue);
         let thread = std::thread::Builder::new()
             .name("meta-committer".into())
             .spawn(move || worker.run(&worker_queue))
             .expect("spawning the committer thread");
-        Self { queue, thread: Some(thread), head }
+        Self { queue, thread: Some(thread), head, log_syncs }
     }
 
     pub(super) fn commit(&self, txn: Txn) -> Result<Receipt, MetaError> {
@@ -142,6 +146,10 @@ impl Committer {
 
     pub(super) fn head(&self) -> Option<JournalHead> {
         *lock(&self.head)
+    }
+
+    pub(super) fn log_syncs(&self) -> u64 {
+        self.log_syncs.load(Ordering::Relaxed)
     }
 }
 
@@ -179,6 +187,7 @@ struct Worker {
     db: Arc<DB>,
     options: MetaOptions,
     head: Arc<Mutex<Option<JournalHead>>>,
+    log_syncs: Arc<AtomicU64>,
 }
 
 impl Worker {
@@ -188,9 +197,10 @@ impl Worker {
         let syncs = Arc::new(SyncQueue::default());
         let syncer = pipelined.then(|| {
             let (db, head, syncs) = (Arc::clone(&self.db), Arc::clone(&self.head), Arc::clone(&syncs));
+            let log_syncs = Arc::clone(&self.log_syncs);
             std::thread::Builder::new()
                 .name("meta-syncer".into())
-                .spawn(move || sync_loop(&db, &head, &syncs))
+                .spawn(move || sync_loop(&db, &head, &syncs, &log_syncs))
                 .expect("spawning the syncer thread")
         });
         // The head the next entry chains to: written, not necessarily synced yet.
@@ -256,9 +266,13 @@ impl Worker {
         let meta = self.db.cf_handle(Cf::Meta.name()).expect("opened with all column families");
         batch.put_cf(&meta, HEAD_KEY, encode_head(&head.expect("at least one entry was staged")));
         let mut write_options = WriteOptions::default();
-        write_options.set_sync(self.options.sync && syncs.is_none());
+        let synced_here = self.options.sync && syncs.is_none();
+        write_options.set_sync(synced_here);
         match self.db.write_opt(batch, &write_options) {
             Ok(()) => {
+                if synced_here {
+                    self.log_syncs.fetch_add(1, Ordering::Relaxed);
+                }
                 *chain = head;
                 match syncs {
                     Some(syncs) => {
@@ -376,7 +390,7 @@ fn decode_record(key: &[u8], bytes: &[u8]) -> Result<BlobRecord, MetaError> {
 /// carries only half of them. The wait ends as soon as as many transactions are written as were in
 /// flight when the previous sync ended, and lasts at most half as long as that sync took; a lone writer
 /// never waits, since its one transaction is all there was.
-fn sync_loop(db: &DB, published_head: &Mutex<Option<JournalHead>>, syncs: &SyncQueue) {
+fn sync_loop(db: &DB, published_head: &Mutex<Option<JournalHead>>, syncs: &SyncQueue, log_syncs: &AtomicU64) {
     // How long the previous sync took.
     let mut last_sync = Duration::ZERO;
     loop {
@@ -408,6 +422,7 @@ fn sync_loop(db: &DB, published_head: &Mutex<Option<JournalHead>>, syncs: &SyncQ
         }
         match synced {
             Ok(()) => {
+                log_syncs.fetch_add(1, Ordering::Relaxed);
                 *lock(published_head) = head;
                 for (reply, receipt) in owed {
                     reply.send(Ok(receipt));

@@ -357,6 +357,13 @@ impl MetaStore {
         self.committer.head()
     }
 
+    /// How many times the write-ahead log was synced since this store was opened. With group commit
+    /// one sync makes a whole group of commits durable, so commits per sync shows how well writers
+    /// share them.
+    pub fn log_syncs(&self) -> u64 {
+        self.committer.log_syncs()
+    }
+
     /// Journal entries with `seq >= from`, in order, at most `limit`.
     pub fn journal_entries(&self, from: u64, limit: usize) -> Result<Vec<JournalEntry>, MetaError> {
         let handle = self.db.cf_handle(Cf::Journal.name()).expect("opened with all column families");

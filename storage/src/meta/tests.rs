@@ -90,6 +90,25 @@ fn concurrent_writers_share_fsyncs_and_keep_one_unbroken_chain() {
     assert_eq!(store.scan_prefix(Cf::Records, b"k/").unwrap().len(), 400);
     let report = store.verify_journal().unwrap();
     assert_eq!((report.entries_checked, report.first_break), (400, None));
+    // Shared: sixteen writers waiting at once do not get a sync each.
+    let syncs = store.log_syncs();
+    assert!((1..400).contains(&syncs), "{syncs} log syncs for 400 commits");
+}
+
+#[test]
+fn without_group_commit_every_commit_syncs_the_log_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = MetaStore::open(dir.path().join("meta"), MetaOptions { sync: true, max_group: 1 }).unwrap();
+    for i in 0..5 {
+        let mut txn = Txn::new("a", "put", Vec::new());
+        txn.put(Cf::Records, format!("k/{i}"), "v");
+        store.commit(txn).unwrap();
+    }
+    assert_eq!(store.log_syncs(), 5);
+    let lone_dir = tempfile::tempdir().unwrap();
+    let lone = open(&lone_dir);
+    lone.commit(Txn::new("a", "put", Vec::new())).unwrap();
+    assert_eq!(lone.log_syncs(), 1, "a lone writer's commit is synced before it is answered");
 }
 
 #[test]
