@@ -18,7 +18,6 @@ mod resample;
 mod text;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::{Duration, Instant};
 
 use image::GrayImage;
 use rqrr::{BitGrid, PreparedImage};
@@ -54,9 +53,11 @@ const FIRST_PASS_MAX_PIXELS: usize = 2_500_000;
 /// little there, and photos of codes (the typical small input) need the most help.
 const SMALL_IMAGE_MAX_PIXELS: usize = 1_000_000;
 
-/// How long retries may go on for a large page, counted from the start: enough for a few regions
-/// with every attempt at full resolution.
-const RETRY_BUDGET: Duration = Duration::from_millis(150);
+/// How much work retries may do on a large page, in pixels handed to `rqrr`: enough for a few regions
+/// with every attempt at full resolution (a 300 dpi code region is ~0.2 megapixels, read in up to 20
+/// ways), and about 150 ms on the machine this was measured on. Counted rather than timed, so that a
+/// page reads the same on a busy machine as on an idle one, and a restart splits a batch as before.
+const RETRY_WORK: u64 = 10_000_000;
 
 /// At most this many finder-pattern regions get a look on one page, so that a page full of
 /// finder-like print cannot take unbounded time.
@@ -126,9 +127,10 @@ struct Search {
     page_width: u32,
     page_height: u32,
     found: Vec<Symbol>,
-    /// After this, no more retries on a large page: a page full of finder-like print must not hold up
-    /// the batch.
-    deadline: Option<Instant>,
+    /// On a large page, the pixels retries may still hand to `rqrr` (see [`RETRY_WORK`]): a page full
+    /// of finder-like print or of codes too fine to read must not hold up the batch. `None` on small
+    /// images, which get every attempt.
+    work_left: Option<u64>,
     /// How many more located grids may be sampled again on the grey picture: each costs a few
     /// milliseconds, and the same grid turns up in every region and attempt that sees it.
     resamples_left: usize,
@@ -140,7 +142,7 @@ impl Search {
             page_width: u32::try_from(page_width).unwrap_or(u32::MAX),
             page_height: u32::try_from(page_height).unwrap_or(u32::MAX),
             found: Vec::new(),
-            deadline: None,
+            work_left: None,
             resamples_left: MAX_RESAMPLED_GRIDS_PER_PAGE,
         }
     }
@@ -160,7 +162,7 @@ impl Search {
         // A scanned page: `rqrr` on the whole page costs far more than the budget (it floods every
         // dark region that looks like a finder row, and copies the page for every candidate group),
         // so it only sees the regions around finder patterns found by a cheap run-length scan.
-        self.deadline = Some(Instant::now() + RETRY_BUDGET);
+        self.work_left = Some(RETRY_WORK);
         let factor = (1..4).find(|f| pixels / (f * f) <= FIRST_PASS_MAX_PIXELS).unwrap_or(4);
         let work = if factor > 1 { page.downscale_box(factor) } else { page.clone() };
         let bits = binarise::hybrid(&work);
@@ -173,7 +175,7 @@ impl Search {
     fn try_regions(&mut self, page: &Plane<'_>, bits: &Bits, work_frame: Frame) {
         // Light-on-dark codes are rare on paper, while the white between lines of text makes many
         // convincing inverted finder patterns: on a large page only dark-on-light ones are searched.
-        let large_page = self.deadline.is_some();
+        let large_page = self.work_left.is_some();
         let polarities: &[bool] = if large_page { &[true] } else { &[true, false] };
         for &dark in polarities {
             let candidates = finder_candidates(bits, dark);
@@ -182,7 +184,7 @@ impl Search {
                 if self.found.iter().any(|s| s.bounds.is_some_and(|b| region_in(&region, work_frame, &b))) {
                     continue;
                 }
-                if self.deadline.is_some_and(|deadline| Instant::now() > deadline) {
+                if self.out_of_work() {
                     return;
                 }
                 let frame = Frame {
@@ -244,6 +246,9 @@ impl Search {
         ];
         let mut unread: Vec<Located> = Vec::new();
         for attempt in attempts {
+            if self.out_of_work() {
+                break;
+            }
             for (bits, scale) in attempt(image) {
                 let look = self.look(&bits, frame.scaled(scale));
                 if look.read > 0 && look.unread_grids.is_empty() {
@@ -281,9 +286,17 @@ impl Search {
         read
     }
 
+    /// Whether a large page's retry work is used up.
+    fn out_of_work(&self) -> bool {
+        self.work_left == Some(0)
+    }
+
     /// Hands one black-and-white picture to `rqrr` and records every code it reads.
     fn look(&mut self, bits: &Bits, frame: Frame) -> Look {
         let mut look = Look::default();
+        if let Some(left) = &mut self.work_left {
+            *left = left.saturating_sub((bits.width * bits.height) as u64);
+        }
         // The smallest code is 21 modules wide; a smaller picture cannot hold one.
         if bits.width < 21 || bits.height < 21 {
             return look;

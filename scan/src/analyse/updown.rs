@@ -150,11 +150,8 @@ mod tests {
     #[test]
     fn tells_an_upright_letter_from_one_upside_down() {
         let page = letter();
-        let started = std::time::Instant::now();
         let upright = upright_confidence(&page, Dpi::uniform(300.0));
-        let elapsed = started.elapsed();
         let turned = upright_confidence(&image::imageops::rotate180(&page), Dpi::uniform(300.0));
-        eprintln!("upright {upright:.1}, upside down {turned:.1}, {elapsed:?}");
         assert!(upright >= MIN_CONFIDENCE, "upright letter: {upright}");
         assert!(turned <= -MIN_CONFIDENCE, "upside-down letter: {turned}");
     }
