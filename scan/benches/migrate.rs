@@ -20,6 +20,8 @@
 //!   migration would run it), and one multi-page PDF wrapping the same JPEG streams (one gs process for
 //!   all pages, gs's best case).
 //!
+//! - TIFF, as an archivist would run it: `tiff2pdf -z` (libtiff-tools) and gs on its PDF, both timed.
+//!
 //! The gs command is `gs -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pdfwrite -dPDFA=2
 //! -dPDFACompatibilityPolicy=1 -sColorConversionStrategy=RGB`, without a PDFA_def.ps (which only adds
 //! the OutputIntent and costs nothing measurable). Ours is `migrate::migrate` including its validation
@@ -119,6 +121,14 @@ fn main() {
                 ours.seconds,
                 seconds,
             ));
+            if let Some(seconds) = time_tiff2pdf_gs(&work, input) {
+                summary.push(compare(
+                    &format!("{label}: tiff2pdf -z | gs on the TIFF"),
+                    pages,
+                    ours.seconds,
+                    seconds,
+                ));
+            }
         }
     }
 
@@ -343,6 +353,23 @@ fn time_gs_pdf(work: &Path, input: &Path) -> (f64, Vec<Vec<u8>>) {
     let seconds = start.elapsed().as_secs_f64();
     assert!(status.success(), "gs failed on {}", input.display());
     (seconds, vec![std::fs::read(&output).expect("gs output")])
+}
+
+/// The tool chain an archivist runs on a TIFF with Ghostscript: libtiff's `tiff2pdf -z` (page streams
+/// passed through where PDF can hold them, Zip otherwise), then `gs -dPDFA=2` on its PDF; the seconds of
+/// both. `None` when tiff2pdf (Debian libtiff-tools) is missing or fails.
+fn time_tiff2pdf_gs(work: &Path, tiff: &[u8]) -> Option<f64> {
+    let input = work.join("input.tif");
+    let converted = work.join("tiff2pdf.pdf");
+    std::fs::write(&input, tiff).expect("write the TIFF");
+    let start = Instant::now();
+    let status = Command::new("tiff2pdf").arg("-z").arg("-o").arg(&converted).arg(&input).status().ok()?;
+    if !status.success() {
+        println!("tiff2pdf failed on the TIFF; skipped that peer");
+        return None;
+    }
+    let (gs_seconds, _) = time_gs_pdf(work, &converted);
+    Some(start.elapsed().as_secs_f64().max(gs_seconds))
 }
 
 /// `gs -dPDFA=2` with viewjpeg.ps, one process per JPEG file.
