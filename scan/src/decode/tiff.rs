@@ -181,10 +181,13 @@ impl<'a> TiffFile<'a> {
         // its trailer is the strip's last four bytes. The buffer is dropped: the proof is all we need.
         let Ok(expected_len) = usize::try_from(expected) else { return Ok(None) };
         let mut samples = vec![0u8; expected_len];
-        let exact = zlib::inflate_exact(&mut Decompressor::new(), data, &mut samples) == Inflated::Exact
-            && zlib::ends_at(data, &samples);
+        let stream_len =
+            if zlib::inflate_exact(&mut Decompressor::new(), data, &mut samples) == Inflated::Exact {
+                Self::stream_end(data, &samples)
+            } else {
+                Self::stream_length(data, expected)
+            };
         drop(samples);
-        let stream_len = if exact { Some(data.len()) } else { Self::stream_length(data, expected) };
         let Some(stream_len) = stream_len else { return Ok(None) };
         let bytes = data[..stream_len].to_vec();
         let raster = if layout.components == 1 {
@@ -201,6 +204,17 @@ impl<'a> TiffFile<'a> {
         };
         let dpi = self.dpi(&entries)?.unwrap_or(default_dpi);
         Ok(Some(Page { raster, dpi, embedded: Some(embedded) }))
+    }
+
+    /// Where the zlib stream at the start of `data` ends, given that it inflated to exactly `inflated`:
+    /// at the end of `data` when its trailer is the last four bytes (the usual strip), else as found by
+    /// [`Self::stream_length`] (trailing bytes after the stream).
+    fn stream_end(data: &[u8], inflated: &[u8]) -> Option<usize> {
+        if zlib::ends_at(data, inflated) {
+            Some(data.len())
+        } else {
+            Self::stream_length(data, inflated.len() as u64)
+        }
     }
 
     /// How long the zlib stream at the start of `data` is, if it inflates to exactly `expected`
@@ -452,12 +466,7 @@ impl<'a> TiffFile<'a> {
             match zlib::inflate_exact(&mut decompressor, data, out) {
                 Inflated::Exact => {
                     if strip_count == 1 {
-                        let end = if zlib::ends_at(data, out) {
-                            Some(data.len())
-                        } else {
-                            Self::stream_length(data, out.len() as u64)
-                        };
-                        single_strip = end.map(|end| data[..end].to_vec());
+                        single_strip = Self::stream_end(data, out).map(|end| data[..end].to_vec());
                     }
                     continue;
                 }
