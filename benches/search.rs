@@ -117,7 +117,7 @@ fn main() -> anyhow::Result<()> {
         let mut total = 0;
         for round in 0..320 {
             let started = Instant::now();
-            let results = snapshot.search(request, scopes)?;
+            let results = index.search(request, scopes)?;
             if round >= 20 {
                 times.push(started.elapsed());
             }

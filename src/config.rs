@@ -181,12 +181,18 @@ pub struct SearchConfig {
     pub commit_interval_ms: u64,
     /// Indexing threads; 0 means one per core.
     pub threads: usize,
+    /// A relevance cursor stays valid this many seconds after its last use.
+    pub cursor_ttl_secs: u64,
 }
 
 impl Default for SearchConfig {
     fn default() -> Self {
         let settings = crate::search::SearchSettings::default();
-        Self { commit_interval_ms: settings.commit_interval.as_millis() as u64, threads: 0 }
+        Self {
+            commit_interval_ms: settings.commit_interval.as_millis() as u64,
+            threads: 0,
+            cursor_ttl_secs: settings.cursor_ttl.as_secs(),
+        }
     }
 }
 
@@ -196,6 +202,7 @@ impl SearchConfig {
         crate::search::SearchSettings {
             commit_interval: std::time::Duration::from_millis(self.commit_interval_ms.max(1)),
             threads: if self.threads == 0 { defaults.threads } else { self.threads },
+            cursor_ttl: std::time::Duration::from_secs(self.cursor_ttl_secs.max(1)),
             ..defaults
         }
     }

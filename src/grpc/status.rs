@@ -27,7 +27,7 @@ pub(crate) fn to_status(error: ServiceError) -> Status {
     Status::new(code, error.to_string())
 }
 
-fn code_name(code: Code) -> &'static str {
+pub(super) fn code_name(code: Code) -> &'static str {
     match code {
         Code::Unauthenticated => "unauthenticated",
         Code::PermissionDenied => "permission_denied",

@@ -1,7 +1,9 @@
 //! German text analysis: how document text and query words become index terms.
 //!
 //! Both sides use the same chain, so a word typed with or without umlauts finds the document either
-//! way: words split at every non-alphanumeric character, words of 40 bytes or more dropped (OCR
+//! way: words split at every character that is neither alphanumeric nor a combining mark, each word
+//! in Unicode normalisation form C (so "Mu" + U+0308 + "llabfuhr", as macOS and some PDF producers
+//! write it, is the same word as "Müllabfuhr"), words of 40 bytes or more dropped (OCR
 //! garbage), lower case, German spelling variants folded (`ß` → `ss`, `ä`/`ae` → `a`, `ö`/`oe` → `o`,
 //! `ü`/`ue` → `u`, other Latin diacritics to ASCII), then the Snowball German stemmer. There are no
 //! stop words: "Antrag auf Wohngeld" as a phrase must not also match "Antrag für Wohngeld".
@@ -11,11 +13,15 @@
 //! becomes "muller" like "Müller". Like Lucene it also folds a few words that are not umlauts
 //! ("Michael" → "michal"); since documents and queries fold alike, this only merges rare spellings.
 
+use std::str::CharIndices;
+
 use tantivy::Index;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
-    Token, TokenFilter, TokenStream, Tokenizer,
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenFilter,
+    TokenStream, Tokenizer,
 };
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 /// The name under which [`german`] is registered; text fields name it as their tokenizer.
 pub const GERMAN: &str = "registratur_german";
@@ -25,7 +31,7 @@ const WORD_BYTES_LIMIT: usize = 40;
 
 /// The analyser for German text fields and for query words (see the module docs).
 pub fn german() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
+    TextAnalyzer::builder(WordTokenizer::default())
         .filter(RemoveLongFilter::limit(WORD_BYTES_LIMIT))
         .filter(LowerCaser)
         .filter(GermanNormaliser)
@@ -37,7 +43,7 @@ pub fn german() -> TextAnalyzer {
 /// [`german`] without the stemmer: the same tokens and positions, each only lower-cased and folded.
 /// A prefix query needs it, since the prefix of a word is not a word the stemmer understands.
 pub fn german_unstemmed() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
+    TextAnalyzer::builder(WordTokenizer::default())
         .filter(RemoveLongFilter::limit(WORD_BYTES_LIMIT))
         .filter(LowerCaser)
         .filter(GermanNormaliser)
@@ -49,6 +55,68 @@ pub fn german_unstemmed() -> TextAnalyzer {
 /// or searched: tantivy looks analysers up by name.
 pub fn register(index: &Index) {
     index.tokenizers().register(GERMAN, german());
+}
+
+/// Splits text into words: runs of alphanumeric characters and the combining marks that follow them,
+/// each word in normalisation form C. Offsets point into the text as given, so highlights mark the
+/// right bytes of a stored text whatever its normalisation.
+#[derive(Clone, Debug, Default)]
+pub struct WordTokenizer {
+    token: Token,
+}
+
+/// The token stream of [`WordTokenizer`].
+pub struct WordTokenStream<'a> {
+    text: &'a str,
+    chars: std::iter::Peekable<CharIndices<'a>>,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for WordTokenizer {
+    type TokenStream<'a> = WordTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordTokenStream<'a> {
+        self.token.reset();
+        WordTokenStream { text, chars: text.char_indices().peekable(), token: &mut self.token }
+    }
+}
+
+impl TokenStream for WordTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        self.token.text.clear();
+        self.token.position = self.token.position.wrapping_add(1);
+        while let Some((from, c)) = self.chars.next() {
+            if !c.is_alphanumeric() {
+                continue;
+            }
+            let mut to = from + c.len_utf8();
+            while let Some(&(at, next)) = self.chars.peek() {
+                if !(next.is_alphanumeric() || is_combining_mark(next)) {
+                    break;
+                }
+                to = at + next.len_utf8();
+                self.chars.next();
+            }
+            let word = &self.text[from..to];
+            self.token.offset_from = from;
+            self.token.offset_to = to;
+            if word.is_ascii() || unicode_normalization::is_nfc(word) {
+                self.token.text.push_str(word);
+            } else {
+                self.token.text.extend(word.nfc());
+            }
+            return true;
+        }
+        false
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
 }
 
 /// Folds German spelling variants of lower-case tokens (see the module docs).
@@ -188,6 +256,23 @@ mod tests {
         assert_eq!(tokens("MÜLLER"), tokens("Müller"));
         assert_eq!(tokens("Köln"), tokens("Koeln"));
         assert_eq!(tokens("Ärger"), tokens("Aerger"));
+    }
+
+    #[test]
+    fn decomposed_text_gives_the_same_tokens_as_composed_text() {
+        let decomposed = "Mu\u{308}llabfuhr Stra\u{df}e Cafe\u{301}";
+        assert_eq!(tokens(decomposed), tokens("Müllabfuhr Straße Café"));
+        assert_eq!(tokens("Mu\u{308}llabfuhr"), vec!["mullabfuhr"]);
+        // Offsets stay those of the text as given, so highlights mark the right bytes.
+        let mut tokenizer = WordTokenizer::default();
+        let mut stream = tokenizer.token_stream("x Mu\u{308}ll y");
+        assert!(stream.advance() && stream.advance());
+        assert_eq!(
+            (stream.token().offset_from, stream.token().offset_to, stream.token().text.as_str()),
+            (2, 8, "Müll")
+        );
+        // A combining mark that follows no letter is no word.
+        assert_eq!(tokens("\u{308} a"), vec!["a"]);
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! Every hit gets a [`SortKey`]; a bigger key ranks first. The key is the primary order (score or
 //! Posteingangsdatum) with the Dokument id as tie-breaker, so hits are totally ordered and a page can
 //! continue strictly after the last key of the previous one ("search after"). Unlike offsets, such a
-//! cursor neither repeats nor skips hits when documents arrive between two pages.
+//! cursor neither repeats nor skips hits when documents arrive between two pages: a date key does not
+//! change, and a relevance cursor names the pinned index state its scores came from (scores move
+//! with every arrival, since BM25 depends on document counts and lengths), so later pages are scored
+//! against the same statistics.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -55,40 +58,50 @@ fn ordered_score(score: Score) -> i64 {
     if bits < 0 { i64::from(i32::MIN) - bits } else { bits }
 }
 
-/// Where a page ends: the order it was made for and the last hit's key. Opaque to clients.
+/// Where a page ends: the order it was made for, the last hit's key and, for relevance order, the
+/// pinned index state the scores came from (see `index::CursorPins`). Opaque to clients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cursor {
     pub order: SortOrder,
     pub after: SortKey,
+    /// The pinned searcher of a relevance cursor; 0 for none.
+    pub pin: u64,
 }
 
-const CURSOR_VERSION: u8 = 1;
+/// Version 1 had no pin; version 2 adds it. Both are read.
+const CURSOR_VERSION: u8 = 2;
+const CURSOR_V1: u8 = 1;
 
 impl Cursor {
     pub fn encode(&self) -> String {
         let mut bytes = vec![CURSOR_VERSION, self.order.tag()];
         bytes.extend_from_slice(&self.after.0.to_be_bytes());
         bytes.extend_from_slice(&self.after.1.to_be_bytes());
+        bytes.extend_from_slice(&self.pin.to_be_bytes());
         BASE64URL_NOPAD.encode(&bytes)
     }
 
     /// Reads a cursor made for `order`; the error says what is wrong with it.
     pub fn decode(text: &str, order: SortOrder) -> Result<Cursor, String> {
-        let bytes = BASE64URL_NOPAD.decode(text.as_bytes()).map_err(|_| {
-            "the cursor is not one this server handed out; start again without a cursor".to_string()
-        })?;
+        let foreign =
+            || "the cursor is not one this server handed out; start again without a cursor".to_string();
+        let bytes = BASE64URL_NOPAD.decode(text.as_bytes()).map_err(|_| foreign())?;
         let [version, tag, rest @ ..] = bytes.as_slice() else {
             return Err("the cursor is too short; pass next_cursor unchanged".into());
         };
-        if *version != CURSOR_VERSION || rest.len() != 16 {
-            return Err("the cursor is not one this server handed out; start again without a cursor".into());
-        }
+        let (key, pin) = match (*version, rest.len()) {
+            (CURSOR_V1, 16) => (rest, 0),
+            (CURSOR_VERSION, 24) => {
+                (&rest[..16], u64::from_be_bytes(rest[16..].try_into().expect("8 bytes")))
+            }
+            _ => return Err(foreign()),
+        };
         if *tag != order.tag() {
             return Err("the cursor belongs to another sort order; keep the order while paging".into());
         }
-        let primary = i64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
-        let secondary = u64::from_be_bytes(rest[8..].try_into().expect("8 bytes"));
-        Ok(Cursor { order, after: SortKey(primary, secondary) })
+        let primary = i64::from_be_bytes(key[..8].try_into().expect("8 bytes"));
+        let secondary = u64::from_be_bytes(key[8..].try_into().expect("8 bytes"));
+        Ok(Cursor { order, after: SortKey(primary, secondary), pin })
     }
 }
 
@@ -212,9 +225,16 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_other_orders_and_garbage() {
-        let cursor = Cursor { order: SortOrder::NewestFirst, after: SortKey(-5, 42) };
+        let cursor = Cursor { order: SortOrder::NewestFirst, after: SortKey(-5, 42), pin: 0 };
         let text = cursor.encode();
         assert_eq!(Cursor::decode(&text, SortOrder::NewestFirst), Ok(cursor));
+        let pinned = Cursor { order: SortOrder::Relevance, after: SortKey(7, 1), pin: u64::MAX - 3 };
+        assert_eq!(Cursor::decode(&pinned.encode(), SortOrder::Relevance), Ok(pinned));
+        // A version 1 cursor (before pins) still reads, without a pin.
+        let mut v1 = vec![1u8, 2];
+        v1.extend_from_slice(&(-5i64).to_be_bytes());
+        v1.extend_from_slice(&42u64.to_be_bytes());
+        assert_eq!(Cursor::decode(&BASE64URL_NOPAD.encode(&v1), SortOrder::NewestFirst), Ok(cursor));
         assert!(Cursor::decode(&text, SortOrder::Relevance).unwrap_err().contains("sort order"));
         assert!(Cursor::decode("not a cursor!", SortOrder::Relevance).is_err());
         assert!(Cursor::decode("AQE", SortOrder::Relevance).is_err());

@@ -9,10 +9,13 @@
 //! index. At open, an index whose schema differs, or whose `applied` lies beyond the journal (a store
 //! restored from an older copy), is not used: it is rebuilt.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -22,11 +25,13 @@ use tantivy::query::{
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher, TantivyDocument, Term};
 
 use super::collector::{Cursor, SortOrder, TopAfter};
 use super::query;
-use super::schema::{AKTE_CLOSED, AKTE_OPEN, Fields, IndexedDokument, SCHEMA_VERSION, day_number};
+use super::schema::{
+    AKTE_CLOSED, AKTE_OPEN, Fields, IndexedDokument, SCHEMA_VERSION, day_number, media_essence,
+};
 use super::{SearchError, analysis};
 
 const CURRENT: &str = "current";
@@ -198,6 +203,73 @@ pub struct Snapshot {
     applied: u64,
 }
 
+/// Searchers pinned behind relevance cursors, so that every page of one search is scored against
+/// the same index statistics. A pin lives `ttl` after its last use; at most `capacity` are kept (the
+/// least recently used goes first). A cursor whose pin is gone has expired: the caller starts again.
+pub struct CursorPins {
+    ttl: Duration,
+    capacity: usize,
+    table: Mutex<PinTable>,
+}
+
+struct PinTable {
+    next: u64,
+    pins: HashMap<u64, Pin>,
+}
+
+struct Pin {
+    searcher: Searcher,
+    applied: u64,
+    last_used: Instant,
+}
+
+impl CursorPins {
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        // Pin numbers start at random, so that a cursor from before a restart finds no pin rather
+        // than somebody else's.
+        let first = rand::random::<u64>() >> 1 | 1;
+        Self {
+            ttl,
+            capacity: capacity.max(1),
+            table: Mutex::new(PinTable { next: first, pins: HashMap::new() }),
+        }
+    }
+
+    /// Pins `searcher`; returns its number (never 0).
+    fn pin(&self, searcher: Searcher, applied: u64) -> u64 {
+        let mut table = self.table.lock().expect("cursor pins lock");
+        let now = Instant::now();
+        table.pins.retain(|_, pin| now.duration_since(pin.last_used) < self.ttl);
+        if table.pins.len() >= self.capacity
+            && let Some(oldest) = table.pins.iter().min_by_key(|(_, pin)| pin.last_used).map(|(id, _)| *id)
+        {
+            table.pins.remove(&oldest);
+        }
+        let id = table.next;
+        table.next = table.next.checked_add(1).unwrap_or(1);
+        table.pins.insert(id, Pin { searcher, applied, last_used: now });
+        id
+    }
+
+    /// The searcher behind pin `id`, if it has not expired.
+    fn get(&self, id: u64) -> Option<(Searcher, u64)> {
+        let mut table = self.table.lock().expect("cursor pins lock");
+        let now = Instant::now();
+        let pin = table.pins.get_mut(&id)?;
+        if now.duration_since(pin.last_used) >= self.ttl {
+            table.pins.remove(&id);
+            return None;
+        }
+        pin.last_used = now;
+        Some((pin.searcher.clone(), pin.applied))
+    }
+
+    /// How long a relevance cursor stays valid after its last use.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
 /// What a search asks for; see `service::search` for the limits.
 #[derive(Clone, Debug, Default)]
 pub struct SearchRequest {
@@ -257,39 +329,55 @@ impl Snapshot {
     }
 
     /// Runs `request`, restricted to the Aktenplan subtrees in `scopes` when there are any.
-    pub fn search(&self, request: &SearchRequest, scopes: &[String]) -> Result<SearchResults, SearchError> {
+    ///
+    /// Relevance pages after the first are scored by the searcher pinned in `pins` for the first
+    /// page, so they neither repeat nor skip hits while documents arrive; Dokumente that arrive
+    /// meanwhile are not among them. Scoped callers get no scores (0): BM25 statistics span the whole
+    /// index, so a score would tell how often other subtrees use a word.
+    pub fn search(
+        &self,
+        request: &SearchRequest,
+        scopes: &[String],
+        pins: &CursorPins,
+    ) -> Result<SearchResults, SearchError> {
         let order = request.order.unwrap_or(if request.query.trim().is_empty() {
             SortOrder::NewestFirst
         } else {
             SortOrder::Relevance
         });
-        let after = match &request.cursor {
-            Some(text) => Some(Cursor::decode(text, order).map_err(SearchError::BadCursor)?.after),
+        let cursor = match &request.cursor {
+            Some(text) => Some(Cursor::decode(text, order).map_err(SearchError::BadCursor)?),
             None => None,
         };
+        let (searcher, applied, pin) = match cursor {
+            Some(cursor) if order == SortOrder::Relevance => match pins.get(cursor.pin) {
+                Some((searcher, applied)) => (searcher, applied, cursor.pin),
+                None => {
+                    return Err(SearchError::CursorExpired { minutes: pins.ttl().as_secs().div_ceil(60) });
+                }
+            },
+            _ => (self.reader.searcher(), self.applied, 0),
+        };
         let text_query = self.text_query(&request.query)?;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.query.box_clone())];
         for filter in self.filters(&request.filters, scopes) {
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
         }
         let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
-        let top = TopAfter { order, limit: request.limit, after };
+        let top = TopAfter { order, limit: request.limit, after: cursor.map(|c| c.after) };
         let (total, ranked) = searcher.search(&query, &(Count, top))?;
         let snippets = if request.query.trim().is_empty() {
             None
         } else {
-            let mut generator = SnippetGenerator::create(&searcher, &*text_query, self.fields.body)?;
-            generator.set_max_num_chars(SNIPPET_CHARS);
-            Some(generator)
+            Some(self.snippet_terms(&searcher, &text_query)?)
         };
         let mut hits = Vec::with_capacity(ranked.len());
         for hit in &ranked {
             let doc: TantivyDocument = searcher.doc(hit.address)?;
             let dokument = self.fields.read(&doc).map_err(SearchError::Corrupt)?;
             let snippet = match &snippets {
-                Some(generator) => {
-                    let found = generator.snippet(&dokument.body);
+                Some(terms) => {
+                    let found = terms.generator(self.fields.body, &dokument.body).snippet(&dokument.body);
                     if found.fragment().is_empty() {
                         // The words matched the title or sender only: show the beginning of the text.
                         lead(&dokument.body)
@@ -302,16 +390,54 @@ impl Snapshot {
                 }
                 None => lead(&dokument.body),
             };
-            hits.push(SearchHit { dokument, score: hit.score, snippet });
+            let score = if scopes.is_empty() { hit.score } else { 0.0 };
+            hits.push(SearchHit { dokument, score, snippet });
         }
         let next_cursor = match ranked.last() {
-            Some(last) if ranked.len() == request.limit => Some(Cursor { order, after: last.key }.encode()),
+            Some(last) if ranked.len() == request.limit => {
+                let pin = match (order, pin) {
+                    (SortOrder::Relevance, 0) => pins.pin(searcher.clone(), applied),
+                    (_, pin) => pin,
+                };
+                Some(Cursor { order, after: last.key, pin }.encode())
+            }
             _ => None,
         };
-        Ok(SearchResults { total: total as u64, hits, next_cursor, indexed_through: self.applied })
+        Ok(SearchResults { total: total as u64, hits, next_cursor, indexed_through: applied })
     }
 
-    fn text_query(&self, text: &str) -> Result<Box<dyn Query>, SearchError> {
+    /// What snippets mark: the body's terms of the query, weighted like tantivy's own generator
+    /// (rarer terms count more), and the prefixes the query expands in the body.
+    fn snippet_terms(
+        &self,
+        searcher: &Searcher,
+        text_query: &TextQuery,
+    ) -> Result<SnippetTerms, SearchError> {
+        let body = self.fields.body;
+        let mut query_terms = Vec::new();
+        text_query.query.query_terms(&mut |term, _| {
+            if term.field() == body {
+                query_terms.push(term.clone());
+            }
+        });
+        let mut terms = BTreeMap::new();
+        for term in query_terms {
+            let Some(text) = term.value().as_str().map(str::to_string) else { continue };
+            let frequency = searcher.doc_freq(&term)?;
+            if frequency > 0 {
+                terms.insert(text, 1.0 / (1.0 + frequency as Score));
+            }
+        }
+        let prefixes = text_query
+            .prefixes
+            .iter()
+            .filter(|term| term.field() == body)
+            .filter_map(|term| Some(term.value().as_str()?.to_string()))
+            .collect();
+        Ok(SnippetTerms { terms, prefixes, tokenizer: searcher.index().tokenizer_for_field(body)? })
+    }
+
+    fn text_query(&self, text: &str) -> Result<TextQuery, SearchError> {
         let fields = query::QueryFields::new(
             vec![
                 (self.fields.title, 2.0),
@@ -328,7 +454,9 @@ impl Snapshot {
             ],
         );
         let ast = query::parse(text, &fields.names()).map_err(SearchError::BadQuery)?;
-        query::build(&ast, &fields, &mut analysis::german()).map_err(SearchError::BadQuery)
+        let query = query::build(&ast, &fields, &mut analysis::german()).map_err(SearchError::BadQuery)?;
+        let prefixes = query::prefix_terms(&ast, &fields);
+        Ok(TextQuery { query, prefixes })
     }
 
     fn filters(&self, filters: &SearchFilters, scopes: &[String]) -> Vec<Box<dyn Query>> {
@@ -360,7 +488,8 @@ impl Snapshot {
             out.push(any_of(f.channel, &filters.channels));
         }
         if !filters.media_types.is_empty() {
-            out.push(any_of(f.media_type, &filters.media_types));
+            let essences: Vec<String> = filters.media_types.iter().map(|m| media_essence(m)).collect();
+            out.push(any_of(f.media_essence, &essences));
         }
         if let Some(open) = filters.akte_open {
             let state = if open { AKTE_OPEN } else { AKTE_CLOSED };
@@ -395,6 +524,39 @@ impl Snapshot {
         fs::read_dir(&self.dir)
             .map(|entries| entries.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
             .unwrap_or(0)
+    }
+}
+
+/// The user's query as tantivy runs it, and the prefixes it expands (for highlighting).
+struct TextQuery {
+    query: Box<dyn Query>,
+    prefixes: Vec<Term>,
+}
+
+/// The terms a snippet marks. A prefix stands for every word of the text that starts with it; which
+/// words those are is found in each hit's own text, since a prefix may expand to thousands of terms
+/// in the index but to a few in one Dokument.
+struct SnippetTerms {
+    terms: BTreeMap<String, Score>,
+    prefixes: Vec<String>,
+    tokenizer: tantivy::tokenizer::TextAnalyzer,
+}
+
+/// The weight of a word matched by a prefix: that of a term in about every other Dokument.
+const PREFIX_MATCH_WEIGHT: Score = 0.5;
+
+impl SnippetTerms {
+    fn generator(&self, field: tantivy::schema::Field, text: &str) -> SnippetGenerator {
+        let mut terms = self.terms.clone();
+        if !self.prefixes.is_empty() {
+            let mut tokenizer = self.tokenizer.clone();
+            tokenizer.token_stream(text).process(&mut |token| {
+                if self.prefixes.iter().any(|prefix| token.text.starts_with(prefix.as_str())) {
+                    terms.entry(token.text.clone()).or_insert(PREFIX_MATCH_WEIGHT);
+                }
+            });
+        }
+        SnippetGenerator::new(terms, self.tokenizer.clone(), field, SNIPPET_CHARS)
     }
 }
 

@@ -21,7 +21,10 @@ use rayon::prelude::*;
 use registratur_storage::journal::JournalEntry;
 
 use super::SearchError;
-use super::index::{Generation, Snapshot, newest_generation, remove_other_generations, write_current};
+use super::index::{
+    CursorPins, Generation, SearchRequest, SearchResults, Snapshot, newest_generation,
+    remove_other_generations, write_current,
+};
 use super::schema::IndexedDokument;
 use super::source::Loader;
 use crate::background::{BackgroundThread, StopSignal};
@@ -36,6 +39,9 @@ pub struct SearchSettings {
     pub poll_interval: Duration,
     /// Indexing threads of the writer.
     pub threads: usize,
+    /// How long a relevance cursor stays valid after its last use (its pinned index state is kept
+    /// that long).
+    pub cursor_ttl: Duration,
 }
 
 impl Default for SearchSettings {
@@ -44,6 +50,7 @@ impl Default for SearchSettings {
             commit_interval: Duration::from_secs(1),
             poll_interval: Duration::from_millis(100),
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            cursor_ttl: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -87,7 +94,12 @@ pub struct SearchIndex {
     live: Mutex<Option<Live>>,
     snapshot: RwLock<Option<Snapshot>>,
     rebuilding: Mutex<Option<Progress>>,
+    /// Index states behind relevance cursors.
+    pins: CursorPins,
 }
+
+/// Relevance cursors pinned at once, at most: each holds its index state's segments open.
+const MAX_PINNED_CURSORS: usize = 1024;
 
 impl SearchIndex {
     /// Opens the index under `root`. Without a usable generation, searches fail with
@@ -118,10 +130,11 @@ impl SearchIndex {
         Ok(Self {
             root,
             records,
-            settings,
             live: Mutex::new(live),
             snapshot: RwLock::new(snapshot),
             rebuilding: Mutex::new(None),
+            pins: CursorPins::new(settings.cursor_ttl, MAX_PINNED_CURSORS),
+            settings,
         })
     }
 
@@ -134,6 +147,12 @@ impl SearchIndex {
         Err(SearchError::Building(
             progress.unwrap_or(Progress { done: 0, total: self.records.highest_dokument_id() }),
         ))
+    }
+
+    /// Runs `request` on the newest committed state (or the state a relevance cursor pinned),
+    /// restricted to the Aktenplan subtrees in `scopes` when there are any.
+    pub fn search(&self, request: &SearchRequest, scopes: &[String]) -> Result<SearchResults, SearchError> {
+        self.snapshot()?.search(request, scopes, &self.pins)
     }
 
     /// The journal position below which every change is searchable: past the last commit when the

@@ -19,7 +19,7 @@ pub mod schema;
 pub mod source;
 
 pub use collector::SortOrder;
-pub use index::{SearchFilters, SearchHit, SearchRequest, SearchResults, Snapshot, Snippet};
+pub use index::{CursorPins, SearchFilters, SearchHit, SearchRequest, SearchResults, Snapshot, Snippet};
 pub use indexer::{IndexerHandle, Progress, RebuildReport, SearchIndex, SearchSettings};
 
 use crate::records::repo::RecordsError;
@@ -31,6 +31,11 @@ pub enum SearchError {
     BadQuery(query::QueryError),
     #[error("{0}")]
     BadCursor(String),
+    #[error(
+        "the cursor has expired (a relevance cursor lasts {minutes} minutes after its last use, or less \
+         when very many searches page at once); search again without a cursor"
+    )]
+    CursorExpired { minutes: u64 },
     #[error(
         "the search index is being built ({} of about {} Dokumente); try again shortly",
         .0.done,

@@ -132,6 +132,33 @@ pub fn build(
     builder.query(ast)?.ok_or_else(|| error(1, "the query has no word to search for; use letters or digits"))
 }
 
+/// The prefixes `ast` asks for (the last word of each `prefix*`, folded but not stemmed), as terms of
+/// the fields they search; prefixes under a NOT are left out, since no hit contains them.
+pub fn prefix_terms(ast: &Ast, fields: &QueryFields) -> Vec<Term> {
+    fn walk(ast: &Ast, fields: &QueryFields, analyzer: &mut TextAnalyzer, out: &mut Vec<Term>) {
+        match ast {
+            Ast::Prefix(leaf) => {
+                let Some((_, prefix)) = analyse(analyzer, &leaf.text).pop() else { return };
+                match &leaf.field {
+                    Some(name) => {
+                        out.extend(fields.named(name).map(|field| Term::from_field_text(field, &prefix)))
+                    }
+                    None => out.extend(
+                        fields.default.iter().map(|&(field, _)| Term::from_field_text(field, &prefix)),
+                    ),
+                }
+            }
+            Ast::And(parts) | Ast::Or(parts) => {
+                parts.iter().for_each(|part| walk(part, fields, analyzer, out))
+            }
+            Ast::All | Ast::Word(_) | Ast::Phrase(_) | Ast::Not(_) => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(ast, fields, &mut analysis::german_unstemmed(), &mut out);
+    out
+}
+
 fn error(position: usize, message: impl Into<String>) -> QueryError {
     QueryError { position, message: message.into() }
 }

@@ -15,7 +15,10 @@ use tantivy::schema::{
 use super::analysis;
 
 /// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: words in normalisation form C (decomposed umlauts match), and `media_essence` for filtering on
+/// `type/subtype` whatever parameters a Dokument's media type carries.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What the index knows about one Dokument; built from the records (or a generated corpus).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +58,10 @@ pub struct Fields {
     pub body: Field,
     pub date: Field,
     pub channel: Field,
+    /// The media type as stored, parameters included (`text/plain; charset=utf-8`).
     pub media_type: Field,
+    /// Its essence, `type/subtype` in lower case (`text/plain`): what the format filter matches.
+    pub media_essence: Field,
     pub akte_state: Field,
     pub version: Field,
 }
@@ -90,7 +96,8 @@ impl Fields {
             body: builder.add_text_field("body", words(true)),
             date: builder.add_i64_field(DATE, INDEXED | FAST | STORED),
             channel: builder.add_text_field("channel", STRING | STORED),
-            media_type: builder.add_text_field("media_type", STRING | STORED),
+            media_type: builder.add_text_field("media_type", STORED),
+            media_essence: builder.add_text_field("media_essence", STRING),
             akte_state: builder.add_text_field("akte_state", STRING | STORED),
             version: builder.add_u64_field("version", STORED),
         };
@@ -120,6 +127,7 @@ impl Fields {
         doc.add_i64(self.date, day_number(dokument.posteingangsdatum));
         doc.add_text(self.channel, &dokument.channel);
         doc.add_text(self.media_type, &dokument.media_type);
+        doc.add_text(self.media_essence, media_essence(&dokument.media_type));
         doc.add_text(self.akte_state, if dokument.akte_open { AKTE_OPEN } else { AKTE_CLOSED });
         doc.add_u64(self.version, u64::from(dokument.version));
         doc
@@ -151,6 +159,11 @@ impl Fields {
             version: number(self.version).and_then(|v| u32::try_from(v).ok()).unwrap_or_default(),
         })
     }
+}
+
+/// The essence of a media type (RFC 9110 §8.3.1): `type/subtype`, without parameters, in lower case.
+pub fn media_essence(media_type: &str) -> String {
+    media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
 const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
@@ -193,6 +206,17 @@ mod tests {
         assert_eq!(fields.read(&doc).unwrap(), sample());
         let units: Vec<_> = doc.get_all(fields.units).filter_map(|v| v.as_str()).collect();
         assert_eq!(units, ["32.10.05", "32.10", "32"]);
+    }
+
+    #[test]
+    fn a_media_type_is_filtered_by_its_essence() {
+        assert_eq!(media_essence("text/plain; charset=utf-8"), "text/plain");
+        assert_eq!(media_essence(" Application/PDF "), "application/pdf");
+        let (_, fields) = Fields::schema();
+        let stored = IndexedDokument { media_type: "text/plain; charset=utf-8".into(), ..sample() };
+        let doc = fields.document(&stored);
+        assert_eq!(doc.get_first(fields.media_essence).and_then(|v| v.as_str()), Some("text/plain"));
+        assert_eq!(fields.read(&doc).unwrap().media_type, "text/plain; charset=utf-8");
     }
 
     #[test]

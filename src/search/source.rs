@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use registratur_scan::decode::Limits;
 
-use super::schema::IndexedDokument;
+use super::schema::{IndexedDokument, media_essence};
 use crate::records::model::{Akte, Content, Dokument};
 use crate::records::repo::{Records, RecordsError};
 
@@ -105,8 +105,7 @@ enum TextKind {
 
 impl TextKind {
     fn of(media_type: &str) -> TextKind {
-        let essence = media_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        match essence.as_str() {
+        match media_essence(media_type).as_str() {
             "application/pdf" => TextKind::Pdf,
             "text/plain" | "text/csv" | "text/markdown" => TextKind::Plain,
             _ => TextKind::None,

@@ -153,7 +153,9 @@ impl From<SearchError> for ServiceError {
                 ServiceError::InvalidArgument(error.to_string())
             }
             SearchError::Building(_) => ServiceError::Unavailable(error.to_string()),
-            SearchError::RebuildRunning => ServiceError::FailedPrecondition(error.to_string()),
+            SearchError::RebuildRunning | SearchError::CursorExpired { .. } => {
+                ServiceError::FailedPrecondition(error.to_string())
+            }
             SearchError::Records(error) => ServiceError::Records(error),
             SearchError::Meta(error) => error.into(),
             SearchError::Corrupt(_) | SearchError::Tantivy(_) | SearchError::Io { .. } => {

@@ -65,8 +65,7 @@ impl Engine {
         let request = validate(request)?;
         let scopes: Vec<String> = principal.scopes.iter().map(|scope| scope.as_str().to_string()).collect();
         let started = std::time::Instant::now();
-        let results =
-            self.blocking(move |engine| Ok(engine.inner.search.snapshot()?.search(&request, &scopes)?)).await;
+        let results = self.blocking(move |engine| Ok(engine.inner.search.search(&request, &scopes)?)).await;
         crate::metrics::global().add_search_time(started.elapsed());
         results
     }

@@ -10,7 +10,7 @@ use registratur::service::EngineLimits;
 use registratur_storage::BlobDigest;
 use tonic::Code;
 
-use crate::support::{TestServer, sample, with_admin_token};
+use crate::support::{TestServer, accepted_sockets_nodelay, sample, with_admin_token};
 
 fn rpc_code(error: ClientError) -> Code {
     match error {
@@ -26,6 +26,21 @@ async fn status_of_an_empty_store() {
     assert_eq!((status.blob_count, status.blob_bytes, status.journal_length), (0, 0, 0));
     assert_eq!(status.journal_head, None);
     assert_eq!(status.data_dir, server.data_dir);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn served_connections_have_nodelay_set() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    client.status().await.unwrap();
+    let port = server.url.rsplit(':').next().unwrap().parse().unwrap();
+    let nodelay = accepted_sockets_nodelay(port);
+    // Without TCP_NODELAY every response written in pieces waits ~40 ms for the client's ACK.
+    assert!(
+        !nodelay.is_empty() && nodelay.iter().all(|&set| set),
+        "connections need TCP_NODELAY: {nodelay:?}"
+    );
     server.stop().await;
 }
 
@@ -191,6 +206,23 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     assert!(names.contains(&"registratur.v1.AdminService".to_string()), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health".to_string()), "{names:?}");
+
+    // The same through v1alpha, the only version many clients speak (grpcio-reflection, Postman).
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient as AlphaClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest as AlphaRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse as AlphaResponse;
+    let mut reflection = AlphaClient::new(server.channel().await);
+    let request = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(AlphaRequest::FileContainingSymbol("registratur.v1.SearchService".into())),
+    };
+    let mut responses =
+        reflection.server_reflection_info(tokio_stream::iter(vec![request])).await.unwrap().into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(AlphaResponse::FileDescriptorResponse(files)) = response.message_response else {
+        panic!("expected the file that defines SearchService, got {:?}", response.message_response);
+    };
+    assert!(!files.file_descriptor_proto.is_empty());
     server.stop().await;
 }
 

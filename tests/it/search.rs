@@ -164,10 +164,37 @@ async fn german_forms_phrases_and_boolean_queries_find_the_right_letters() {
     let field = search(&mut client, query("absender:Meier")).await;
     assert_eq!(titles(&field), ["Widerspruch gegen den Gebührenbescheid"]);
 
-    // The snippet marks the matched word.
+    // The snippet marks the matched word, also when a prefix found it.
     let hit = &search(&mut client, query("Verbrauchsabrechnung")).await.hits[0];
     let marked: Vec<&str> = hit.snippet.highlights.iter().map(|r| &hit.snippet.text[r.clone()]).collect();
     assert_eq!(marked, ["Verbrauchsabrechnung"]);
+    let hit = &search(&mut client, query("Verbrauchs*")).await.hits[0];
+    let marked: Vec<&str> = hit.snippet.highlights.iter().map(|r| &hit.snippet.text[r.clone()]).collect();
+    assert_eq!(marked, ["Verbrauchsabrechnung"], "the word a prefix expanded to is marked");
+    let hit = &search(&mut client, query("Schiller*")).await.hits[0];
+    let marked: Vec<&str> = hit.snippet.highlights.iter().map(|r| &hit.snippet.text[r.clone()]).collect();
+    assert_eq!(marked, ["Schillerstraße"]);
+
+    // Decomposed umlauts (macOS, some PDF producers) find composed text and the other way round.
+    let nfd = search(&mut client, query("Mu\u{308}ller")).await;
+    assert_eq!(titles(&nfd), ["Antrag auf Wohngeld", "Bauantrag Garage"], "an NFD query finds NFC text");
+    // A media type filter matches the essence; the Dokumente are stored as text/plain; charset=utf-8.
+    let plain = search(
+        &mut client,
+        filtered(SearchFilters { media_types: vec!["text/plain".into()], ..Default::default() }),
+    )
+    .await;
+    assert_eq!(plain.total, LETTERS.len() as u64);
+    assert_eq!(plain.hits[0].dokument.media_type, "text/plain; charset=utf-8", "stored with its parameters");
+    let with_parameters = search(
+        &mut client,
+        filtered(SearchFilters {
+            media_types: vec!["Text/Plain; charset=UTF-8".into()],
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert_eq!(with_parameters.total, LETTERS.len() as u64);
 
     // Relevance: the letters with the word in their title rank above the one with it in the text only.
     let ranked =
@@ -259,7 +286,13 @@ async fn a_scoped_fachverfahren_sees_neither_hits_nor_counts_outside_its_subtree
     assert_eq!(all.total, 3);
     assert!(all.hits.iter().all(|h| h.dokument.aktenzeichen.starts_with("32")));
     // "Bescheid" occurs in two letters under 32 and one outside.
-    assert_eq!(search(&mut scoped, query("Bescheid")).await.total, 2);
+    let bescheid = search(&mut scoped, query("Bescheid")).await;
+    assert_eq!(bescheid.total, 2);
+    // Scores would tell how other subtrees use a word (BM25 statistics span the index): none for
+    // scoped callers, while the unscoped caller gets them.
+    assert!(bescheid.hits.iter().all(|h| h.score == 0.0), "scoped hits carry no score");
+    let unscoped = search(&mut server.client().await, query("Bescheid")).await;
+    assert!(unscoped.hits.iter().all(|h| h.score > 0.0));
     // Asking for the other subtree or Akte explicitly yields nothing, not an error that confirms it exists.
     let other =
         search(&mut scoped, filtered(SearchFilters { aktenzeichen: Some(akte_other), ..Default::default() }))
@@ -638,4 +671,102 @@ fn acknowledged_dokumente_are_searchable_after_a_sigkill() {
             indexed.len()
         );
     }
+}
+
+/// Text stored in normalisation form D is found by a query in form C.
+#[tokio::test]
+async fn decomposed_text_is_found_by_composed_queries() {
+    let (server, akte_32, _) = server_with_letters().await;
+    let mut client = server.client().await;
+    let letter =
+        ("32", "Mu\u{308}llabfuhr", "Stadtreinigung", "2025-02-02", "Die Mu\u{308}llabfuhr kommt montags.");
+    client
+        .add_document(header(&akte_32, &letter), std::io::Cursor::new(letter.4.as_bytes().to_vec()))
+        .await
+        .unwrap();
+    wait_for(&mut client, LETTERS.len() as u64 + 1).await;
+    let found = search(&mut client, query("Müllabfuhr")).await;
+    assert_eq!(found.total, 1);
+    let hit = &found.hits[0];
+    let marked: Vec<&str> = hit.snippet.highlights.iter().map(|r| &hit.snippet.text[r.clone()]).collect();
+    assert_eq!(marked, ["Mu\u{308}llabfuhr"], "the highlight covers the decomposed word as stored");
+}
+
+/// Paging by relevance while matching Dokumente arrive: every page comes from the index state of the
+/// first, so no hit repeats, none of the first state's hits is skipped, and paging ends.
+#[tokio::test]
+async fn relevance_paging_neither_repeats_nor_skips_while_documents_arrive() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    client.import_aktenplan(Aktenplan::example_kgst().to_csv()).await.unwrap();
+    let (inside, _) = units();
+    let akte = client.create_akte(inside.as_str(), "Gebühren", None, None).await.unwrap().aktenzeichen;
+    // Bodies of varied length and word frequency, so that BM25 scores differ and move with arrivals.
+    let body = |i: usize| {
+        let mut text = "Gebühr ".repeat(1 + i % 4);
+        text.push_str(&"Verwaltung Kreis Bescheid ".repeat(i % 7));
+        text
+    };
+    let add = |client: &mut Client, i: usize| {
+        let letter = ("32", "Brief", "Absender", "2025-01-01", "");
+        let text = body(i);
+        let mut client = client.clone();
+        let header = header(&akte, &letter);
+        async move { client.add_document(header, std::io::Cursor::new(text.into_bytes())).await.unwrap() }
+    };
+    for i in 0..30 {
+        add(&mut client, i).await;
+    }
+    wait_for(&mut client, 30).await;
+    let request = |cursor: Option<String>| SearchRequest {
+        order: Some(SortOrder::Relevance),
+        limit: 5,
+        cursor,
+        ..query("Gebühr")
+    };
+    let first = search(&mut client, request(None)).await;
+    assert_eq!(first.total, 30);
+    let mut seen: Vec<u64> = first.hits.iter().map(|h| h.dokument.dokument_id).collect();
+    let mut cursor = first.next_cursor;
+    let mut arrived = 30;
+    while let Some(next) = cursor {
+        // Three more matching Dokumente, with other lengths, become searchable before the next page.
+        for _ in 0..3 {
+            add(&mut client, arrived * 5).await;
+            arrived += 1;
+        }
+        wait_for(&mut client, arrived as u64).await;
+        let page = search(&mut client, request(Some(next))).await;
+        assert_eq!(page.total, 30, "later pages count the first page's state");
+        seen.extend(page.hits.iter().map(|h| h.dokument.dokument_id));
+        cursor = page.next_cursor;
+        assert!(seen.len() <= 30, "paging repeats hits: {seen:?}");
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "no hit repeats: {seen:?}");
+    assert_eq!(seen.len(), 30, "no hit of the first page's state is skipped");
+    // A fresh search sees the arrivals.
+    assert_eq!(search(&mut client, request(None)).await.total, arrived as u64);
+}
+
+/// A relevance cursor whose pinned state has expired is refused with what to do.
+#[test]
+fn an_expired_relevance_cursor_is_failed_precondition() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    add_letters(&data_dir, 0..3);
+    let mut settings = quick_settings();
+    settings.search.cursor_ttl = Duration::from_millis(1);
+    let engine = Engine::open(&data_dir, settings).unwrap();
+    wait_caught_up(&engine);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let request = |cursor| SearchRequest { limit: 1, cursor, ..query("Wohngeldanträge") };
+    let first = runtime.block_on(engine.search(&admin(), request(None))).unwrap();
+    assert_eq!(first.total, 3);
+    std::thread::sleep(Duration::from_millis(20));
+    let error = runtime.block_on(engine.search(&admin(), request(first.next_cursor))).unwrap_err();
+    assert_eq!(error.code(), registratur::service::ErrorCode::FailedPrecondition, "{error}");
+    assert!(error.to_string().contains("search again without a cursor"), "{error}");
 }

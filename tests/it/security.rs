@@ -445,6 +445,40 @@ async fn oversized_messages_are_resource_exhausted_on_every_service() {
     server.stop().await;
 }
 
+/// A string field that is not UTF-8 is the client's mistake: INVALID_ARGUMENT naming the field,
+/// counted in the error metrics, never INTERNAL.
+#[tokio::test]
+async fn invalid_utf8_in_a_request_string_is_invalid_argument() {
+    let server = TestServer::start().await;
+    let channel = server.channel().await;
+    let counted = || {
+        let text = registratur::metrics::global().render(&Default::default());
+        text.lines()
+            .find_map(|line| line.strip_prefix("registratur_rpc_errors_total{code=\"invalid_argument\"} "))
+            .map_or(0, |count| count.parse::<u64>().unwrap())
+    };
+    let before = counted();
+    // Field 1 of SearchRequest is `query`, a string: a length-delimited value with a lone 0xff byte.
+    let search = vec![0x0a, 0x03, b'a', 0xff, b'b'];
+    let status = call(&channel, "/registratur.v1.SearchService/Search", Some(ADMIN), vec![search]).await;
+    assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());
+    assert!(
+        status.message().contains("SearchRequest.query"),
+        "the field must be named: {}",
+        status.message()
+    );
+    assert!(status.message().contains("UTF-8"), "{}", status.message());
+    // A streamed upload whose first message carries a bad file name is refused the same way.
+    let header = pb::BatchHeader { operator: "AzB".into(), ..Default::default() };
+    let mut first = pb::IngestRequest { header: Some(header), ..Default::default() }.encode_to_vec();
+    let at = first.windows(3).position(|w| w == b"AzB").unwrap();
+    first[at + 1] = 0xff;
+    let status = call(&channel, "/registratur.v1.MailroomService/Ingest", Some(ADMIN), vec![first]).await;
+    assert_eq!(status.code(), Code::InvalidArgument, "{}", status.message());
+    assert!(counted() >= before + 2, "both refusals count as invalid_argument errors");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn streamed_uploads_stop_at_their_total_size_limit() {
     let server =

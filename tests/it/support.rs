@@ -124,6 +124,45 @@ impl TestServer {
     }
 }
 
+/// `TCP_NODELAY` of every connection this process has accepted on `port`: read with `getsockopt` from
+/// the server side of each socket, since the option of the peer's end says nothing about ours.
+pub fn accepted_sockets_nodelay(port: u16) -> Vec<bool> {
+    use std::os::fd::AsRawFd;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        if !std::fs::read_link(entry.path())
+            .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+        {
+            continue;
+        }
+        // SAFETY: the descriptor is only borrowed for two queries; `ManuallyDrop` keeps it open.
+        let socket = std::mem::ManuallyDrop::new(unsafe {
+            <std::net::TcpStream as std::os::fd::FromRawFd>::from_raw_fd(fd)
+        });
+        // A listener has no peer; a client socket's local port is not the server's.
+        let (Ok(local), Ok(_)) = (socket.local_addr(), socket.peer_addr()) else { continue };
+        if local.port() != port {
+            continue;
+        }
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `value` and `len` are valid for the option's size.
+        let rc = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "getsockopt(TCP_NODELAY) failed");
+        found.push(value != 0);
+    }
+    found
+}
+
 /// Adds the admin bearer token to raw requests.
 pub fn with_admin_token<T>(message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);

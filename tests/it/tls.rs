@@ -4,7 +4,7 @@ use registratur::grpc::client::{Client, ConnectOptions};
 use registratur::grpc::server::TlsPem;
 use registratur::service::EngineLimits;
 
-use crate::support::{ADMIN, TestServer};
+use crate::support::{ADMIN, TestServer, accepted_sockets_nodelay};
 
 #[tokio::test]
 async fn tls_server_accepts_a_client_that_trusts_its_certificate_and_refuses_plaintext() {
@@ -27,6 +27,13 @@ async fn tls_server_accepts_a_client_that_trusts_its_certificate_and_refuses_pla
     };
     let mut client = Client::connect(options).await.unwrap();
     assert_eq!(client.status().await.unwrap().blob_count, 0);
+    // Without TCP_NODELAY every response written in pieces waits ~40 ms for the client's ACK.
+    let port = url.rsplit(':').next().unwrap().parse().unwrap();
+    let nodelay = accepted_sockets_nodelay(port);
+    assert!(
+        !nodelay.is_empty() && nodelay.iter().all(|&set| set),
+        "TLS connections need TCP_NODELAY: {nodelay:?}"
+    );
 
     // A client that does not trust the certificate cannot talk to the server.
     let untrusting = ConnectOptions { url: url.clone(), token: Some(ADMIN.into()), ca_certificate: None };
