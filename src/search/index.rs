@@ -353,7 +353,9 @@ impl Snapshot {
             Some(cursor) if order == SortOrder::Relevance => match pins.get(cursor.pin) {
                 Some((searcher, applied)) => (searcher, applied, cursor.pin),
                 None => {
-                    return Err(SearchError::CursorExpired { minutes: pins.ttl().as_secs().div_ceil(60) });
+                    return Err(SearchError::CursorExpired {
+                        minutes: pins.ttl().as_secs().div_ceil(60).max(1),
+                    });
                 }
             },
             _ => (self.reader.searcher(), self.applied, 0),
