@@ -271,7 +271,9 @@ async fn a_paused_job_stays_paused_across_a_restart_and_resumes_where_it_stopped
     let still = archivist.migration_job(job.job_id).await.unwrap();
     assert_eq!((still.state.as_str(), still.examined), ("paused", examined));
 
-    archivist.control_migration(job.job_id, "resume").await.unwrap();
+    let resumed = archivist.control_migration(job.job_id, "resume").await.unwrap();
+    assert_eq!(resumed.control, "run");
+    assert_ne!(resumed.state, "paused", "a resumed job waits for the worker or runs: {resumed:?}");
     let done = wait_done(&mut archivist, job.job_id).await;
     assert_eq!((done.state.as_str(), done.migrated), ("done", 12));
     let mut admin = server.client().await;
