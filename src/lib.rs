@@ -14,6 +14,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod migrate;
+pub mod quarantine;
 pub mod records;
 pub mod route;
 pub mod search;

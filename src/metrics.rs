@@ -3,8 +3,9 @@
 //!
 //! Counters live in one process-wide registry of atomics ([`global`]), bumped where things happen:
 //! the mailroom (pages, pieces, OCR seconds, failed batches), the gRPC status mapping (errors by
-//! code), search (requests, seconds), fixity checks (findings). Gauges that describe state (queue
-//! depth, index lag) are read from the engine at scrape time, so they can never drift.
+//! code), search (requests, seconds), fixity checks and reads that find damaged bytes (findings).
+//! Gauges that describe state (queue depth, index lag) are read from the engine at scrape time, so
+//! they can never drift.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -187,7 +188,7 @@ impl Metrics {
         metric(
             "registratur_fixity_findings_total",
             "counter",
-            "Blobs found damaged or missing by fixity checks.",
+            "Blobs found damaged or missing, by fixity checks and by reads (each read's finding once).",
             &[
                 ("{finding=\"corrupted\"}", get(&self.fixity_corrupted).to_string()),
                 ("{finding=\"missing\"}", get(&self.fixity_missing).to_string()),

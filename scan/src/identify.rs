@@ -4,9 +4,10 @@
 //!
 //! Each format is recognised by its magic bytes plus enough structure to tell the versions apart:
 //!
-//! - TIFF (fmt/353) and BigTIFF (fmt/1917): byte order, version 42 or 43, a first directory offset
-//!   inside the file. TIFF versions and Exif TIFF are not told apart; fmt/353 is what DROID reports
-//!   for scanner output.
+//! - TIFF (fmt/353) and BigTIFF (fmt/1917): byte order and version 42, or 43 with offset size 8, as
+//!   DROID's signatures read them. A file whose first directory lies past its end is still a TIFF,
+//!   one that is truncated: the decoder, not identification, names that damage. TIFF versions and
+//!   Exif TIFF are not told apart; fmt/353 is what DROID reports for scanner output.
 //! - JPEG: the first marker after SOI decides. APP0 `JFIF` gives JFIF 1.00/1.01/1.02 (fmt/42, 43, 44)
 //!   from its version bytes; APP1 `Exif` gives Exif 2.0/2.1/2.2/2.21/2.3x (x-fmt/398, x-fmt/390,
 //!   x-fmt/391, fmt/645, fmt/1507) from the ExifVersion tag; anything else is a raw JPEG stream (fmt/41).
@@ -36,7 +37,7 @@ pub const IDENTIFY_TOOL: &str = "registratur-identify";
 /// The tool's version: the crate version plus the version of the signature table below. Bump the
 /// table version whenever a signature or PUID changes, so that a census can tell old identifications
 /// from new ones.
-pub const IDENTIFY_TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+signatures.1");
+pub const IDENTIFY_TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+signatures.2");
 
 /// A file format as PRONOM names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -236,7 +237,8 @@ pub fn identify(bytes: &[u8]) -> Format {
     Format::UNKNOWN
 }
 
-/// TIFF and BigTIFF: byte order, version, and a first directory offset that lies inside the file.
+/// TIFF and BigTIFF by their headers (DROID's signatures): byte order, version, and for BigTIFF the
+/// offset size 8. Where the first directory lies is not looked at, so a truncated TIFF is a TIFF.
 fn tiff(bytes: &[u8]) -> Option<Format> {
     let big_endian = match bytes.get(..2)? {
         b"II" => false,
@@ -245,19 +247,9 @@ fn tiff(bytes: &[u8]) -> Option<Format> {
     };
     let u16_at = |at: usize| read_u16(bytes, at, big_endian);
     match u16_at(2)? {
-        42 => {
-            let offset = read_u32(bytes, 4, big_endian)?;
-            (offset >= 8 && (offset as usize) < bytes.len()).then_some(Format::TIFF)
-        }
+        42 => Some(Format::TIFF),
         // BigTIFF: offset size 8, reserved 0, then an 8-byte first directory offset.
-        43 => {
-            if u16_at(4)? != 8 || u16_at(6)? != 0 {
-                return None;
-            }
-            let raw: [u8; 8] = bytes.get(8..16)?.try_into().ok()?;
-            let offset = if big_endian { u64::from_be_bytes(raw) } else { u64::from_le_bytes(raw) };
-            (offset >= 16 && offset < bytes.len() as u64).then_some(Format::BIGTIFF)
-        }
+        43 => (u16_at(4)? == 8 && u16_at(6)? == 0).then_some(Format::BIGTIFF),
         _ => None,
     }
 }

@@ -403,12 +403,16 @@ fn not_representable(page: &Page) -> Option<String> {
     match &page.embedded {
         Some(EmbeddedImage::Jpeg { components: 4, .. })
         | Some(EmbeddedImage::Samples { components: 4, .. }) => Some(
-            "the image is CMYK; a PDF/A-2b page with the sRGB output intent cannot hold CMYK samples, and              converting them to RGB without the source's colour profile changes the colours (no tolerance              is defined for that): decide whether an RGB conversion is acceptable or keep the original"
+            "the image is CMYK; a PDF/A-2b page with the sRGB output intent cannot hold CMYK samples, and \
+             converting them to RGB without the source's colour profile changes the colours (no tolerance \
+             is defined for that): decide whether an RGB conversion is acceptable or keep the original"
                 .into(),
         ),
         Some(EmbeddedImage::Samples { components, alpha, .. }) if !matches!(components, 1 | 3) => {
             Some(format!(
-                "the image has {} samples per pixel ({components} colour or extra channels{}); PDF/A-2b pages                  hold grey or RGB with at most an alpha channel, so channels would be dropped: decide                  whether they matter or keep the original",
+                "the image has {} samples per pixel ({components} colour or extra channels{}); PDF/A-2b pages \
+                 hold grey or RGB with at most an alpha channel, so channels would be dropped: decide \
+                 whether they matter or keep the original",
                 usize::from(*components) + usize::from(alpha.is_some()),
                 if alpha.is_some() { " and alpha" } else { "" },
             ))
@@ -589,7 +593,8 @@ fn check_samples(output: &OpenedFile<'_>, index: u32, source: &EmbeddedImage) ->
         Some("the output image holds a different number of samples".to_string())
     } else if largest > 0 {
         Some(format!(
-            "samples differ from the source's by up to {largest} at {bits} bits (colour {colour_difference},              alpha {alpha_difference}; tolerance 0)"
+            "samples differ from the source's by up to {largest} at {bits} bits (colour {colour_difference}, \
+             alpha {alpha_difference}; tolerance 0)"
         ))
     } else {
         None

@@ -130,6 +130,7 @@ pub enum Command {
     /// Counts and bytes per file format (PRONOM PUID), per Aktenplan subtree (archivist or admin).
     Census(migrate::ScopeArgs),
     /// Format migration jobs: plan (dry run), start, watch, pause, resume, cancel, report.
+    #[command(after_help = migrate::EXIT_CODES)]
     Migrate {
         #[command(subcommand)]
         command: migrate::MigrateCommand,

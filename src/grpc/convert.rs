@@ -634,15 +634,14 @@ pub(crate) fn migration_item(item: &crate::migrate::Item) -> pb::MigrationItem {
         format_version: item.identification.version.clone(),
         ..Default::default()
     };
+    out.outcome = item.outcome.kind().as_str().into();
+    out.reason = item.outcome.reason();
     match &item.outcome {
-        Outcome::Kept => out.outcome = "kept".into(),
         Outcome::WouldMigrate { target, pages } => {
-            out.outcome = "would_migrate".into();
             out.target = target.as_str().into();
             out.pages = *pages;
         }
         Outcome::Migrated { target, new_version, blake3, sha256, size, pages } => {
-            out.outcome = "migrated".into();
             out.target = target.as_str().into();
             out.new_version = *new_version;
             out.output_blake3 = blake3.clone();
@@ -650,14 +649,7 @@ pub(crate) fn migration_item(item: &crate::migrate::Item) -> pb::MigrationItem {
             out.output_size = *size;
             out.pages = *pages;
         }
-        Outcome::Flagged { reason } => {
-            out.outcome = "flagged".into();
-            out.reason = reason.clone();
-        }
-        Outcome::Failed { failure } => {
-            out.outcome = "failed".into();
-            out.reason = failure.to_string();
-        }
+        Outcome::Kept | Outcome::Flagged { .. } | Outcome::Failed { .. } => {}
     }
     out
 }

@@ -189,8 +189,15 @@ impl Mailroom {
         }
         let batch = self.repo.batch(batch_id)?;
         let default_dpi = Dpi::uniform(batch.header.profile.dpi.clamp(50, 1200) as f32);
-        let bytes: Vec<Result<Vec<u8>, String>> =
-            batch.files.iter().map(|file| self.read_file(&file.content)).collect();
+        let bytes: Vec<Result<Vec<u8>, String>> = batch
+            .files
+            .iter()
+            .enumerate()
+            .map(|(index, file)| {
+                let what = format!("file {} ({:?}) of batch {batch_id}", index + 1, file.content.filename);
+                self.read_file(&file.content, &what)
+            })
+            .collect();
         let opened: Vec<Result<OpenedFile<'_>, String>> = bytes
             .iter()
             .map(|bytes| {
@@ -324,7 +331,9 @@ impl Mailroom {
         Ok(summary)
     }
 
-    fn read_file(&self, content: &Content) -> Result<Vec<u8>, String> {
+    /// A batch file's bytes, verified; damage is registered in the quarantine register. `what` names
+    /// the file for the journal.
+    fn read_file(&self, content: &Content, what: &str) -> Result<Vec<u8>, String> {
         if content.size > self.settings.limits.max_file_bytes {
             return Err(format!(
                 "the file has {} bytes, more than the limit of {}; split the batch",
@@ -332,8 +341,8 @@ impl Mailroom {
             ));
         }
         let hash = content.blob_hash().map_err(|e| e.to_string())?;
-        let mut reader =
-            self.store.blobs().open(&hash).map_err(|e| format!("cannot read the stored file: {e}"))?;
+        let mut reader = crate::quarantine::open(&self.store, &hash, super::repo::WORKER_ACTOR, what)
+            .map_err(|e| format!("cannot read the stored file: {e}"))?;
         let mut bytes = Vec::with_capacity(content.size as usize);
         reader.read_to_end(&mut bytes).map_err(|e| format!("cannot read the stored file: {e}"))?;
         Ok(bytes)

@@ -16,7 +16,9 @@ pub mod runner;
 pub mod tools;
 pub mod worker;
 
-pub use model::{CensusRow, Control, Counts, Item, Job, JobMode, JobState, Outcome, Progress, Scope};
+pub use model::{
+    CensusRow, Control, Counts, Item, Job, JobMode, JobState, Outcome, OutcomeKind, Progress, Scope,
+};
 pub use policy::{Action, Policy, PolicyError, PolicyId};
 pub use repo::{MigrationError, MigrationRepo};
 pub use runner::{MigrationSettings, Runner};

@@ -179,24 +179,83 @@ pub struct Item {
     pub outcome: Outcome,
 }
 
+/// How an item is reported and counted: the one classification behind both the job's counters and
+/// the outcome each report line names, so that the two always agree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OutcomeKind {
+    Kept,
+    WouldMigrate,
+    Migrated,
+    /// For a human: the policy flags the format, or the content needs a decision (a CMYK image, an
+    /// animation, a PDF with fonts that are not embedded).
+    Flagged,
+    /// Could not be migrated: damaged, encrypted, unsupported, failed validation.
+    Failed,
+}
+
+impl OutcomeKind {
+    /// The name reports use (`kept`, `would_migrate`, `migrated`, `flagged`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Kept => "kept",
+            OutcomeKind::WouldMigrate => "would_migrate",
+            OutcomeKind::Migrated => "migrated",
+            OutcomeKind::Flagged => "flagged",
+            OutcomeKind::Failed => "failed",
+        }
+    }
+}
+
+impl Outcome {
+    /// How this outcome is reported and counted. Items stored as `failed` with a `needs_human`
+    /// failure (every release so far writes them so) are flagged: a person must decide.
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Outcome::Kept => OutcomeKind::Kept,
+            Outcome::WouldMigrate { .. } => OutcomeKind::WouldMigrate,
+            Outcome::Migrated { .. } => OutcomeKind::Migrated,
+            Outcome::Flagged { .. } | Outcome::Failed { failure: Failure::NeedsHuman(_) } => {
+                OutcomeKind::Flagged
+            }
+            Outcome::Failed { .. } => OutcomeKind::Failed,
+        }
+    }
+
+    /// Why the item was flagged or failed; empty for the other outcomes.
+    pub fn reason(&self) -> String {
+        match self {
+            Outcome::Flagged { reason } => reason.clone(),
+            Outcome::Failed { failure } => failure.to_string(),
+            Outcome::Kept | Outcome::WouldMigrate { .. } | Outcome::Migrated { .. } => String::new(),
+        }
+    }
+}
+
 impl Counts {
+    /// Counts `item` under its [`Outcome::kind`].
     pub fn count(&mut self, item: &Item) {
         self.examined += 1;
-        match &item.outcome {
-            Outcome::Kept => self.kept += 1,
-            Outcome::WouldMigrate { .. } => {
+        match item.outcome.kind() {
+            OutcomeKind::Kept => self.kept += 1,
+            OutcomeKind::WouldMigrate | OutcomeKind::Migrated => {
                 self.migrated += 1;
                 self.source_bytes += item.source_size;
             }
-            Outcome::Migrated { size, .. } => {
-                self.migrated += 1;
-                self.source_bytes += item.source_size;
-                self.output_bytes += size;
-            }
-            Outcome::Flagged { .. } | Outcome::Failed { failure: Failure::NeedsHuman(_) } => {
-                self.flagged += 1
-            }
-            Outcome::Failed { .. } => self.failed += 1,
+            OutcomeKind::Flagged => self.flagged += 1,
+            OutcomeKind::Failed => self.failed += 1,
+        }
+        if let Outcome::Migrated { size, .. } = &item.outcome {
+            self.output_bytes += size;
+        }
+    }
+
+    /// The counter an outcome of `kind` is counted in.
+    pub fn of(&self, kind: OutcomeKind) -> u64 {
+        match kind {
+            OutcomeKind::Kept => self.kept,
+            OutcomeKind::WouldMigrate | OutcomeKind::Migrated => self.migrated,
+            OutcomeKind::Flagged => self.flagged,
+            OutcomeKind::Failed => self.failed,
         }
     }
 }
@@ -211,4 +270,73 @@ pub struct CensusRow {
     pub version: String,
     pub dokumente: u64,
     pub bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::tools::Target;
+
+    fn item(outcome: Outcome) -> Item {
+        Item {
+            dokument_id: 1,
+            version: 1,
+            source_blake3: "00".repeat(32),
+            source_size: 10,
+            identification: Identification {
+                puid: "fmt/4".into(),
+                name: "Graphics Interchange Format".into(),
+                version: "89a".into(),
+                tool: String::new(),
+                tool_version: String::new(),
+            },
+            outcome,
+        }
+    }
+
+    /// Every outcome is counted in the counter its report name stands for: a Dokument that needs a
+    /// human decision is flagged in both.
+    #[test]
+    fn counters_and_report_names_come_from_one_classification() {
+        let outcomes = [
+            (Outcome::Kept, "kept"),
+            (Outcome::WouldMigrate { target: Target::PdfA2b, pages: 1 }, "would_migrate"),
+            (
+                Outcome::Migrated {
+                    target: Target::PdfA2b,
+                    new_version: 2,
+                    blake3: String::new(),
+                    sha256: String::new(),
+                    size: 7,
+                    pages: 1,
+                },
+                "migrated",
+            ),
+            (Outcome::Flagged { reason: "unknown format".into() }, "flagged"),
+            (Outcome::Failed { failure: Failure::NeedsHuman("the GIF is an animation".into()) }, "flagged"),
+            (Outcome::Failed { failure: Failure::Corrupt("truncated".into()) }, "failed"),
+            (Outcome::Failed { failure: Failure::Encrypted }, "failed"),
+        ];
+        for (outcome, name) in outcomes {
+            let kind = outcome.kind();
+            assert_eq!(kind.as_str(), name, "{outcome:?}");
+            let mut counts = Counts::default();
+            counts.count(&item(outcome.clone()));
+            assert_eq!((counts.examined, counts.of(kind)), (1, 1), "{outcome:?}");
+            let counted = counts.kept + counts.migrated + counts.flagged + counts.failed;
+            assert_eq!(counted, 1, "counted once: {outcome:?}");
+        }
+        let needs_human = Outcome::Failed { failure: Failure::NeedsHuman("CMYK".into()) };
+        assert!(needs_human.reason().contains("needs a human decision: CMYK"), "{}", needs_human.reason());
+    }
+
+    /// Items written by earlier releases keep their spelling and decode unchanged.
+    #[test]
+    fn stored_needs_human_items_still_decode_and_count_as_flagged() {
+        let stored = item(Outcome::Failed { failure: Failure::NeedsHuman("CMYK".into()) });
+        let json = serde_json::to_string(&stored).unwrap();
+        assert!(json.contains(r#""outcome":"failed""#) && json.contains(r#""kind":"needs_human""#), "{json}");
+        let back: Item = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.outcome.kind(), OutcomeKind::Flagged);
+    }
 }

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use registratur_storage::BlobHash;
-use registratur_storage::blob::BlobError;
 use registratur_storage::meta::Txn;
 
 use super::model::{CensusRow, Control, Item, Job, JobMode, JobState, Outcome, Progress, Scope};
@@ -21,6 +20,7 @@ use super::policy::{Action, Policy};
 use super::repo::{MigrationError, MigrationRepo};
 use super::tools::{About, Failure, Identification, Output, Target, Toolchain};
 use crate::background::StopSignal;
+use crate::quarantine;
 use crate::records::aktenzeichen::AktenplanKey;
 use crate::records::model::{Akte, Dokument, Version};
 use crate::records::repo::{AkteRef, DerivedVersion, Records, RecordsError, StoredContent};
@@ -299,7 +299,7 @@ impl Runner {
                 ));
                 return Ok(Prepared::Item(Item { outcome: Outcome::Failed { failure }, ..item }));
             }
-            match self.read(&version) {
+            match self.read(candidate.dokument.id, &version) {
                 Ok(bytes) => Some(bytes),
                 Err(failure) => {
                     return Ok(Prepared::Item(Item { outcome: Outcome::Failed { failure }, ..item }));
@@ -324,7 +324,7 @@ impl Runner {
         };
         let bytes = match bytes {
             Some(bytes) => bytes,
-            None => match self.read(&version) {
+            None => match self.read(candidate.dokument.id, &version) {
                 Ok(bytes) => bytes,
                 Err(failure) => {
                     return Ok(Prepared::Item(Item { outcome: Outcome::Failed { failure }, ..item }));
@@ -360,17 +360,13 @@ impl Runner {
         }
     }
 
-    /// A Version's original, verified; damage is a failure of this Dokument, not of the job.
-    fn read(&self, version: &Version) -> Result<Vec<u8>, Failure> {
+    /// A Version's original, verified; damage is registered in the quarantine register and is a
+    /// failure of this Dokument, not of the job.
+    fn read(&self, dokument_id: u64, version: &Version) -> Result<Vec<u8>, Failure> {
         let hash = version.original.blob_hash().map_err(|e| Failure::Corrupt(e.to_string()))?;
-        match self.records.store().blobs().get(&hash) {
+        let what = format!("Dokument {dokument_id} Version {} (original)", version.number);
+        match quarantine::read(self.records.store(), &hash, MIGRATION_ACTOR, &what) {
             Ok(bytes) => Ok(bytes),
-            Err(BlobError::Corrupted { hash }) => Err(Failure::Corrupt(format!(
-                "blob {hash} is corrupted and was quarantined; restore it from a backup"
-            ))),
-            Err(BlobError::NotFound { hash }) => {
-                Err(Failure::Corrupt(format!("blob {hash} is missing; restore it from a backup")))
-            }
             Err(error) => Err(Failure::Corrupt(error.to_string())),
         }
     }
@@ -485,7 +481,7 @@ impl Runner {
                     None => match fresh.iter().find(|(blake3, _)| *blake3 == content.blake3) {
                         Some((_, ident)) => ident.clone(),
                         None => {
-                            match self.read(&version) {
+                            match self.read(dokument.id, &version) {
                                 Ok(bytes) => {
                                     let ident = self.tools.identify(&bytes);
                                     fresh.push((content.blake3.clone(), ident.clone()));

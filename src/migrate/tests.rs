@@ -386,3 +386,34 @@ fn the_census_counts_formats_per_subtree_and_identifies_each_blob_once() {
     assert_eq!(fx.records.store().meta().journal_head().unwrap().seq, journal);
     assert!(again.iter().all(|r| r.unit.is_empty() || r.unit.starts_with("50")));
 }
+
+/// A job that finds a Dokument's bytes damaged fails that Dokument with the reason and registers the
+/// damage in the quarantine register at once, under the migration's name.
+#[test]
+fn a_job_registers_damaged_sources_in_the_quarantine_register() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let fx = Fixture::new();
+    let akte = fx.akte("32.10.05");
+    let rotten = fx.add(akte, b"IMG that will rot");
+    let hash = fx.versions(rotten)[0].original.blob_hash().unwrap();
+    let hex = hash.to_hex();
+    let path = fx._dir.path().join("blobs/blobs").join(&hex[..2]).join(&hex[2..4]).join(&hex);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&path, b"IMG that has rotted").unwrap();
+
+    let runner = fx.runner();
+    let job = runner
+        .repo()
+        .create_job("archivar", JobMode::Migrate, Scope::default(), Policy::builtin().id)
+        .unwrap();
+    let progress = run_to_end(&runner, job.id);
+    assert_eq!((progress.counts.failed, progress.counts.migrated), (1, 0));
+    let items = runner.repo().items(job.id, 0, 10).unwrap();
+    let reason = items[0].outcome.reason();
+    assert!(reason.contains("corrupted") && reason.contains("backup"), "{reason}");
+
+    let record = crate::quarantine::record(fx.records.store(), &hash).unwrap().expect("registered");
+    assert_eq!(record.damage, crate::quarantine::Damage::Corrupted);
+    assert_eq!(record.found_by, runner::MIGRATION_ACTOR);
+}

@@ -3,7 +3,8 @@
 //! The text comes from, in this order: the Version's `ocr-text` rendition (the mailroom writes one for
 //! every scanned piece), a plain-text original, or the text layer of a born-digital PDF (poppler's
 //! `pdftotext`). Other formats are indexed by their metadata alone. A blob that cannot be read is
-//! logged and the Dokument indexed without its text: fixity reports the blob, search stays whole.
+//! registered in the quarantine register (by [`INDEXER_ACTOR`]), logged, and the Dokument indexed
+//! without its text: search stays whole.
 
 use std::collections::HashMap;
 
@@ -12,6 +13,9 @@ use registratur_scan::decode::Limits;
 use super::schema::{IndexedDokument, media_essence};
 use crate::records::model::{Akte, Content, Dokument};
 use crate::records::repo::{Records, RecordsError};
+
+/// Who the indexer's findings of damaged bytes name.
+pub const INDEXER_ACTOR: &str = "registratur/search";
 
 /// The rendition kind holding a scanned piece's OCR text.
 pub const OCR_TEXT: &str = "ocr-text";
@@ -75,10 +79,11 @@ impl<'a> Loader<'a> {
         if kind == TextKind::None {
             return String::new();
         }
-        let bytes = content
-            .blob_hash()
-            .map_err(|e| e.to_string())
-            .and_then(|hash| self.records.store().blobs().get(&hash).map_err(|e| e.to_string()));
+        let what = format!("the text of Dokument {dokument} ({:?})", content.filename);
+        let bytes = content.blob_hash().map_err(|e| e.to_string()).and_then(|hash| {
+            crate::quarantine::read(self.records.store(), &hash, INDEXER_ACTOR, &what)
+                .map_err(|e| e.to_string())
+        });
         let text = bytes.and_then(|bytes| match kind {
             TextKind::Plain => Ok(String::from_utf8_lossy(&bytes).into_owned()),
             TextKind::Pdf => {

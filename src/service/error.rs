@@ -5,6 +5,7 @@
 
 use registratur_storage::{BlobError, BlobHash, MetaError, StoreError};
 
+use crate::quarantine::{Damage, ReadError};
 use crate::records::repo::RecordsError;
 use crate::route::code::RoutingCodeError;
 use crate::search::SearchError;
@@ -45,6 +46,14 @@ pub enum ServiceError {
     TooLarge { limit: u64 },
     #[error("blob {hash} is corrupted and was quarantined; restore it from a backup and run a fixity check")]
     Corrupted { hash: BlobHash },
+    /// Bytes the records refer to are damaged or gone (and now in the quarantine register): data loss,
+    /// named by where the bytes belong, never "not found".
+    #[error(
+        "{what} cannot be read: its bytes (blob {hash}) {}; restore them from a backup \
+         (`registratur fixity quarantine` lists what needs restoring)",
+        lost(*damage)
+    )]
+    Damaged { what: String, hash: BlobHash, damage: Damage },
     #[error("the upload ended before its final message (last=true); nothing was stored, send it again")]
     UploadAborted,
     #[error(transparent)]
@@ -88,7 +97,7 @@ impl ServiceError {
             },
             ServiceError::NotFound(_) => ErrorCode::NotFound,
             ServiceError::TooLarge { .. } | ServiceError::Busy(_) => ErrorCode::ResourceExhausted,
-            ServiceError::Corrupted { .. } => ErrorCode::DataLoss,
+            ServiceError::Corrupted { .. } | ServiceError::Damaged { .. } => ErrorCode::DataLoss,
             ServiceError::UploadAborted => ErrorCode::Aborted,
             ServiceError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             ServiceError::Unavailable(_) => ErrorCode::Unavailable,
@@ -106,6 +115,27 @@ impl ServiceError {
             },
             ServiceError::Store(error) => store_code(error),
         }
+    }
+}
+
+impl ServiceError {
+    /// The error of a failed read of recorded bytes; `what` names where they belong
+    /// ("Dokument 5 Version 1 (original antrag.pdf)").
+    pub(crate) fn unreadable(error: ReadError, what: &str) -> Self {
+        match error {
+            ReadError::Damaged { hash, damage } => {
+                ServiceError::Damaged { what: what.to_string(), hash, damage }
+            }
+            ReadError::Store(error) => ServiceError::Store(error),
+        }
+    }
+}
+
+/// What happened to damaged bytes, for [`ServiceError::Damaged`].
+fn lost(damage: Damage) -> &'static str {
+    match damage {
+        Damage::Corrupted => "were found corrupted and are quarantined",
+        Damage::Missing => "are missing from the blob store",
     }
 }
 

@@ -285,6 +285,7 @@ impl Engine {
         page: u32,
     ) -> Result<PagePreview, ServiceError> {
         require_mailroom(principal, "look at Klärfälle")?;
+        let principal_name = principal.name.clone();
         self.blocking(move |engine| {
             let klaerfall = engine.inner.mailroom.repo().klaerfall(id)?;
             let pages = klaerfall.previews.len() as u32;
@@ -295,11 +296,10 @@ impl Engine {
                 ))
             })?;
             let hash = content.blob_hash().map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let what = format!("page {page} of Klärfall {id}'s preview");
             let mut png = Vec::new();
-            engine
-                .store()
-                .blobs()
-                .open(&hash)?
+            crate::quarantine::open(engine.store(), &hash, &principal_name, &what)
+                .map_err(|error| ServiceError::unreadable(error, &what))?
                 .read_to_end(&mut png)
                 .map_err(|e| ServiceError::Internal(format!("reading preview {hash}: {e}")))?;
             Ok(PagePreview { png, page, pages })

@@ -86,6 +86,10 @@ impl Engine {
         if progress.state == JobState::Running && runner.is_throttled() {
             progress.state = JobState::Throttled;
         }
+        // Resumed but not yet taken up again: the job waits for the worker, it is no longer paused.
+        if progress.state == JobState::Paused && job.control == Control::Run {
+            progress.state = JobState::Queued;
+        }
         Ok(JobView { job, progress })
     }
 

@@ -338,16 +338,24 @@ impl Engine {
         version: Option<u32>,
         kind: Option<String>,
     ) -> Result<(Content, BlobDownload), ServiceError> {
-        let content = self
+        let reader = principal.name.clone();
+        let (content, what) = self
             .blocking(move |engine| {
                 let (dokument, _) = engine.visible_dokument(&principal, id, READERS, "read Dokumente")?;
-                Ok(engine.records().content(&dokument, version, kind.as_deref())?)
+                let content = engine.records().content(&dokument, version, kind.as_deref())?;
+                let number = version.unwrap_or(dokument.current_version);
+                let part = match &kind {
+                    Some(kind) => format!("rendition {kind}"),
+                    None => "original".to_string(),
+                };
+                let what = format!("Dokument {id} Version {number} ({part} {:?})", content.filename);
+                Ok((content, what))
             })
             .await?;
         let hash = content
             .blob_hash()
             .map_err(|e| ServiceError::Internal(format!("stored content hash is invalid: {e}")))?;
-        let download = self.download(&hash.to_hex()).await?;
+        let download = self.download(hash, &reader, what).await?;
         Ok((content, download))
     }
 

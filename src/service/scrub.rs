@@ -6,11 +6,13 @@
 //!
 //! Each completed scrub is one transaction: a journal entry (`fixity.scrub`, with the counts and the
 //! damaged blobs' hashes), its report under `fixity/last-scrub` in the `meta` column family, and the
-//! quarantine register under `fixity/quarantine/<blake3>`: one record per blob found damaged (when,
-//! by whom, what is wrong), removed again by the first scrub that finds the blob intact (restored
-//! from a backup). The next scheduled run is due one interval after the last run of either kind,
-//! across restarts. Damaged blobs are quarantined by the blob store as they are found, logged as
-//! errors and counted in the metrics.
+//! quarantine register ([`crate::quarantine`]): one record per blob found damaged (when, by whom,
+//! what is wrong), removed again by the first scrub that finds the blob intact (restored from a
+//! backup). Reads register what they find in the same register at once; a blob a read found
+//! corrupted and moved aside is reported by the scrub as corrupted, as registered, not as missing.
+//! The next scheduled run is due one interval after the last run of either kind, across restarts.
+//! Damaged blobs are quarantined by the blob store as they are found, logged as errors and counted in
+//! the metrics.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -27,6 +29,8 @@ use tokio::sync::mpsc;
 use super::{Engine, ServiceError};
 use crate::auth::{Principal, Role};
 use crate::background::{BackgroundThread, StopSignal};
+use crate::quarantine::{self, count_findings};
+pub use crate::quarantine::{Damage, QuarantineRecord};
 use crate::records::repo::AkteRef;
 
 /// When and how fast the scheduled scrub runs.
@@ -47,7 +51,6 @@ impl Default for ScrubSettings {
 /// The actor the scheduled scrub's journal entries name.
 pub const SCRUB_ACTOR: &str = "registratur/fixity-scrub";
 const LAST_SCRUB_KEY: &[u8] = b"fixity/last-scrub";
-const QUARANTINE_PREFIX: &[u8] = b"fixity/quarantine/";
 /// How often an on-demand scrub reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
@@ -91,51 +94,6 @@ pub struct ScrubProgress {
 pub enum ScrubEvent {
     Progress(ScrubProgress),
     Done(ScrubReport),
-}
-
-/// What is wrong with a blob in the quarantine register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Damage {
-    /// Its bytes no longer match its BLAKE3 address or its recorded SHA-256 or size.
-    Corrupted,
-    /// The blob store does not have it (quarantined by an earlier read, or deleted).
-    Missing,
-}
-
-impl Damage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Damage::Corrupted => "corrupted",
-            Damage::Missing => "missing",
-        }
-    }
-
-    /// The reason, for people.
-    pub fn explanation(self) -> &'static str {
-        match self {
-            Damage::Corrupted => {
-                "the stored bytes no longer match their recorded hashes; the blob store moved them to quarantine"
-            }
-            Damage::Missing => {
-                "the blob store does not have these bytes (quarantined by an earlier read, or deleted)"
-            }
-        }
-    }
-}
-
-/// One blob in the quarantine register.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuarantineRecord {
-    /// Hex BLAKE3.
-    pub blake3: String,
-    /// Hex SHA-256 as recorded when the blob was stored: what a restored copy must hash to.
-    pub sha256: String,
-    pub size: u64,
-    pub damage: Damage,
-    /// The scrub that first found the damage.
-    pub found_at: DateTime<Utc>,
-    pub found_by: String,
 }
 
 /// A place in the records that refers to a quarantined blob.
@@ -192,8 +150,7 @@ impl Drop for ScrubGuard {
 fn record_findings(report: &FixityReport) {
     let metrics = crate::metrics::global();
     crate::metrics::Metrics::add(&metrics.fixity_runs, 1);
-    crate::metrics::Metrics::add(&metrics.fixity_corrupted, report.corrupted.len() as u64);
-    crate::metrics::Metrics::add(&metrics.fixity_missing, report.missing.len() as u64);
+    count_findings(report.corrupted.len() as u64, report.missing.len() as u64);
     for hash in &report.corrupted {
         tracing::error!(%hash, "fixity: blob corrupted and quarantined; restore it from a backup");
     }
@@ -240,19 +197,7 @@ pub(crate) fn last_report(store: &Store) -> Result<Option<ScrubReport>, ServiceE
 
 /// Every record of the quarantine register, in hash order.
 pub(crate) fn quarantine_records(store: &Store) -> Result<Vec<QuarantineRecord>, ServiceError> {
-    store
-        .meta()
-        .scan_prefix(Cf::Meta, QUARANTINE_PREFIX)?
-        .into_iter()
-        .map(|(key, value)| {
-            serde_json::from_slice(&value).map_err(|e| {
-                ServiceError::Internal(format!(
-                    "quarantine record {} cannot be read: {e}",
-                    String::from_utf8_lossy(&key)
-                ))
-            })
-        })
-        .collect()
+    Ok(quarantine::records(store)?)
 }
 
 fn run(store: &Store, interval: Duration, bytes_per_second: u64, lock: &ScrubLock, signal: &StopSignal) {
@@ -326,47 +271,45 @@ fn scrub_once(
     }
     record_findings(&fixity);
 
+    let registered = quarantine_records(store)?;
+    // A blob the register holds as corrupted is gone from the store because it was moved to
+    // quarantine (by a read, or an earlier scrub): it is reported as what it is, corrupted.
+    let registered_as = |hash: &registratur_storage::BlobHash| {
+        registered.iter().find(|r| r.blake3 == hash.to_hex()).map(|r| r.damage)
+    };
     let damaged: Vec<(registratur_storage::BlobHash, Damage)> = fixity
         .corrupted
         .iter()
         .map(|hash| (*hash, Damage::Corrupted))
-        .chain(fixity.missing.iter().map(|hash| (*hash, Damage::Missing)))
+        .chain(fixity.missing.iter().map(|hash| (*hash, registered_as(hash).unwrap_or(Damage::Missing))))
         .collect();
-    let registered = quarantine_records(store)?;
     let mut txn_writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
     for record in &registered {
         if !damaged.iter().any(|(hash, _)| hash.to_hex() == record.blake3) {
             tracing::info!(hash = %record.blake3, "fixity: a quarantined blob is intact again (restored)");
-            txn_writes.push((quarantine_key(&record.blake3), None));
+            txn_writes.push((quarantine::key(&record.blake3), None));
         }
     }
     for (hash, damage) in &damaged {
         if registered.iter().any(|record| record.blake3 == hash.to_hex()) {
             continue;
         }
-        let digest = store.digest_of(hash)?;
-        let record = QuarantineRecord {
-            blake3: hash.to_hex(),
-            sha256: digest.map(|d| d.sha256.to_hex()).unwrap_or_default(),
-            size: digest.map_or(0, |d| d.size),
-            damage: *damage,
-            found_at: Utc::now(),
-            found_by: started_by.to_string(),
-        };
+        let record = quarantine::new_record(store, hash, *damage, started_by)?;
         let value = serde_json::to_vec(&record).expect("quarantine records serialise");
-        txn_writes.push((quarantine_key(&record.blake3), Some(value)));
+        txn_writes.push((quarantine::key(&record.blake3), Some(value)));
     }
 
-    let hex =
-        |hashes: &[registratur_storage::BlobHash]| hashes.iter().map(|h| h.to_hex()).collect::<Vec<_>>();
+    let named = |damage: Damage| {
+        damaged.iter().filter(|(_, d)| *d == damage).map(|(hash, _)| hash.to_hex()).collect::<Vec<_>>()
+    };
     let report = ScrubReport {
         started_at,
         finished_at: Utc::now(),
         started_by: started_by.to_string(),
         blobs_checked: fixity.blobs_checked,
         bytes_checked: fixity.bytes_checked,
-        missing: hex(&fixity.missing),
-        corrupted: hex(&fixity.corrupted),
+        missing: named(Damage::Missing),
+        corrupted: named(Damage::Corrupted),
         quarantined: damaged.len() as u64,
         unreferenced: fixity.unreferenced.len() as u64,
         seconds: started.elapsed().as_secs_f64(),
@@ -391,10 +334,6 @@ fn scrub_once(
         "fixity scrub finished"
     );
     Ok(Some(report))
-}
-
-fn quarantine_key(blake3_hex: &str) -> Vec<u8> {
-    [QUARANTINE_PREFIX, blake3_hex.as_bytes()].concat()
 }
 
 fn require_fixity_role(principal: &Principal, what: &str) -> Result<(), ServiceError> {
@@ -584,14 +523,5 @@ mod tests {
         assert_eq!((outcome, calls), (None, 1));
         assert_eq!(last_report(&store).unwrap(), None);
         assert_eq!(store.meta().journal_head().unwrap().seq, journal);
-    }
-
-    #[test]
-    fn damage_is_explained_for_people() {
-        for damage in [Damage::Corrupted, Damage::Missing] {
-            let json = serde_json::to_string(&damage).unwrap();
-            assert_eq!(json, format!("\"{}\"", damage.as_str()));
-            assert!(damage.explanation().contains("blob store"));
-        }
     }
 }

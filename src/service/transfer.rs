@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::{Engine, ServiceError};
 use crate::auth::{Principal, Role};
+use crate::quarantine;
 
 /// Size of the chunks a download yields.
 const DOWNLOAD_CHUNK: usize = 256 * 1024;
@@ -100,22 +101,32 @@ impl Engine {
         hash_hex: &str,
     ) -> Result<BlobDownload, ServiceError> {
         super::records::require_role(principal, &[Role::Admin], "read raw blobs")?;
-        self.download(hash_hex).await
+        let hash = BlobHash::from_hex(hash_hex).map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
+        self.download(hash, &principal.name, "the requested blob".into()).await
     }
 
-    /// Verifies a blob and streams it. `hash_hex` is the BLAKE3 address in hex.
-    pub(crate) async fn download(&self, hash_hex: &str) -> Result<BlobDownload, ServiceError> {
-        let hash = BlobHash::from_hex(hash_hex).map_err(|e| ServiceError::InvalidArgument(e.to_string()))?;
-        let (digest, reader) = self
+    /// Verifies a recorded blob and streams it for `reader`. Damage (bytes that do not match, or a
+    /// recorded blob the store lacks) is registered in the quarantine register and answered as
+    /// [`ServiceError::Damaged`] naming `what` was read.
+    pub(crate) async fn download(
+        &self,
+        hash: BlobHash,
+        reader: &str,
+        what: String,
+    ) -> Result<BlobDownload, ServiceError> {
+        let found_by = reader.to_string();
+        let (digest, bytes, store) = self
             .blocking(move |engine| {
                 let digest = engine.store().digest_of(&hash)?.ok_or_else(|| {
                     ServiceError::NotFound(format!("blob {hash} is not recorded in this store"))
                 })?;
-                Ok((digest, engine.store().blobs().open(&hash)?))
+                let bytes = quarantine::open(engine.store(), &hash, &found_by, &what)
+                    .map_err(|error| ServiceError::unreadable(error, &what))?;
+                Ok((digest, bytes, (engine.store().clone(), found_by, what)))
             })
             .await?;
         let (sender, chunks) = mpsc::channel(CHANNEL_DEPTH);
-        tokio::task::spawn_blocking(move || stream_out(reader, hash, sender));
+        tokio::task::spawn_blocking(move || stream_out(bytes, hash, sender, store));
         Ok(BlobDownload { digest, chunks })
     }
 }
@@ -184,10 +195,13 @@ impl Read for ChannelReader {
     }
 }
 
+/// Sends a verified blob's bytes. Bytes that change while they are read end the stream with the
+/// damage, registered like any other finding; `(store, found_by, what)` say who read what.
 fn stream_out(
     mut reader: Box<dyn Read + Send>,
     hash: BlobHash,
     sender: mpsc::Sender<Result<Vec<u8>, ServiceError>>,
+    (store, found_by, what): (registratur_storage::Store, String, String),
 ) {
     loop {
         let mut chunk = vec![0u8; DOWNLOAD_CHUNK];
@@ -197,7 +211,10 @@ fn stream_out(
                 chunk.truncate(n);
                 Ok(chunk)
             }
-            Err(error) if error.kind() == io::ErrorKind::InvalidData => Err(ServiceError::Corrupted { hash }),
+            Err(error) if error.kind() == io::ErrorKind::InvalidData => Err(ServiceError::unreadable(
+                quarantine::found_changed_while_read(&store, &hash, &found_by, &what),
+                &what,
+            )),
             Err(error) => Err(ServiceError::Internal(format!("reading blob {hash}: {error}"))),
         };
         let failed = result.is_err();

@@ -71,6 +71,110 @@ fn rot(server: &TestServer, blake3: &str) {
     std::fs::write(&path, bytes).unwrap();
 }
 
+/// The DATA_LOSS answer to a read of a Dokument whose bytes are damaged or gone: it names the
+/// Dokument and Version, what happened to the bytes and what restores them.
+fn assert_data_loss(error: registratur::grpc::client::ClientError, id: u64, version: u32, happened: &str) {
+    let registratur::grpc::client::ClientError::Rpc { code, message } = &error else {
+        panic!("expected an RPC error, got {error}")
+    };
+    assert_eq!(*code, tonic::Code::DataLoss, "{error}");
+    for part in
+        [&format!("Dokument {id} Version {version}"), happened, "backup", "registratur fixity quarantine"]
+    {
+        assert!(message.contains(part), "{part:?} missing in {message:?}");
+    }
+    assert!(!message.contains("check the hash"), "{message}");
+}
+
+/// A read that finds damaged bytes registers the finding at once (register, journal, metric); every
+/// later read of them is DATA_LOSS too, and the scrub reports them as corrupted, not missing. A blob
+/// file deleted behind the engine's back is data loss as well, registered as missing.
+#[tokio::test]
+async fn a_read_that_finds_damage_registers_it_and_every_later_read_is_data_loss() {
+    let (server, id, aktenzeichen, first, second) = server_with_dokument().await;
+    let damaged = BlobDigest::of(&first).blake3.to_hex();
+    rot(&server, &damaged);
+    let mut fachverfahren = server.client_as(crate::support::FACHVERFAHREN).await;
+    for _ in 0..3 {
+        let mut received = Vec::new();
+        let error = fachverfahren.read_content(id, Some(1), None, &mut received).await.unwrap_err();
+        assert!(received.is_empty(), "no byte of damaged content is sent");
+        assert_data_loss(error, id, 1, "corrupted and are quarantined");
+    }
+
+    // Registered by the first read, before any scrub.
+    let mut archivist = server.client_as(ARCHIVIST).await;
+    assert_eq!(archivist.last_scrub().await.unwrap(), None);
+    let quarantine = archivist.quarantine().await.unwrap();
+    assert_eq!(quarantine.len(), 1, "{quarantine:?}");
+    let record = &quarantine[0].record;
+    assert_eq!((record.blake3.as_str(), record.damage), (damaged.as_str(), Damage::Corrupted));
+    assert_eq!((record.found_by.as_str(), record.size), ("fv", 70_000));
+    assert_eq!(
+        quarantine[0].references,
+        vec![BlobReference::Version {
+            dokument_id: id,
+            akte_id: entry_akte(&quarantine[0].references[0]),
+            aktenzeichen: aktenzeichen.clone(),
+            version: 1,
+            part: "original".into(),
+            filename: "antrag.bin".into(),
+        }]
+    );
+    let metrics = registratur::metrics::global().render(&Default::default());
+    let corrupted_findings: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("registratur_fixity_findings_total{finding=\"corrupted\"} "))
+        .and_then(|value| value.parse().ok())
+        .expect("the findings counter");
+    assert!(corrupted_findings >= 1, "the read's finding is counted: {metrics}");
+
+    // The scrub finds the bytes gone from the store and reports them as what they are: corrupted.
+    let report = archivist.check_fixity(|_| {}).await.unwrap();
+    assert_eq!(
+        (report.corrupted.clone(), report.missing.clone()),
+        (vec![damaged.clone()], vec![]),
+        "{report:?}"
+    );
+    assert_eq!(report.quarantined, 1);
+
+    // The other Version is intact; deleted behind the engine's back, it is data loss too.
+    let mut intact = Vec::new();
+    fachverfahren.read_content(id, Some(2), None, &mut intact).await.unwrap();
+    assert_eq!(intact, second);
+    let gone = BlobDigest::of(&second).blake3.to_hex();
+    let path = server.data_dir.join("blobs/blobs").join(&gone[..2]).join(&gone[2..4]).join(&gone);
+    std::fs::remove_file(path).unwrap();
+    let error = fachverfahren.read_content(id, None, None, &mut Vec::new()).await.unwrap_err();
+    assert_data_loss(error, id, 2, "missing");
+    let quarantine = archivist.quarantine().await.unwrap();
+    let missing = quarantine.iter().find(|e| e.record.blake3 == gone).expect("registered at once");
+    assert_eq!(missing.record.damage, Damage::Missing);
+
+    // Each finding is one `fixity.damage` journal entry, however often the bytes were read.
+    let (found, damaged_hex, gone_hex) =
+        (std::sync::Arc::new(std::sync::Mutex::new(Vec::new())), damaged, gone);
+    let seen = found.clone();
+    let server = server
+        .restart_after(move |data_dir| {
+            let store = Store::open(data_dir).unwrap();
+            let head = store.meta().journal_head().unwrap().seq;
+            let entries = store.meta().journal_entries(1, head as usize).unwrap();
+            *seen.lock().unwrap() =
+                entries.into_iter().filter(|e| e.action == "fixity.damage").collect::<Vec<JournalEntry>>();
+        })
+        .await;
+    let found = found.lock().unwrap().clone();
+    assert_eq!(found.len(), 2, "{found:?}");
+    let payloads: Vec<Value> = found.iter().map(|e| serde_json::from_slice(&e.payload).unwrap()).collect();
+    assert_eq!(payloads[0]["blake3"], damaged_hex.as_str());
+    assert_eq!(payloads[0]["damage"], "corrupted");
+    assert_eq!(payloads[1]["blake3"], gone_hex.as_str());
+    assert_eq!(payloads[1]["damage"], "missing");
+    assert!(found.iter().all(|e| e.actor == "fv"));
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn an_archivist_runs_a_scrub_reads_its_report_and_finds_what_to_restore() {
     let (server, id, aktenzeichen, first, _) = server_with_dokument().await;

@@ -101,10 +101,15 @@ async fn a_corrupted_blob_is_data_loss_never_bad_bytes_and_fixity_reports_it() {
     assert!(received.is_empty(), "no byte of a corrupted blob may be sent");
     assert!(error.to_string().contains("quarantined"), "{error}");
     assert_eq!(rpc_code(error), Code::DataLoss);
-    // The blob is now in quarantine: fixity reports it missing from the store.
+    // The blob is now in quarantine, and the read registered it: fixity reports it corrupted, not
+    // merely missing from the store.
     let fixity = client.check_fixity(|_| {}).await.unwrap();
-    assert_eq!(fixity.missing, vec![hex.clone()]);
+    assert_eq!((fixity.corrupted.clone(), fixity.missing.clone()), (vec![hex.clone()], vec![]));
     assert!(!fixity.is_clean());
+    // A second read is data loss as well, not "not found".
+    let error = client.get_blob(&hex, Vec::new()).await.unwrap_err();
+    assert!(error.to_string().contains("quarantined"), "{error}");
+    assert_eq!(rpc_code(error), Code::DataLoss);
     let quarantined = std::fs::read_dir(server.data_dir.join("blobs/quarantine")).unwrap().count();
     assert_eq!(quarantined, 1);
     server.stop().await;

@@ -184,6 +184,66 @@ async fn archivists_migrate_images_to_pdfa_with_validated_derived_versions() {
     assert!(admin.verify_journal().await.unwrap().first_break.is_none());
 }
 
+/// An animated GIF of two frames.
+fn animated_gif() -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(&mut out);
+        for seed in 0..2 {
+            let frame = image::RgbaImage::from_fn(16, 16, |x, y| {
+                image::Rgba([(x * 13 + seed * 50) as u8, (y * 7) as u8, 90, 255])
+            });
+            encoder.encode_frame(image::Frame::new(frame)).unwrap();
+        }
+    }
+    out
+}
+
+/// What the counters call flagged the report calls flagged, for a policy flag and a Dokument that
+/// needs a decision alike; a TIFF cut short is a TIFF (fmt/353) that failed as damaged, not an
+/// unknown format.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_outcomes_agree_with_the_counters_and_a_truncated_tiff_is_damaged() {
+    let server = TestServer::start().await;
+    let mut admin = server.client().await;
+    admin.import_aktenplan(Aktenplan::example_kgst().to_csv()).await.unwrap();
+    let akte = admin.create_akte("32.10.05", "Bauakte", None, Some(2019)).await.unwrap().aktenzeichen;
+    let gif_id = add(&mut admin, &akte, "animation.gif", "image/gif", animated_gif()).await;
+    let unknown_id = add(&mut admin, &akte, "daten.bin", "application/octet-stream", vec![0x17; 300]).await;
+    let tiff = registratur_testkit::write_tiff(&[page(300, 400, 2)], 300.0).unwrap();
+    assert!(tiff.starts_with(b"II*\0"));
+    // Cut short so that the first directory lies past the end (the encoder writes it after the strips).
+    let first_ifd = u32::from_le_bytes(tiff[4..8].try_into().unwrap()) as usize;
+    let cut = tiff[..first_ifd.min(tiff.len() / 2)].to_vec();
+    assert!(first_ifd >= cut.len(), "the first directory points past the end");
+    let cut_id = add(&mut admin, &akte, "abgeschnitten.tif", "image/tiff", cut).await;
+
+    let mut archivist = server.client_as(ARCHIVIST).await;
+    let census = archivist.census(None, None).await.unwrap();
+    let total = |puid: &str| census.iter().find(|r| r.unit.is_empty() && r.puid == puid).map(|r| r.dokumente);
+    assert_eq!(total("fmt/353"), Some(1), "{census:#?}");
+
+    for dry_run in [true, false] {
+        let job = archivist.start_migration(dry_run, None, None).await.unwrap();
+        let done = wait_done(&mut archivist, job.job_id).await;
+        let (items, _) = archivist.migration_report(job.job_id, 0, 0).await.unwrap();
+        let item = |id: u64| items.iter().find(|i| i.dokument_id == id).unwrap().clone();
+        let count = |outcome: &str| items.iter().filter(|i| i.outcome == outcome).count() as u64;
+        assert_eq!((done.flagged, done.failed), (count("flagged"), count("failed")), "{done:?} {items:#?}");
+        assert_eq!((done.flagged, done.failed), (2, 1), "{done:?}");
+
+        let gif = item(gif_id);
+        assert_eq!(gif.outcome, "flagged", "{gif:?}");
+        assert!(gif.reason.contains("needs a human decision") && gif.reason.contains("2 frames"), "{gif:?}");
+        assert_eq!(item(unknown_id).outcome, "flagged");
+        let cut = item(cut_id);
+        assert_eq!((cut.puid.as_str(), cut.outcome.as_str()), ("fmt/353", "failed"), "{cut:?}");
+        assert!(cut.reason.contains("damaged or truncated"), "{cut:?}");
+        assert!(!cut.reason.contains("policy"), "no advice to add a policy rule: {cut:?}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_job_stays_paused_across_a_restart_and_resumes_where_it_stopped() {
     let server = TestServer::start().await;
@@ -211,7 +271,9 @@ async fn a_paused_job_stays_paused_across_a_restart_and_resumes_where_it_stopped
     let still = archivist.migration_job(job.job_id).await.unwrap();
     assert_eq!((still.state.as_str(), still.examined), ("paused", examined));
 
-    archivist.control_migration(job.job_id, "resume").await.unwrap();
+    let resumed = archivist.control_migration(job.job_id, "resume").await.unwrap();
+    assert_eq!(resumed.control, "run");
+    assert_ne!(resumed.state, "paused", "a resumed job waits for the worker or runs: {resumed:?}");
     let done = wait_done(&mut archivist, job.job_id).await;
     assert_eq!((done.state.as_str(), done.migrated), ("done", 12));
     let mut admin = server.client().await;

@@ -150,8 +150,16 @@ fn tiff_and_bigtiff() {
     let mut bigtiff = b"II\x2B\x00\x08\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00".to_vec();
     bigtiff.extend_from_slice(&[0; 16]);
     assert_eq!(identify(&bigtiff), Format::BIGTIFF);
-    // A first directory past the end is not a TIFF.
-    assert!(identify(b"II\x2A\x00\xFF\x00\x00\x00").is_unknown());
+    // A first directory past the end is a truncated TIFF: DROID identifies by the header, and the
+    // decoder reports the damage.
+    assert_eq!(identify(b"II\x2A\x00\xFF\x00\x00\x00"), Format::TIFF);
+    let cut = &tiff[..tiff.len() / 2];
+    assert_eq!(identify(cut), Format::TIFF, "a TIFF cut short");
+    assert_eq!(identify(b"MM\x00\x2A\x00\x01\x00\x00"), Format::TIFF);
+    assert_eq!(identify(b"II\x2B\x00\x08\x00\x00\x00\xFF\xFF\x00\x00\x00\x00\x00\x00"), Format::BIGTIFF);
+    // Not TIFF headers: another version, BigTIFF with another offset size, too short to tell.
+    assert!(identify(b"II\x2C\x00\x08\x00\x00\x00\x01").is_unknown());
+    assert!(identify(b"II\x2B\x00\x04\x00\x00\x00\x10\x00\x00\x00").is_unknown());
 }
 
 #[test]

@@ -549,6 +549,7 @@ fn cmyk_and_extra_channels_need_a_human() {
             MigrateError::NeedsHuman { reason } => {
                 assert!(reason.starts_with("page 1: the image is CMYK"), "{reason}");
                 assert!(reason.contains("colour profile"), "{reason}");
+                assert!(!reason.contains("  "), "no runs of spaces: {reason:?}");
             }
             other => panic!("expected NeedsHuman, got {other}"),
         }
@@ -580,7 +581,8 @@ fn cmyk_and_extra_channels_need_a_human() {
             premultiplied: false,
         }),
     };
-    assert!(not_representable(&page).is_some_and(|reason| reason.contains("5 samples per pixel")));
+    let reason = not_representable(&page).expect("five channels need a human");
+    assert!(reason.contains("5 samples per pixel") && !reason.contains("  "), "{reason:?}");
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
