@@ -27,6 +27,7 @@ use serde::de::DeserializeOwned;
 use super::aktenplan::{Aktenplan, AktenplanError};
 use super::aktenzeichen::{AktenplanKey, Aktenzeichen, AktenzeichenError, AktenzeichenFormat};
 use super::model::{Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, Version, Vorgang};
+use super::text::check_text;
 
 /// Errors of the records layer.
 #[derive(Debug, thiserror::Error)]
@@ -132,9 +133,8 @@ pub struct DerivedVersion {
     pub event: serde_json::Value,
 }
 
-/// The longest text a record field may hold, in characters (titles, senders, reasons, notes, file
-/// names). Longer values are refused: they would bloat every record, journal entry and index document.
-pub const MAX_TEXT_CHARS: usize = 1_000;
+/// The longest text a record field may hold; the rule lives in `records::text`.
+pub use super::text::MAX_TEXT_CHARS;
 
 impl NewDokument {
     /// Checks the fields before any byte is stored.
@@ -909,24 +909,14 @@ impl StoredContent {
     }
 }
 
+/// A field that must not be empty, under the one rule for human-readable fields (`text`).
 fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, RecordsError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(RecordsError::Invalid(format!("{field} must not be empty")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(RecordsError::Invalid(format!("{field} must not contain control characters")));
-    }
-    optional(field, value)
+    check_text(field, value, true, MAX_TEXT_CHARS)
+        .map_err(|problem| RecordsError::Invalid(problem.to_string()))
 }
 
-/// A field that may be empty but not longer than [`MAX_TEXT_CHARS`].
+/// A field that may be empty, under the one rule for human-readable fields (`text`).
 fn optional<'a>(field: &str, value: &'a str) -> Result<&'a str, RecordsError> {
-    let length = value.chars().count();
-    if length > MAX_TEXT_CHARS {
-        return Err(RecordsError::Invalid(format!(
-            "{field} has {length} characters; at most {MAX_TEXT_CHARS} are allowed, shorten it"
-        )));
-    }
-    Ok(value)
+    check_text(field, value, false, MAX_TEXT_CHARS)
+        .map_err(|problem| RecordsError::Invalid(problem.to_string()))
 }

@@ -18,6 +18,7 @@ use crate::ingest::model::{
 use crate::ingest::pipeline::MailroomEvent;
 use crate::records::model::{Channel, Dokument};
 use crate::records::repo::AkteRef;
+use crate::records::text::check_text;
 
 /// Longest scanner batch id, operator or device name accepted.
 const MAX_LABEL: usize = 200;
@@ -79,17 +80,12 @@ fn require_mailroom(principal: &Principal, what: &str) -> Result<(), ServiceErro
     super::records::require_role(principal, &[Role::Mailroom, Role::Admin], what)
 }
 
+/// A batch label or file name, under the one rule for human-readable fields (`records::text`), but
+/// at most [`MAX_LABEL`] characters.
 fn label(field: &str, value: &str, required: bool) -> Result<String, ServiceError> {
-    let value = value.trim();
-    if required && value.is_empty() {
-        return Err(ServiceError::InvalidArgument(format!("{field} must not be empty")));
-    }
-    if value.chars().count() > MAX_LABEL || value.chars().any(char::is_control) {
-        return Err(ServiceError::InvalidArgument(format!(
-            "{field} must be at most {MAX_LABEL} characters without control characters"
-        )));
-    }
-    Ok(value.to_string())
+    check_text(field, value, required, MAX_LABEL)
+        .map(str::to_string)
+        .map_err(|problem| ServiceError::InvalidArgument(problem.to_string()))
 }
 
 impl NewBatch {
