@@ -84,7 +84,8 @@ pub enum KlaerfallCommand {
         /// Title of the new Dokument (default: "Posteingang vom ...").
         #[arg(long, default_value = "")]
         title: String,
-        /// Why this Akte; recorded in the journal.
+        /// Why this Akte; recorded with the Klärfall and in the journal entry that files the Dokument
+        /// (shown by `klaerfall show`, `doc history` and `audit export`).
         #[arg(long, default_value = "")]
         note: String,
     },

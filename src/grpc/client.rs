@@ -101,10 +101,16 @@ pub struct KlaerfallReport {
     pub posteingangsdatum: String,
     pub pages: u32,
     pub excerpt: String,
+    pub created_at: String,
+    pub rendition_sha256: String,
+    /// `open` or `resolved`; the `resolved_` fields are empty or 0 while open.
     pub state: String,
+    pub resolved_akte_id: u64,
     pub resolved_aktenzeichen: String,
     pub resolved_dokument_id: u64,
     pub resolved_by: String,
+    pub resolved_at: String,
+    pub resolved_note: String,
 }
 
 /// A migration job as reported to clients.

@@ -336,13 +336,14 @@ pub(crate) fn klaerfall(klaerfall: &crate::ingest::model::Klaerfall) -> pb::Klae
         rendition_sha256: klaerfall.rendition.sha256.clone(),
         ..Default::default()
     };
-    if let KlaerfallState::Resolved { akte_id, aktenzeichen, dokument_id, by, at, .. } = &klaerfall.state {
+    if let KlaerfallState::Resolved { akte_id, aktenzeichen, dokument_id, by, at, note } = &klaerfall.state {
         out.state = "resolved".into();
         out.resolved_akte_id = *akte_id;
         out.resolved_aktenzeichen = aktenzeichen.clone();
         out.resolved_dokument_id = *dokument_id;
         out.resolved_by = by.clone();
         out.resolved_at = time(at);
+        out.resolved_note = note.clone();
     }
     out
 }
@@ -390,10 +391,15 @@ pub(crate) fn klaerfall_report(k: pb::Klaerfall) -> super::client::KlaerfallRepo
         posteingangsdatum: k.posteingangsdatum,
         pages: k.pages,
         excerpt: k.excerpt,
+        created_at: k.created_at,
+        rendition_sha256: k.rendition_sha256,
         state: k.state,
+        resolved_akte_id: k.resolved_akte_id,
         resolved_aktenzeichen: k.resolved_aktenzeichen,
         resolved_dokument_id: k.resolved_dokument_id,
         resolved_by: k.resolved_by,
+        resolved_at: k.resolved_at,
+        resolved_note: k.resolved_note,
     }
 }
 

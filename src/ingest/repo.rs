@@ -25,6 +25,7 @@ use crate::records::model::{Content, Dokument};
 use crate::records::repo::{
     AkteRef, NewDokument, Records, RecordsError, StoredContent, load_json, visit_json,
 };
+use crate::records::text::{MAX_TEXT_CHARS, check_text};
 
 /// The journal actor for what the mailroom worker does on its own.
 pub const WORKER_ACTOR: &str = "registratur/mailroom";
@@ -285,7 +286,8 @@ impl MailroomRepo {
         ids.into_iter().rev().take(limit).map(|id| self.klaerfall(id)).collect()
     }
 
-    /// Files an open Klärfall's piece in the Akte a person chose; the journal records who decided.
+    /// Files an open Klärfall's piece in the Akte a person chose. The `dokument.add` journal entry
+    /// carries a `klaerfall` object: who resolved it, when, into which Akte, with which note.
     pub fn resolve_klaerfall(
         &self,
         records: &Records,
@@ -300,6 +302,8 @@ impl MailroomRepo {
         if let KlaerfallState::Resolved { aktenzeichen, .. } = &klaerfall.state {
             return Err(RecordsError::KlaerfallResolved { id, aktenzeichen: aktenzeichen.clone() });
         }
+        let note = check_text("note", note, false, MAX_TEXT_CHARS)
+            .map_err(|problem| RecordsError::Invalid(problem.to_string()))?;
         let target = records.akte(akte)?;
         let new = NewDokument {
             akte: AkteRef::Id(target.id),
@@ -338,22 +342,36 @@ impl MailroomRepo {
             ("transfervermerk".to_string(), stored(&klaerfall.transfervermerk)?),
         ];
         let mut resolved = klaerfall.clone();
-        let note = note.trim().to_string();
-        let (dokument, _) = records.file_dokument(actor, &new, &original, &renditions, |txn, dokument| {
-            resolved.state = KlaerfallState::Resolved {
-                akte_id: target.id,
-                aktenzeichen: target.aktenzeichen.clone(),
-                dokument_id: dokument.id,
-                by: actor.to_string(),
-                at: Utc::now(),
-                note: note.clone(),
-            };
-            txn.require_value(Cf::Records, klaerfall_key(id), Some(bytes))
-                .put(Cf::Records, klaerfall_key(id), json(&resolved))
-                .delete(Cf::Index, open_klaerfall_key(id))
-                .index_journal_entry(Cf::Index, klaerfall_history(id))
-                .index_journal_entry(Cf::Index, batch_history(klaerfall.batch_id));
-        })?;
+        let at = Utc::now();
+        // Who resolved which Klärfall, when, into which Akte and why: in the journal entry that files
+        // the Dokument, so that its history and audit export show the decision.
+        let trace = serde_json::json!({
+            "klaerfall_id": id, "batch_id": klaerfall.batch_id, "piece": klaerfall.piece,
+            "reason": klaerfall.reason, "resolved_by": actor, "resolved_at": at,
+            "akte_id": target.id, "aktenzeichen": target.aktenzeichen, "note": note,
+        });
+        let (dokument, _) = records.file_dokument_noting(
+            actor,
+            &new,
+            &original,
+            &renditions,
+            Some(("klaerfall", trace)),
+            |txn, dokument| {
+                resolved.state = KlaerfallState::Resolved {
+                    akte_id: target.id,
+                    aktenzeichen: target.aktenzeichen.clone(),
+                    dokument_id: dokument.id,
+                    by: actor.to_string(),
+                    at,
+                    note: note.to_string(),
+                };
+                txn.require_value(Cf::Records, klaerfall_key(id), Some(bytes))
+                    .put(Cf::Records, klaerfall_key(id), json(&resolved))
+                    .delete(Cf::Index, open_klaerfall_key(id))
+                    .index_journal_entry(Cf::Index, klaerfall_history(id))
+                    .index_journal_entry(Cf::Index, batch_history(klaerfall.batch_id));
+            },
+        )?;
         Ok((resolved, dokument))
     }
 }

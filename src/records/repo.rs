@@ -560,6 +560,21 @@ impl Records {
         renditions: &[(String, StoredContent)],
         extra: impl FnOnce(&mut Txn, &Dokument),
     ) -> Result<(Dokument, Version), RecordsError> {
+        self.file_dokument_noting(actor, new, original, renditions, None, extra)
+    }
+
+    /// [`Records::file_dokument`], with `noting` = (key, value) added to the `dokument.add` journal
+    /// entry's payload: why the Dokument was filed here, such as the Klärfall a person resolved. The
+    /// entry is part of the hash chain, so the note is as tamper-evident as the filing itself.
+    pub fn file_dokument_noting(
+        &self,
+        actor: &str,
+        new: &NewDokument,
+        original: &StoredContent,
+        renditions: &[(String, StoredContent)],
+        noting: Option<(&str, serde_json::Value)>,
+        extra: impl FnOnce(&mut Txn, &Dokument),
+    ) -> Result<(Dokument, Version), RecordsError> {
         new.check()?;
         let title = required("title", &new.title)?;
         let (akte, akte_bytes) = self.open_akte(&new.akte)?;
@@ -588,7 +603,7 @@ impl Records {
             .iter()
             .map(|(kind, content)| Rendition { kind: kind.clone(), content: content.to_content() })
             .collect();
-        let payload = serde_json::json!({
+        let mut payload = serde_json::json!({
             "dokument_id": dokument.id, "akte_id": akte.id, "title": dokument.title,
             "posteingangsdatum": dokument.eingang.posteingangsdatum, "channel": dokument.eingang.channel,
             "source": dokument.eingang.source, "blake3": first.original.blake3, "sha256": first.original.sha256,
@@ -596,6 +611,9 @@ impl Records {
                 "kind": r.kind, "blake3": r.content.blake3, "sha256": r.content.sha256,
             })).collect::<Vec<_>>(),
         });
+        if let (Some((key, value)), Some(fields)) = (noting, payload.as_object_mut()) {
+            fields.insert(key.to_string(), value);
+        }
         let mut txn = Txn::new(actor, "dokument.add", payload.to_string());
         txn.require_value(Cf::Records, akte_key(akte.id), Some(akte_bytes))
             .put(Cf::Records, dok_key(dokument.id), json(&dokument))

@@ -374,3 +374,84 @@ async fn a_restart_during_processing_resumes_without_losing_or_duplicating_piece
     assert!(journal.first_break.is_none(), "{journal:?}");
     server.stop().await;
 }
+
+/// A batch of one unroutable letter at a low resolution: one Klärfall, quickly.
+fn one_unroutable_letter() -> Vec<BatchFileSource> {
+    let letters = vec![LetterSpec {
+        routing: Routing::Nothing,
+        pages: 1,
+        upside_down: false,
+        expect: "klaerfall:no_code".into(),
+    }];
+    let options = BatchOptions { dpi: 100.0, separators: false, duplex: false, ..BatchOptions::default() };
+    let (pages, _) = render_batch(&letters, &options).unwrap();
+    vec![BatchFileSource { filename: "brief.tiff".into(), bytes: write_tiff(&pages, 100.0).unwrap() }]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_klaerfall_resolution_is_traced_in_the_klaerfall_the_history_and_the_audit_export() {
+    let server = TestServer::start().await;
+    let mut admin = server.client().await;
+    admin.import_aktenplan(Aktenplan::example_kgst().to_csv()).await.unwrap();
+    let (akte_id, aktenzeichen) = akte_under(&mut admin, "32", "Ziel der Klärung").await;
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let report = ingest_and_wait(&mut mailroom, "stapel-klaer", one_unroutable_letter()).await;
+    let klaerfall_id = piece(&report, 0).klaerfall_id;
+    assert_ne!(klaerfall_id, 0, "{report:#?}");
+
+    // A note with a control character is refused like any record field; the case stays open.
+    let refused = mailroom
+        .resolve_klaerfall(klaerfall_id, &AkteRef::Id(akte_id), "", "Absender\0erkannt")
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("note contains the control character U+0000"), "{refused}");
+    assert_eq!(mailroom.klaerfall(klaerfall_id).await.unwrap().state, "open");
+
+    let note = "Absender über Kundennummer erkannt";
+    let (resolved, dokument_id) = mailroom
+        .resolve_klaerfall(klaerfall_id, &AkteRef::Aktenzeichen(aktenzeichen.clone()), "", note)
+        .await
+        .unwrap();
+    assert_eq!(resolved.resolved_note, note);
+    let shown = mailroom.klaerfall(klaerfall_id).await.unwrap();
+    assert_eq!(
+        (
+            shown.state.as_str(),
+            shown.resolved_by.as_str(),
+            shown.resolved_akte_id,
+            shown.resolved_aktenzeichen.as_str(),
+            shown.resolved_dokument_id,
+            shown.resolved_note.as_str()
+        ),
+        ("resolved", "mailroom", akte_id, aktenzeichen.as_str(), dokument_id, note)
+    );
+    assert!(chrono::DateTime::parse_from_rfc3339(&shown.resolved_at).is_ok(), "{shown:#?}");
+
+    // The journal entry that files the Dokument says who resolved which Klärfall, when, where, why.
+    let check = |payload: &serde_json::Value| {
+        let trace = &payload["klaerfall"];
+        assert_eq!(trace["klaerfall_id"], klaerfall_id, "{payload:#}");
+        assert_eq!(trace["batch_id"], report.batch_id, "{payload:#}");
+        assert_eq!(trace["resolved_by"], "mailroom", "{payload:#}");
+        assert_eq!(trace["akte_id"], akte_id, "{payload:#}");
+        assert_eq!(trace["aktenzeichen"], aktenzeichen.as_str(), "{payload:#}");
+        assert_eq!(trace["note"], note, "{payload:#}");
+        let at = chrono::DateTime::parse_from_rfc3339(trace["resolved_at"].as_str().unwrap()).unwrap();
+        let shown_at = chrono::DateTime::parse_from_rfc3339(&shown.resolved_at).unwrap();
+        assert!((at - shown_at).num_milliseconds().abs() < 1000, "{payload:#} vs {}", shown.resolved_at);
+    };
+    let history = admin.document_history(dokument_id).await.unwrap();
+    let filed = history.iter().find(|h| h.action == "dokument.add").unwrap_or_else(|| panic!("{history:?}"));
+    assert_eq!(filed.actor, "mailroom");
+    check(&serde_json::from_str(&filed.details).unwrap());
+    let export: serde_json::Value =
+        serde_json::from_str(&admin.export_document_history(dokument_id).await.unwrap()).unwrap();
+    let entry = export["journal"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "dokument.add")
+        .unwrap_or_else(|| panic!("{export:#}"));
+    check(&serde_json::from_str(entry["payload"].as_str().unwrap()).unwrap());
+    server.stop().await;
+}
