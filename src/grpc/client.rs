@@ -37,10 +37,12 @@ pub struct BatchReceipt {
     pub files: Vec<(String, String, u64)>,
 }
 
-/// One piece of a batch, as reported to clients.
+/// One piece of a batch, as reported to clients. Piece, file and page numbers are 1-based, as people
+/// count and as the CLI prints them in text and JSON alike (the wire's are 0-based).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PieceReport {
-    pub index: u32,
+    /// 1-based.
+    pub piece: u32,
     pub outcome: String,
     pub akte_id: u64,
     pub aktenzeichen: String,
@@ -50,7 +52,7 @@ pub struct PieceReport {
     pub reason: String,
     pub detail: String,
     pub evidence: Vec<String>,
-    /// (file, page), both 0-based.
+    /// (file, page), both 1-based.
     pub pages: Vec<(u32, u32)>,
     pub blank_pages_removed: u32,
     pub qc: String,
@@ -88,11 +90,20 @@ pub enum BatchEventReport {
     Done(BatchSummaryReport),
 }
 
-/// A Klärfall as reported to clients.
+/// A Klärfall page preview: the PNG, which page it is (1-based) and how many there are.
+#[derive(Clone, Debug)]
+pub struct PreviewReport {
+    pub png: Vec<u8>,
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// A Klärfall as reported to clients: every field the API returns.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct KlaerfallReport {
     pub id: u64,
     pub batch_id: u64,
+    /// 1-based, as in [`PieceReport`].
     pub piece: u32,
     pub reason: String,
     pub detail: String,
@@ -745,14 +756,14 @@ impl Client {
         ))
     }
 
-    /// The PNG of one page (1-based) and the number of pages.
-    pub async fn klaerfall_preview(&mut self, id: u64, page: u32) -> Result<(Vec<u8>, u32), ClientError> {
+    /// The PNG of one page (1-based; 0 means 1), the page the server returned and the number of pages.
+    pub async fn klaerfall_preview(&mut self, id: u64, page: u32) -> Result<PreviewReport, ClientError> {
         let preview = self
             .mailroom
             .get_klaerfall_preview(pb::GetKlaerfallPreviewRequest { id, page })
             .await?
             .into_inner();
-        Ok((preview.png, preview.pages))
+        Ok(PreviewReport { png: preview.png, page: preview.page, pages: preview.pages })
     }
 
     /// Files a Klärfall in an Akte; returns the new Dokument's id.

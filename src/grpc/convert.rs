@@ -350,7 +350,7 @@ pub(crate) fn klaerfall(klaerfall: &crate::ingest::model::Klaerfall) -> pb::Klae
 
 pub(crate) fn piece_report(p: pb::Piece) -> super::client::PieceReport {
     super::client::PieceReport {
-        index: p.index,
+        piece: p.index + 1,
         outcome: p.outcome,
         akte_id: p.akte_id,
         aktenzeichen: p.aktenzeichen,
@@ -360,7 +360,7 @@ pub(crate) fn piece_report(p: pb::Piece) -> super::client::PieceReport {
         reason: p.reason,
         detail: p.detail,
         evidence: p.evidence,
-        pages: p.pages.iter().map(|r| (r.file, r.page)).collect(),
+        pages: p.pages.iter().map(|r| (r.file + 1, r.page + 1)).collect(),
         blank_pages_removed: p.blank_pages_removed,
         qc: p.qc,
     }
@@ -383,7 +383,7 @@ pub(crate) fn klaerfall_report(k: pb::Klaerfall) -> super::client::KlaerfallRepo
     super::client::KlaerfallReport {
         id: k.id,
         batch_id: k.batch_id,
-        piece: k.piece,
+        piece: k.piece + 1,
         reason: k.reason,
         detail: k.detail,
         evidence: k.evidence,

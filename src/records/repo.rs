@@ -48,8 +48,8 @@ pub enum RecordsError {
     DokumentNotFound(u64),
     #[error("Dokument {dokument} has no Version {version}")]
     VersionNotFound { dokument: u64, version: u32 },
-    #[error("Version {version} of Dokument {dokument} has no rendition {kind:?}")]
-    RenditionNotFound { dokument: u64, version: u32, kind: String },
+    #[error("Version {version} of Dokument {dokument} has no rendition {kind:?}; {}", available_kinds(.available))]
+    RenditionNotFound { dokument: u64, version: u32, kind: String, available: Vec<String> },
     #[error("Akte {0} is closed (z.d.A.); nothing can be added to it or changed")]
     AkteClosed(String),
     #[error("Aktenzeichen {aktenzeichen} is already taken by Akte {akte_id}")]
@@ -160,6 +160,15 @@ impl NewVersion {
         optional("filename", &self.filename)?;
         optional("media_type", &self.media_type)?;
         Ok(())
+    }
+}
+
+/// The second half of a missing rendition's message: the kinds there are, or that there are none.
+fn available_kinds(available: &[String]) -> String {
+    if available.is_empty() {
+        "this Version has no renditions; read its original instead".to_string()
+    } else {
+        format!("ask for one of the kinds it has: {}", available.join(", "))
     }
 }
 
@@ -810,11 +819,13 @@ impl Records {
         match kind {
             None => Ok(record.original),
             Some(kind) => {
+                let available: Vec<String> = record.renditions.iter().map(|r| r.kind.clone()).collect();
                 record.renditions.into_iter().find(|r| r.kind == kind).map(|r| r.content).ok_or_else(|| {
                     RecordsError::RenditionNotFound {
                         dokument: dokument.id,
                         version: number,
                         kind: kind.to_string(),
+                        available,
                     }
                 })
             }

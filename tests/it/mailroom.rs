@@ -45,7 +45,7 @@ async fn ingest_and_wait(client: &mut Client, batch: &str, files: Vec<BatchFileS
     client
         .watch_batch(receipt.batch_id, |event| {
             if let BatchEventReport::Piece(piece) = event {
-                pieces.push(piece.index);
+                pieces.push(piece.piece);
             }
         })
         .await
@@ -59,8 +59,13 @@ async fn ingest_and_wait(client: &mut Client, batch: &str, files: Vec<BatchFileS
     report
 }
 
-fn piece(report: &BatchReport, index: u32) -> &PieceReport {
-    report.pieces.iter().find(|p| p.index == index).unwrap_or_else(|| panic!("piece {index} in {report:#?}"))
+/// Piece `number` (1-based, as the client reports it) of a batch.
+fn piece(report: &BatchReport, number: u32) -> &PieceReport {
+    report
+        .pieces
+        .iter()
+        .find(|p| p.piece == number)
+        .unwrap_or_else(|| panic!("piece {number} in {report:#?}"))
 }
 
 fn pdftotext(pdf: &[u8]) -> String {
@@ -127,22 +132,22 @@ async fn a_generated_batch_lands_where_each_piece_belongs() {
     assert_eq!(summary.pages_stored, 5);
     assert!(summary.invariant_holds);
 
-    let first = piece(&report, 0);
+    let first = piece(&report, 1);
     assert_eq!(
         (first.outcome.as_str(), first.aktenzeichen.as_str(), first.method.as_str()),
         ("filed", qr_az.as_str(), "routing_code"),
         "{first:#?}"
     );
     assert_eq!(first.pages.len(), 2);
-    let second = piece(&report, 1);
+    let second = piece(&report, 2);
     assert_eq!(
         (second.outcome.as_str(), second.aktenzeichen.as_str(), second.method.as_str()),
         ("filed", text_az.as_str(), "text"),
         "{second:#?}"
     );
-    let third = piece(&report, 2);
+    let third = piece(&report, 3);
     assert_eq!((third.outcome.as_str(), third.reason.as_str()), ("klaerfall", "no_code"), "{third:#?}");
-    let fourth = piece(&report, 3);
+    let fourth = piece(&report, 4);
     assert_eq!(
         (fourth.outcome.as_str(), fourth.reason.as_str()),
         ("klaerfall", "forged_code"),
@@ -190,9 +195,11 @@ async fn a_generated_batch_lands_where_each_piece_belongs() {
     let open = mailroom.klaerfaelle(false).await.unwrap();
     assert_eq!(open.len(), 2);
     let klaerfall = open.iter().find(|k| k.reason == "no_code").unwrap();
-    let (png, pages) = mailroom.klaerfall_preview(klaerfall.id, 1).await.unwrap();
-    assert!(png.starts_with(b"\x89PNG"));
-    assert_eq!(pages, 1);
+    let preview = mailroom.klaerfall_preview(klaerfall.id, 1).await.unwrap();
+    assert!(preview.png.starts_with(b"\x89PNG"));
+    assert_eq!((preview.page, preview.pages), (1, 1));
+    let first_page = mailroom.klaerfall_preview(klaerfall.id, 0).await.unwrap();
+    assert_eq!(first_page.page, 1, "page 0 means the first page, and the answer says so");
     let err = mailroom.klaerfall_preview(klaerfall.id, 5).await.unwrap_err();
     assert!(err.to_string().contains("pages 1 to 1"), "{err}");
     let (resolved, dokument_id) = mailroom
@@ -396,7 +403,7 @@ async fn a_klaerfall_resolution_is_traced_in_the_klaerfall_the_history_and_the_a
     let (akte_id, aktenzeichen) = akte_under(&mut admin, "32", "Ziel der Klärung").await;
     let mut mailroom = server.client_as(MAILROOM).await;
     let report = ingest_and_wait(&mut mailroom, "stapel-klaer", one_unroutable_letter()).await;
-    let klaerfall_id = piece(&report, 0).klaerfall_id;
+    let klaerfall_id = piece(&report, 1).klaerfall_id;
     assert_ne!(klaerfall_id, 0, "{report:#?}");
 
     // A note with a control character is refused like any record field; the case stays open.
@@ -426,6 +433,7 @@ async fn a_klaerfall_resolution_is_traced_in_the_klaerfall_the_history_and_the_a
         ("resolved", "mailroom", akte_id, aktenzeichen.as_str(), dokument_id, note)
     );
     assert!(chrono::DateTime::parse_from_rfc3339(&shown.resolved_at).is_ok(), "{shown:#?}");
+    assert_eq!(shown.piece, 1, "pieces are 1-based in the client's reports");
 
     // The journal entry that files the Dokument says who resolved which Klärfall, when, where, why.
     let check = |payload: &serde_json::Value| {
