@@ -382,6 +382,62 @@ async fn a_restart_during_processing_resumes_without_losing_or_duplicating_piece
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_and_an_ihr_zeichen_naming_another_akte_file_by_the_code_and_record_the_conflict() {
+    let server = TestServer::start().await;
+    let mut admin = server.client().await;
+    admin.import_aktenplan(Aktenplan::example_kgst().to_csv()).await.unwrap();
+    let (coded_akte, coded_az) = akte_under(&mut admin, "32", "Akte des Routing-Codes").await;
+    let (_, quoted_az) = akte_under(&mut admin, "32", "Akte aus \"Ihr Zeichen\"").await;
+    let code = admin.issue_routing_code(&AkteRef::Id(coded_akte)).await.unwrap().payload;
+    let letters = vec![LetterSpec {
+        routing: Routing::QrAndText(code, quoted_az.clone()),
+        pages: 1,
+        upside_down: false,
+        expect: coded_az.clone(),
+    }];
+    let options =
+        BatchOptions { dpi: DPI, seed: 11, separators: false, duplex: false, ..BatchOptions::default() };
+    let (pages, _) = render_batch(&letters, &options).unwrap();
+    let tiff = write_tiff(&pages, DPI).unwrap();
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let report = ingest_and_wait(
+        &mut mailroom,
+        "stapel-konflikt",
+        vec![BatchFileSource { filename: "k.tiff".into(), bytes: tiff }],
+    )
+    .await;
+    let filed = piece(&report, 1);
+    assert_eq!(
+        (filed.outcome.as_str(), filed.aktenzeichen.as_str(), filed.method.as_str()),
+        ("filed", coded_az.as_str(), "routing_code"),
+        "the code decides: {filed:#?}"
+    );
+    let names_both = |note: &str| note.contains(&coded_az) && note.contains(&quoted_az);
+    assert!(names_both(&filed.qc), "the piece's QC names the conflict: {filed:#?}");
+    let summary = report.summary.clone().unwrap();
+    assert!(
+        summary.qc.iter().any(|note| note.starts_with("piece 1: ") && names_both(note)),
+        "the batch's QC notes name the conflict: {:?}",
+        summary.qc
+    );
+    let mut protocol = Vec::new();
+    admin.read_content(filed.dokument_id, None, Some("transfervermerk"), &mut protocol).await.unwrap();
+    let protocol: serde_json::Value = serde_json::from_slice(&protocol).unwrap();
+    let conflicts = protocol["routing_conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{protocol:#}");
+    assert!(names_both(conflicts[0].as_str().unwrap()), "{protocol:#}");
+    assert!(names_both(protocol["qc"].as_str().unwrap()), "{protocol:#}");
+    // A rendition the Version lacks: NOT_FOUND, naming the kinds it has.
+    let missing = admin.read_content(filed.dokument_id, None, Some("pdfa"), Vec::new()).await.unwrap_err();
+    assert!(
+        matches!(&missing, registratur::grpc::client::ClientError::Rpc { code: Code::NotFound, message }
+            if message.contains("one of the kinds it has: ocr-text, transfervermerk")),
+        "{missing}"
+    );
+    server.stop().await;
+}
+
 /// A batch of one unroutable letter at a low resolution: one Klärfall, quickly.
 fn one_unroutable_letter() -> Vec<BatchFileSource> {
     let letters = vec![LetterSpec {
