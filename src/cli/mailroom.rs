@@ -11,7 +11,7 @@ use crate::grpc::client::{
     BatchEventReport, BatchFileSource, BatchSummaryReport, Client, KlaerfallReport, PieceReport,
 };
 use crate::records::repo::AkteRef;
-use crate::service::NewBatch;
+use crate::service::{BatchQuery, NewBatch};
 
 #[derive(Debug, clap::Args)]
 pub struct IngestArgs {
@@ -49,7 +49,26 @@ pub struct IngestArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
-    /// Show a batch: state, pieces, summary.
+    /// List batches, oldest first, a page at a time.
+    List {
+        /// Only batches in this state: queued, processing or done.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only batches with a Posteingangsdatum on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only batches with a Posteingangsdatum on or before this day (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only batches with a larger id: the `--after` printed under the previous page.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Batches per page (default 100, at most 1000).
+        #[arg(long, default_value_t = 0)]
+        limit: u32,
+    },
+    /// Show a batch: state, pieces, summary. Pieces, files and pages are numbered from 1, in text
+    /// and in --json alike.
     Show { id: u64 },
     /// Follow a batch until it is done, one line per piece.
     Watch { id: u64 },
@@ -140,6 +159,46 @@ pub(super) async fn batch(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     match command {
+        BatchCommand::List { state, from, to, after, limit } => {
+            let query = BatchQuery {
+                state: state.unwrap_or_default(),
+                from: from.unwrap_or_default(),
+                to: to.unwrap_or_default(),
+                after,
+                limit,
+            };
+            let (batches, next) = client.list_batches(query).await?;
+            if json {
+                let next = (next != 0).then_some(next);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "batches": batches, "next_after": next })
+                    )?
+                );
+            } else if batches.is_empty() {
+                println!("no batches");
+            } else {
+                for b in &batches {
+                    println!(
+                        "{:>5}  {:<10}  Posteingang {}  {}  ({}, {}, {} done)  received {} by {}",
+                        b.batch_id,
+                        b.state,
+                        b.posteingangsdatum,
+                        b.scanner_batch_id,
+                        b.operator,
+                        counted(b.files, "file", "files"),
+                        counted(b.pieces_done, "piece", "pieces"),
+                        b.received_at,
+                        b.received_by
+                    );
+                }
+                if next != 0 {
+                    println!("more: registratur batch list --after {next} (with the same filters)");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         BatchCommand::Show { id } => {
             let report = client.batch(id).await?;
             if json {

@@ -98,6 +98,20 @@ pub struct PreviewReport {
     pub pages: u32,
 }
 
+/// A batch as a listing reports it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BatchListReport {
+    pub batch_id: u64,
+    pub scanner_batch_id: String,
+    pub state: String,
+    pub posteingangsdatum: String,
+    pub received_at: String,
+    pub received_by: String,
+    pub operator: String,
+    pub files: u32,
+    pub pieces_done: u32,
+}
+
 /// A Klärfall as reported to clients: every field the API returns.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct KlaerfallReport {
@@ -717,6 +731,26 @@ impl Client {
             pieces: status.pieces.into_iter().map(convert::piece_report).collect(),
             summary: status.summary.map(convert::summary_report),
         })
+    }
+
+    /// One page of batches in id order after `after`; the second value is the id to continue after
+    /// (0 on the last page).
+    pub async fn list_batches(
+        &mut self,
+        query: crate::service::BatchQuery,
+    ) -> Result<(Vec<BatchListReport>, u64), ClientError> {
+        let request = pb::ListBatchesRequest {
+            state: query.state,
+            from: query.from,
+            to: query.to,
+            after_batch_id: query.after,
+            limit: query.limit,
+        };
+        let response = self.mailroom.list_batches(request).await?.into_inner();
+        Ok((
+            response.batches.into_iter().map(convert::batch_list_report).collect(),
+            response.next_after_batch_id,
+        ))
     }
 
     /// Watches a batch; `on_event` sees every event until the summary.

@@ -318,6 +318,45 @@ pub(crate) fn batch_status(view: &crate::service::BatchView) -> pb::BatchStatus 
     }
 }
 
+pub(crate) fn batch_query(request: &pb::ListBatchesRequest) -> crate::service::BatchQuery {
+    crate::service::BatchQuery {
+        state: request.state.clone(),
+        from: request.from.clone(),
+        to: request.to.clone(),
+        after: request.after_batch_id,
+        limit: request.limit,
+    }
+}
+
+pub(crate) fn batch_list_entry(listing: &crate::ingest::repo::BatchListing) -> pb::BatchListEntry {
+    let batch = &listing.batch;
+    pb::BatchListEntry {
+        batch_id: batch.id,
+        scanner_batch_id: batch.header.scanner_batch_id.clone(),
+        state: listing.state.as_str().into(),
+        posteingangsdatum: batch.header.posteingangsdatum.to_string(),
+        received_at: time(&batch.received_at),
+        received_by: batch.received_by.clone(),
+        operator: batch.header.operator.clone(),
+        files: batch.files.len() as u32,
+        pieces_done: listing.pieces_done,
+    }
+}
+
+pub(crate) fn batch_list_report(entry: pb::BatchListEntry) -> super::client::BatchListReport {
+    super::client::BatchListReport {
+        batch_id: entry.batch_id,
+        scanner_batch_id: entry.scanner_batch_id,
+        state: entry.state,
+        posteingangsdatum: entry.posteingangsdatum,
+        received_at: entry.received_at,
+        received_by: entry.received_by,
+        operator: entry.operator,
+        files: entry.files,
+        pieces_done: entry.pieces_done,
+    }
+}
+
 pub(crate) fn klaerfall(klaerfall: &crate::ingest::model::Klaerfall) -> pb::Klaerfall {
     use crate::ingest::model::KlaerfallState;
     let mut out = pb::Klaerfall {

@@ -242,6 +242,13 @@ impl BatchState {
         }
     }
 
+    /// The state named by [`BatchState::as_str`].
+    pub fn parse(text: &str) -> Option<BatchState> {
+        [BatchState::Queued, BatchState::Processing, BatchState::Done]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             BatchState::Queued => "queued",

@@ -519,3 +519,66 @@ async fn a_klaerfall_resolution_is_traced_in_the_klaerfall_the_history_and_the_a
     check(&serde_json::from_str(entry["payload"].as_str().unwrap()).unwrap());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_listed_a_page_at_a_time_by_state_and_posteingangsdatum() {
+    let server = TestServer::start().await;
+    let mut mailroom = server.client_as(MAILROOM).await;
+    // Files no decoder accepts: each batch is done at once, with no piece.
+    let mut ids = Vec::new();
+    for (name, day) in [("a", "2026-11-18"), ("b", "2026-11-19"), ("c", "2026-11-20")] {
+        let mut batch = header(name);
+        batch.posteingangsdatum = day.into();
+        let files = vec![BatchFileSource { filename: format!("{name}.txt"), bytes: b"kein Scan".to_vec() }];
+        let receipt = mailroom.ingest(batch, files).await.unwrap();
+        mailroom.watch_batch(receipt.batch_id, |_| {}).await.unwrap();
+        ids.push(receipt.batch_id);
+    }
+    let query =
+        |state: &str, from: &str, to: &str, after: u64, limit: u32| registratur::service::BatchQuery {
+            state: state.into(),
+            from: from.into(),
+            to: to.into(),
+            after,
+            limit,
+        };
+    let (all, next) = mailroom.list_batches(query("", "", "", 0, 0)).await.unwrap();
+    assert_eq!(all.iter().map(|b| b.batch_id).collect::<Vec<_>>(), ids);
+    assert_eq!(next, 0, "one page holds them all");
+    assert_eq!(
+        (all[0].scanner_batch_id.as_str(), all[0].state.as_str(), all[0].posteingangsdatum.as_str()),
+        ("a", "done", "2026-11-18")
+    );
+    assert_eq!((all[0].files, all[0].pieces_done, all[0].operator.as_str()), (1, 0, "Poststelle 1"));
+
+    let (first, next) = mailroom.list_batches(query("", "", "", 0, 2)).await.unwrap();
+    assert_eq!((first.len(), next), (2, ids[1]));
+    let (rest, next) = mailroom.list_batches(query("", "", "", next, 2)).await.unwrap();
+    assert_eq!((rest.iter().map(|b| b.batch_id).collect::<Vec<_>>(), next), (vec![ids[2]], 0));
+
+    let (dated, _) = mailroom.list_batches(query("done", "2026-11-19", "2026-11-20", 0, 0)).await.unwrap();
+    assert_eq!(dated.iter().map(|b| b.scanner_batch_id.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+    let (queued, _) = mailroom.list_batches(query("queued", "", "", 0, 0)).await.unwrap();
+    assert!(queued.is_empty(), "{queued:?}");
+
+    for (bad, expected) in [
+        (query("fertig", "", "", 0, 0), "use queued, processing or done"),
+        (query("", "20.11.2026", "", 0, 0), "YYYY-MM-DD"),
+        (query("", "2026-11-20", "2026-11-18", 0, 0), "swap them"),
+        (query("", "", "", 0, 5000), "is above 1000"),
+    ] {
+        let error = mailroom.list_batches(bad).await.unwrap_err();
+        assert!(
+            matches!(&error, registratur::grpc::client::ClientError::Rpc { code: Code::InvalidArgument, message }
+                if message.contains(expected)),
+            "{expected}: {error}"
+        );
+    }
+    let mut fv = server.client_as(super::support::FACHVERFAHREN).await;
+    let denied = fv.list_batches(query("", "", "", 0, 0)).await.unwrap_err();
+    assert!(
+        matches!(denied, registratur::grpc::client::ClientError::Rpc { code: Code::PermissionDenied, .. }),
+        "{denied}"
+    );
+    server.stop().await;
+}

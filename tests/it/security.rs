@@ -118,6 +118,7 @@ const PERMISSIONS: &[(&str, &[Role])] = &[
     ("/registratur.v1.RecordsService/ExportAktenplan", READERS),
     ("/registratur.v1.MailroomService/Ingest", MAILROOM_ROLES),
     ("/registratur.v1.MailroomService/GetBatch", MAILROOM_ROLES),
+    ("/registratur.v1.MailroomService/ListBatches", MAILROOM_ROLES),
     ("/registratur.v1.MailroomService/WatchBatch", MAILROOM_ROLES),
     ("/registratur.v1.MailroomService/ListKlaerfaelle", MAILROOM_ROLES),
     ("/registratur.v1.MailroomService/GetKlaerfall", MAILROOM_ROLES),
