@@ -37,10 +37,12 @@ pub struct BatchReceipt {
     pub files: Vec<(String, String, u64)>,
 }
 
-/// One piece of a batch, as reported to clients.
+/// One piece of a batch, as reported to clients. Piece, file and page numbers are 1-based, as people
+/// count and as the CLI prints them in text and JSON alike (the wire's are 0-based).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PieceReport {
-    pub index: u32,
+    /// 1-based.
+    pub piece: u32,
     pub outcome: String,
     pub akte_id: u64,
     pub aktenzeichen: String,
@@ -50,7 +52,7 @@ pub struct PieceReport {
     pub reason: String,
     pub detail: String,
     pub evidence: Vec<String>,
-    /// (file, page), both 0-based.
+    /// (file, page), both 1-based.
     pub pages: Vec<(u32, u32)>,
     pub blank_pages_removed: u32,
     pub qc: String,
@@ -88,11 +90,34 @@ pub enum BatchEventReport {
     Done(BatchSummaryReport),
 }
 
-/// A Klärfall as reported to clients.
+/// A Klärfall page preview: the PNG, which page it is (1-based) and how many there are.
+#[derive(Clone, Debug)]
+pub struct PreviewReport {
+    pub png: Vec<u8>,
+    pub page: u32,
+    pub pages: u32,
+}
+
+/// A batch as a listing reports it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BatchListReport {
+    pub batch_id: u64,
+    pub scanner_batch_id: String,
+    pub state: String,
+    pub posteingangsdatum: String,
+    pub received_at: String,
+    pub received_by: String,
+    pub operator: String,
+    pub files: u32,
+    pub pieces_done: u32,
+}
+
+/// A Klärfall as reported to clients: every field the API returns.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct KlaerfallReport {
     pub id: u64,
     pub batch_id: u64,
+    /// 1-based, as in [`PieceReport`].
     pub piece: u32,
     pub reason: String,
     pub detail: String,
@@ -101,10 +126,16 @@ pub struct KlaerfallReport {
     pub posteingangsdatum: String,
     pub pages: u32,
     pub excerpt: String,
+    pub created_at: String,
+    pub rendition_sha256: String,
+    /// `open` or `resolved`; the `resolved_` fields are empty or 0 while open.
     pub state: String,
+    pub resolved_akte_id: u64,
     pub resolved_aktenzeichen: String,
     pub resolved_dokument_id: u64,
     pub resolved_by: String,
+    pub resolved_at: String,
+    pub resolved_note: String,
 }
 
 /// A migration job as reported to clients.
@@ -702,6 +733,26 @@ impl Client {
         })
     }
 
+    /// One page of batches in id order after `after`; the second value is the id to continue after
+    /// (0 on the last page).
+    pub async fn list_batches(
+        &mut self,
+        query: crate::service::BatchQuery,
+    ) -> Result<(Vec<BatchListReport>, u64), ClientError> {
+        let request = pb::ListBatchesRequest {
+            state: query.state,
+            from: query.from,
+            to: query.to,
+            after_batch_id: query.after,
+            limit: query.limit,
+        };
+        let response = self.mailroom.list_batches(request).await?.into_inner();
+        Ok((
+            response.batches.into_iter().map(convert::batch_list_report).collect(),
+            response.next_after_batch_id,
+        ))
+    }
+
     /// Watches a batch; `on_event` sees every event until the summary.
     pub async fn watch_batch(
         &mut self,
@@ -739,14 +790,14 @@ impl Client {
         ))
     }
 
-    /// The PNG of one page (1-based) and the number of pages.
-    pub async fn klaerfall_preview(&mut self, id: u64, page: u32) -> Result<(Vec<u8>, u32), ClientError> {
+    /// The PNG of one page (1-based; 0 means 1), the page the server returned and the number of pages.
+    pub async fn klaerfall_preview(&mut self, id: u64, page: u32) -> Result<PreviewReport, ClientError> {
         let preview = self
             .mailroom
             .get_klaerfall_preview(pb::GetKlaerfallPreviewRequest { id, page })
             .await?
             .into_inner();
-        Ok((preview.png, preview.pages))
+        Ok(PreviewReport { png: preview.png, page: preview.page, pages: preview.pages })
     }
 
     /// Files a Klärfall in an Akte; returns the new Dokument's id.

@@ -318,6 +318,45 @@ pub(crate) fn batch_status(view: &crate::service::BatchView) -> pb::BatchStatus 
     }
 }
 
+pub(crate) fn batch_query(request: &pb::ListBatchesRequest) -> crate::service::BatchQuery {
+    crate::service::BatchQuery {
+        state: request.state.clone(),
+        from: request.from.clone(),
+        to: request.to.clone(),
+        after: request.after_batch_id,
+        limit: request.limit,
+    }
+}
+
+pub(crate) fn batch_list_entry(listing: &crate::ingest::repo::BatchListing) -> pb::BatchListEntry {
+    let batch = &listing.batch;
+    pb::BatchListEntry {
+        batch_id: batch.id,
+        scanner_batch_id: batch.header.scanner_batch_id.clone(),
+        state: listing.state.as_str().into(),
+        posteingangsdatum: batch.header.posteingangsdatum.to_string(),
+        received_at: time(&batch.received_at),
+        received_by: batch.received_by.clone(),
+        operator: batch.header.operator.clone(),
+        files: batch.files.len() as u32,
+        pieces_done: listing.pieces_done,
+    }
+}
+
+pub(crate) fn batch_list_report(entry: pb::BatchListEntry) -> super::client::BatchListReport {
+    super::client::BatchListReport {
+        batch_id: entry.batch_id,
+        scanner_batch_id: entry.scanner_batch_id,
+        state: entry.state,
+        posteingangsdatum: entry.posteingangsdatum,
+        received_at: entry.received_at,
+        received_by: entry.received_by,
+        operator: entry.operator,
+        files: entry.files,
+        pieces_done: entry.pieces_done,
+    }
+}
+
 pub(crate) fn klaerfall(klaerfall: &crate::ingest::model::Klaerfall) -> pb::Klaerfall {
     use crate::ingest::model::KlaerfallState;
     let mut out = pb::Klaerfall {
@@ -336,20 +375,21 @@ pub(crate) fn klaerfall(klaerfall: &crate::ingest::model::Klaerfall) -> pb::Klae
         rendition_sha256: klaerfall.rendition.sha256.clone(),
         ..Default::default()
     };
-    if let KlaerfallState::Resolved { akte_id, aktenzeichen, dokument_id, by, at, .. } = &klaerfall.state {
+    if let KlaerfallState::Resolved { akte_id, aktenzeichen, dokument_id, by, at, note } = &klaerfall.state {
         out.state = "resolved".into();
         out.resolved_akte_id = *akte_id;
         out.resolved_aktenzeichen = aktenzeichen.clone();
         out.resolved_dokument_id = *dokument_id;
         out.resolved_by = by.clone();
         out.resolved_at = time(at);
+        out.resolved_note = note.clone();
     }
     out
 }
 
 pub(crate) fn piece_report(p: pb::Piece) -> super::client::PieceReport {
     super::client::PieceReport {
-        index: p.index,
+        piece: p.index + 1,
         outcome: p.outcome,
         akte_id: p.akte_id,
         aktenzeichen: p.aktenzeichen,
@@ -359,7 +399,7 @@ pub(crate) fn piece_report(p: pb::Piece) -> super::client::PieceReport {
         reason: p.reason,
         detail: p.detail,
         evidence: p.evidence,
-        pages: p.pages.iter().map(|r| (r.file, r.page)).collect(),
+        pages: p.pages.iter().map(|r| (r.file + 1, r.page + 1)).collect(),
         blank_pages_removed: p.blank_pages_removed,
         qc: p.qc,
     }
@@ -382,7 +422,7 @@ pub(crate) fn klaerfall_report(k: pb::Klaerfall) -> super::client::KlaerfallRepo
     super::client::KlaerfallReport {
         id: k.id,
         batch_id: k.batch_id,
-        piece: k.piece,
+        piece: k.piece + 1,
         reason: k.reason,
         detail: k.detail,
         evidence: k.evidence,
@@ -390,10 +430,15 @@ pub(crate) fn klaerfall_report(k: pb::Klaerfall) -> super::client::KlaerfallRepo
         posteingangsdatum: k.posteingangsdatum,
         pages: k.pages,
         excerpt: k.excerpt,
+        created_at: k.created_at,
+        rendition_sha256: k.rendition_sha256,
         state: k.state,
+        resolved_akte_id: k.resolved_akte_id,
         resolved_aktenzeichen: k.resolved_aktenzeichen,
         resolved_dokument_id: k.resolved_dokument_id,
         resolved_by: k.resolved_by,
+        resolved_at: k.resolved_at,
+        resolved_note: k.resolved_note,
     }
 }
 

@@ -72,6 +72,19 @@ impl MailroomService for MailroomHandlers {
         Ok(Response::new(convert::batch_status(&view)))
     }
 
+    async fn list_batches(
+        &self,
+        request: Request<pb::ListBatchesRequest>,
+    ) -> Result<Response<pb::ListBatchesResponse>, Status> {
+        let principal = principal(&request)?;
+        let query = convert::batch_query(request.get_ref());
+        let (batches, next) = self.engine.list_batches(&principal, query).await.map_err(to_status)?;
+        Ok(Response::new(pb::ListBatchesResponse {
+            batches: batches.iter().map(convert::batch_list_entry).collect(),
+            next_after_batch_id: next.unwrap_or(0),
+        }))
+    }
+
     type WatchBatchStream = ResponseStream<pb::BatchEvent>;
 
     async fn watch_batch(

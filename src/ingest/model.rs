@@ -115,6 +115,11 @@ pub struct Transfervermerk {
     pub ocr_engine: String,
     /// Quality control: `ok`, or what a person should look at.
     pub qc: String,
+    /// Evidence against the Akte the piece was filed in that did not outweigh its code, such as an
+    /// "Ihr Zeichen" naming another existing Akte; also in `qc`. Absent in protocols written before
+    /// this field existed.
+    #[serde(default)]
+    pub routing_conflicts: Vec<String>,
     /// The paper may be destroyed from this day unless it must be returned (6 months after transfer).
     pub destroy_eligible_at: NaiveDate,
 }
@@ -235,6 +240,13 @@ impl BatchState {
             (None, 0) => BatchState::Queued,
             (None, _) => BatchState::Processing,
         }
+    }
+
+    /// The state named by [`BatchState::as_str`].
+    pub fn parse(text: &str) -> Option<BatchState> {
+        [BatchState::Queued, BatchState::Processing, BatchState::Done]
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 
     pub fn as_str(self) -> &'static str {

@@ -321,7 +321,7 @@ impl Mailroom {
             pages = plan.pages_fed,
             "batch processed"
         );
-        let summary = self.summarise(&batch, &plan, outcomes);
+        let summary = self.summarise(&batch, &plan, outcomes)?;
         self.repo.finish(&summary)?;
         let metrics = crate::metrics::global();
         Metrics::add(&metrics.ingest_batches, 1);
@@ -528,6 +528,11 @@ impl Mailroom {
             }
         };
         let mut qc = ocr_failures.clone();
+        let routing_conflicts = match &decision {
+            Decision::File { conflicts, .. } => conflicts.clone(),
+            Decision::Klaerfall { .. } => Vec::new(),
+        };
+        qc.extend(routing_conflicts.iter().cloned());
         let stored_pages: Vec<StoredPage> = piece
             .pages
             .iter()
@@ -569,6 +574,7 @@ impl Mailroom {
             rendition_sha256: pdf_digest.sha256.to_hex(),
             ocr_engine: self.ocr.describe(),
             qc: if qc.is_empty() { "ok".to_string() } else { qc.join("; ") },
+            routing_conflicts,
             destroy_eligible_at: (batch.received_at.date_naive())
                 .checked_add_months(Months::new(6))
                 .unwrap_or(batch.received_at.date_naive()),
@@ -591,7 +597,7 @@ impl Mailroom {
             protocol: protocol.clone(),
         };
 
-        if let Decision::File { akte, method, evidence } = &decision {
+        if let Decision::File { akte, method, evidence, .. } = &decision {
             let new = NewDokument {
                 akte: AkteRef::Id(akte.id),
                 vorgang_id: None,
@@ -708,7 +714,12 @@ impl Mailroom {
         Ok(outcome.digest)
     }
 
-    fn summarise(&self, batch: &Batch, plan: &SplitPlan, files: Vec<FileOutcome>) -> BatchSummary {
+    fn summarise(
+        &self,
+        batch: &Batch,
+        plan: &SplitPlan,
+        files: Vec<FileOutcome>,
+    ) -> Result<BatchSummary, PipelineError> {
         let mut qc = Vec::new();
         if let Some(sheets) = batch.header.expected_sheets {
             let sides = if batch.header.profile.duplex { 2 } else { 1 };
@@ -725,10 +736,16 @@ impl Mailroom {
                 qc.push(format!("file {} ({}) was not processed: {error}", file.file + 1, file.filename));
             }
         }
+        // Read from the piece records, so that pieces filed before a restart are counted too.
+        for piece in self.repo.pieces(batch.id)? {
+            for conflict in &piece.protocol.routing_conflicts {
+                qc.push(format!("piece {}: {conflict}", piece.piece + 1));
+            }
+        }
         if !plan.invariant_holds() {
             qc.push("page accounting does not add up; report this as a bug".to_string());
         }
-        BatchSummary {
+        Ok(BatchSummary {
             batch_id: batch.id,
             files,
             pieces: plan.pieces.len() as u32,
@@ -739,7 +756,7 @@ impl Mailroom {
             invariant_holds: plan.invariant_holds(),
             qc,
             finished_at: Utc::now(),
-        }
+        })
     }
 }
 

@@ -12,19 +12,21 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use registratur_storage::meta::{Cf, Txn};
 use registratur_storage::{BlobDigest, Store};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::model::{
-    Batch, BatchFile, BatchHeader, BatchSummary, Klaerfall, KlaerfallState, PieceRecord, piece_title,
+    Batch, BatchFile, BatchHeader, BatchState, BatchSummary, Klaerfall, KlaerfallState, PieceRecord,
+    piece_title,
 };
 use crate::records::model::{Content, Dokument};
 use crate::records::repo::{
     AkteRef, NewDokument, Records, RecordsError, StoredContent, load_json, visit_json,
 };
+use crate::records::text::{MAX_TEXT_CHARS, check_text};
 
 /// The journal actor for what the mailroom worker does on its own.
 pub const WORKER_ACTOR: &str = "registratur/mailroom";
@@ -34,6 +36,23 @@ pub struct MailroomRepo {
     store: Store,
     next_batch: AtomicU64,
     next_klaerfall: AtomicU64,
+}
+
+/// Which batches a listing shows; `None` lets everything through.
+#[derive(Clone, Debug, Default)]
+pub struct BatchFilter {
+    pub state: Option<BatchState>,
+    /// Posteingangsdatum range, both ends inclusive.
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// A batch as a listing shows it.
+#[derive(Clone, Debug)]
+pub struct BatchListing {
+    pub batch: Batch,
+    pub state: BatchState,
+    pub pieces_done: u32,
 }
 
 fn be(id: u64) -> [u8; 8] {
@@ -173,6 +192,70 @@ impl MailroomRepo {
         })
     }
 
+    /// Batches with an id above `after`, in id order, that pass `filter`: at most `limit` of them,
+    /// and the id to continue after when more match. A batch's state is read from its records as
+    /// [`BatchState::of`] does.
+    pub fn list_batches(
+        &self,
+        filter: &BatchFilter,
+        after: u64,
+        limit: usize,
+    ) -> Result<(Vec<BatchListing>, Option<u64>), RecordsError> {
+        let mut listed = Vec::new();
+        let mut failure = None;
+        let start = (after > 0).then(|| batch_key(after));
+        visit_json(&self.store, b"mbatch/", start.as_deref(), |batch: Batch| {
+            let date = batch.header.posteingangsdatum;
+            if filter.from.is_some_and(|from| date < from) || filter.to.is_some_and(|to| date > to) {
+                return std::ops::ControlFlow::Continue(());
+            }
+            match self.state_of(batch.id) {
+                Ok((state, pieces_done)) => {
+                    if filter.state.is_none_or(|wanted| wanted == state) {
+                        listed.push(BatchListing { batch, state, pieces_done });
+                    }
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    return std::ops::ControlFlow::Break(());
+                }
+            }
+            // One more than asked for tells whether another page follows.
+            if listed.len() > limit {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        })?;
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        let next = if listed.len() > limit {
+            listed.truncate(limit);
+            listed.last().map(|listing| listing.batch.id)
+        } else {
+            None
+        };
+        Ok((listed, next))
+    }
+
+    /// A batch's state and the number of its pieces done, without decoding the piece records.
+    fn state_of(&self, batch: u64) -> Result<(BatchState, u32), RecordsError> {
+        let mut pieces_done = 0u32;
+        let prefix = [key("mpiece/", batch), b"/".to_vec()].concat();
+        self.store.meta().visit_prefix(Cf::Records, &prefix, None, |_, _| {
+            pieces_done += 1;
+            std::ops::ControlFlow::Continue(())
+        })?;
+        let done = self.store.meta().get(Cf::Records, &done_key(batch))?.is_some();
+        let state = match (done, pieces_done) {
+            (true, _) => BatchState::Done,
+            (false, 0) => BatchState::Queued,
+            (false, _) => BatchState::Processing,
+        };
+        Ok((state, pieces_done))
+    }
+
     /// Batch ids waiting in the queue, oldest first.
     pub fn queued(&self) -> Result<Vec<u64>, RecordsError> {
         self.ids_under(Cf::Queues, b"ingest/")
@@ -285,7 +368,8 @@ impl MailroomRepo {
         ids.into_iter().rev().take(limit).map(|id| self.klaerfall(id)).collect()
     }
 
-    /// Files an open Klärfall's piece in the Akte a person chose; the journal records who decided.
+    /// Files an open Klärfall's piece in the Akte a person chose. The `dokument.add` journal entry
+    /// carries a `klaerfall` object: who resolved it, when, into which Akte, with which note.
     pub fn resolve_klaerfall(
         &self,
         records: &Records,
@@ -300,6 +384,8 @@ impl MailroomRepo {
         if let KlaerfallState::Resolved { aktenzeichen, .. } = &klaerfall.state {
             return Err(RecordsError::KlaerfallResolved { id, aktenzeichen: aktenzeichen.clone() });
         }
+        let note = check_text("note", note, false, MAX_TEXT_CHARS)
+            .map_err(|problem| RecordsError::Invalid(problem.to_string()))?;
         let target = records.akte(akte)?;
         let new = NewDokument {
             akte: AkteRef::Id(target.id),
@@ -338,22 +424,36 @@ impl MailroomRepo {
             ("transfervermerk".to_string(), stored(&klaerfall.transfervermerk)?),
         ];
         let mut resolved = klaerfall.clone();
-        let note = note.trim().to_string();
-        let (dokument, _) = records.file_dokument(actor, &new, &original, &renditions, |txn, dokument| {
-            resolved.state = KlaerfallState::Resolved {
-                akte_id: target.id,
-                aktenzeichen: target.aktenzeichen.clone(),
-                dokument_id: dokument.id,
-                by: actor.to_string(),
-                at: Utc::now(),
-                note: note.clone(),
-            };
-            txn.require_value(Cf::Records, klaerfall_key(id), Some(bytes))
-                .put(Cf::Records, klaerfall_key(id), json(&resolved))
-                .delete(Cf::Index, open_klaerfall_key(id))
-                .index_journal_entry(Cf::Index, klaerfall_history(id))
-                .index_journal_entry(Cf::Index, batch_history(klaerfall.batch_id));
-        })?;
+        let at = Utc::now();
+        // Who resolved which Klärfall, when, into which Akte and why: in the journal entry that files
+        // the Dokument, so that its history and audit export show the decision.
+        let trace = serde_json::json!({
+            "klaerfall_id": id, "batch_id": klaerfall.batch_id, "piece": klaerfall.piece,
+            "reason": klaerfall.reason, "resolved_by": actor, "resolved_at": at,
+            "akte_id": target.id, "aktenzeichen": target.aktenzeichen, "note": note,
+        });
+        let (dokument, _) = records.file_dokument_noting(
+            actor,
+            &new,
+            &original,
+            &renditions,
+            Some(("klaerfall", trace)),
+            |txn, dokument| {
+                resolved.state = KlaerfallState::Resolved {
+                    akte_id: target.id,
+                    aktenzeichen: target.aktenzeichen.clone(),
+                    dokument_id: dokument.id,
+                    by: actor.to_string(),
+                    at,
+                    note: note.to_string(),
+                };
+                txn.require_value(Cf::Records, klaerfall_key(id), Some(bytes))
+                    .put(Cf::Records, klaerfall_key(id), json(&resolved))
+                    .delete(Cf::Index, open_klaerfall_key(id))
+                    .index_journal_entry(Cf::Index, klaerfall_history(id))
+                    .index_journal_entry(Cf::Index, batch_history(klaerfall.batch_id));
+            },
+        )?;
         Ok((resolved, dokument))
     }
 }

@@ -27,6 +27,7 @@ use serde::de::DeserializeOwned;
 use super::aktenplan::{Aktenplan, AktenplanError};
 use super::aktenzeichen::{AktenplanKey, Aktenzeichen, AktenzeichenError, AktenzeichenFormat};
 use super::model::{Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, Version, Vorgang};
+use super::text::check_text;
 
 /// Errors of the records layer.
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +48,8 @@ pub enum RecordsError {
     DokumentNotFound(u64),
     #[error("Dokument {dokument} has no Version {version}")]
     VersionNotFound { dokument: u64, version: u32 },
-    #[error("Version {version} of Dokument {dokument} has no rendition {kind:?}")]
-    RenditionNotFound { dokument: u64, version: u32, kind: String },
+    #[error("Version {version} of Dokument {dokument} has no rendition {kind:?}; {}", available_kinds(.available))]
+    RenditionNotFound { dokument: u64, version: u32, kind: String, available: Vec<String> },
     #[error("Akte {0} is closed (z.d.A.); nothing can be added to it or changed")]
     AkteClosed(String),
     #[error("Aktenzeichen {aktenzeichen} is already taken by Akte {akte_id}")]
@@ -132,9 +133,8 @@ pub struct DerivedVersion {
     pub event: serde_json::Value,
 }
 
-/// The longest text a record field may hold, in characters (titles, senders, reasons, notes, file
-/// names). Longer values are refused: they would bloat every record, journal entry and index document.
-pub const MAX_TEXT_CHARS: usize = 1_000;
+/// The longest text a record field may hold; the rule lives in `records::text`.
+pub use super::text::MAX_TEXT_CHARS;
 
 impl NewDokument {
     /// Checks the fields before any byte is stored.
@@ -160,6 +160,15 @@ impl NewVersion {
         optional("filename", &self.filename)?;
         optional("media_type", &self.media_type)?;
         Ok(())
+    }
+}
+
+/// The second half of a missing rendition's message: the kinds there are, or that there are none.
+fn available_kinds(available: &[String]) -> String {
+    if available.is_empty() {
+        "this Version has no renditions; read its original instead".to_string()
+    } else {
+        format!("ask for one of the kinds it has: {}", available.join(", "))
     }
 }
 
@@ -560,6 +569,21 @@ impl Records {
         renditions: &[(String, StoredContent)],
         extra: impl FnOnce(&mut Txn, &Dokument),
     ) -> Result<(Dokument, Version), RecordsError> {
+        self.file_dokument_noting(actor, new, original, renditions, None, extra)
+    }
+
+    /// [`Records::file_dokument`], with `noting` = (key, value) added to the `dokument.add` journal
+    /// entry's payload: why the Dokument was filed here, such as the Klärfall a person resolved. The
+    /// entry is part of the hash chain, so the note is as tamper-evident as the filing itself.
+    pub fn file_dokument_noting(
+        &self,
+        actor: &str,
+        new: &NewDokument,
+        original: &StoredContent,
+        renditions: &[(String, StoredContent)],
+        noting: Option<(&str, serde_json::Value)>,
+        extra: impl FnOnce(&mut Txn, &Dokument),
+    ) -> Result<(Dokument, Version), RecordsError> {
         new.check()?;
         let title = required("title", &new.title)?;
         let (akte, akte_bytes) = self.open_akte(&new.akte)?;
@@ -588,7 +612,7 @@ impl Records {
             .iter()
             .map(|(kind, content)| Rendition { kind: kind.clone(), content: content.to_content() })
             .collect();
-        let payload = serde_json::json!({
+        let mut payload = serde_json::json!({
             "dokument_id": dokument.id, "akte_id": akte.id, "title": dokument.title,
             "posteingangsdatum": dokument.eingang.posteingangsdatum, "channel": dokument.eingang.channel,
             "source": dokument.eingang.source, "blake3": first.original.blake3, "sha256": first.original.sha256,
@@ -596,6 +620,9 @@ impl Records {
                 "kind": r.kind, "blake3": r.content.blake3, "sha256": r.content.sha256,
             })).collect::<Vec<_>>(),
         });
+        if let (Some((key, value)), Some(fields)) = (noting, payload.as_object_mut()) {
+            fields.insert(key.to_string(), value);
+        }
         let mut txn = Txn::new(actor, "dokument.add", payload.to_string());
         txn.require_value(Cf::Records, akte_key(akte.id), Some(akte_bytes))
             .put(Cf::Records, dok_key(dokument.id), json(&dokument))
@@ -792,11 +819,13 @@ impl Records {
         match kind {
             None => Ok(record.original),
             Some(kind) => {
+                let available: Vec<String> = record.renditions.iter().map(|r| r.kind.clone()).collect();
                 record.renditions.into_iter().find(|r| r.kind == kind).map(|r| r.content).ok_or_else(|| {
                     RecordsError::RenditionNotFound {
                         dokument: dokument.id,
                         version: number,
                         kind: kind.to_string(),
+                        available,
                     }
                 })
             }
@@ -909,24 +938,14 @@ impl StoredContent {
     }
 }
 
+/// A field that must not be empty, under the one rule for human-readable fields (`text`).
 fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, RecordsError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(RecordsError::Invalid(format!("{field} must not be empty")));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(RecordsError::Invalid(format!("{field} must not contain control characters")));
-    }
-    optional(field, value)
+    check_text(field, value, true, MAX_TEXT_CHARS)
+        .map_err(|problem| RecordsError::Invalid(problem.to_string()))
 }
 
-/// A field that may be empty but not longer than [`MAX_TEXT_CHARS`].
+/// A field that may be empty, under the one rule for human-readable fields (`text`).
 fn optional<'a>(field: &str, value: &'a str) -> Result<&'a str, RecordsError> {
-    let length = value.chars().count();
-    if length > MAX_TEXT_CHARS {
-        return Err(RecordsError::Invalid(format!(
-            "{field} has {length} characters; at most {MAX_TEXT_CHARS} are allowed, shorten it"
-        )));
-    }
-    Ok(value)
+    check_text(field, value, false, MAX_TEXT_CHARS)
+        .map_err(|problem| RecordsError::Invalid(problem.to_string()))
 }

@@ -90,8 +90,20 @@ pub type Evidence = Vec<String>;
 /// The decision for one piece.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
-    File { akte: AkteSummary, method: RouteMethod, evidence: Evidence },
-    Klaerfall { reason: KlaerfallReason, detail: String, evidence: Evidence, candidates: Vec<String> },
+    /// `conflicts` names what spoke against the Akte without outweighing the code (an "Ihr Zeichen" in
+    /// the text that names another existing Akte): the piece is filed, and quality control is told.
+    File {
+        akte: AkteSummary,
+        method: RouteMethod,
+        evidence: Evidence,
+        conflicts: Vec<String>,
+    },
+    Klaerfall {
+        reason: KlaerfallReason,
+        detail: String,
+        evidence: Evidence,
+        candidates: Vec<String>,
+    },
 }
 
 /// A code read from a page of the piece.
@@ -151,12 +163,49 @@ pub fn decide(
                 candidates: names,
             });
         }
-        return Ok(file_if_open(first.clone(), *method, evidence));
+        let conflicts = text_conflicts(format, lookup, ocr_text, first, *method)?;
+        let decision = file_if_open(first.clone(), *method, evidence);
+        return Ok(match decision {
+            Decision::File { akte, method, evidence, .. } => {
+                Decision::File { akte, method, evidence, conflicts }
+            }
+            klaerfall => klaerfall,
+        });
     }
     if !rules.text_fallback {
         return Ok(no_code(evidence, "no routing code on the piece (text fallback is switched off)"));
     }
     text_decision(format, lookup, ocr_text, evidence)
+}
+
+/// What the text says against a code's Akte: each existing Akte the text names (after a label such as
+/// "Ihr Zeichen") that is not the one the code names. The code still decides; these are notes for
+/// quality control, because a person should check that the sender answered the right letter.
+fn text_conflicts(
+    format: &AktenzeichenFormat,
+    lookup: &dyn AkteLookup,
+    ocr_text: &str,
+    target: &AkteSummary,
+    method: RouteMethod,
+) -> Result<Vec<String>, String> {
+    let mut conflicts = Vec::new();
+    let mut named: Vec<u64> = Vec::new();
+    for candidate in text::candidates(ocr_text, format) {
+        let Some(akte) = lookup.by_aktenzeichen(&candidate.aktenzeichen)? else { continue };
+        if akte.id == target.id || named.contains(&akte.id) {
+            continue;
+        }
+        named.push(akte.id);
+        let by = match method {
+            RouteMethod::PlainCode => "the plain code",
+            _ => "the routing code",
+        };
+        conflicts.push(format!(
+            "{by} names Akte {} but the text after {:?} names Akte {}; filed by the code, check that the piece belongs there",
+            target.aktenzeichen, candidate.label, akte.aktenzeichen
+        ));
+    }
+    Ok(conflicts)
 }
 
 fn text_decision(
@@ -217,7 +266,7 @@ fn no_code(evidence: Evidence, detail: &str) -> Decision {
 
 fn file_if_open(akte: AkteSummary, method: RouteMethod, evidence: Evidence) -> Decision {
     if akte.open {
-        return Decision::File { akte, method, evidence };
+        return Decision::File { akte, method, evidence, conflicts: Vec::new() };
     }
     Decision::Klaerfall {
         reason: KlaerfallReason::AkteClosed,
@@ -384,6 +433,32 @@ mod tests {
         let code = issue(ring.current(), 2, "32.10-2/2024").unwrap();
         let decision = decide_with(&[qr(&code)], "Ihr Zeichen: 32.10-1/2024");
         assert_eq!(filed_to(&decision), Some((2, RouteMethod::RoutingCode)), "the code beats the text");
+    }
+
+    #[test]
+    fn a_code_and_a_text_naming_another_existing_akte_file_by_the_code_and_note_the_conflict() {
+        let (ring, _) = setup();
+        let code = issue(ring.current(), 2, "32.10-2/2024").unwrap();
+        let decision = decide_with(&[qr(&code)], "Ihr Zeichen: 32.10-1/2024\nAz. 77.1-1/2020");
+        let Decision::File { akte, method, conflicts, .. } = decision else { panic!("{decision:?}") };
+        assert_eq!((akte.id, method), (2, RouteMethod::RoutingCode));
+        assert_eq!(conflicts.len(), 1, "the unknown 77.1-1/2020 is no conflict: {conflicts:?}");
+        assert!(
+            conflicts[0].contains("32.10-2/2024") && conflicts[0].contains("32.10-1/2024"),
+            "{conflicts:?}"
+        );
+        assert!(conflicts[0].to_lowercase().contains("ihr zeichen"), "names the label: {conflicts:?}");
+        // The text agreeing with the code, or naming nothing, is no conflict.
+        for text in ["Ihr Zeichen: 32.10-2/2024", "", "Ihr Zeichen: 32.10-9/2024"] {
+            let Decision::File { conflicts, .. } = decide_with(&[qr(&code)], text) else { panic!() };
+            assert!(conflicts.is_empty(), "{text}: {conflicts:?}");
+        }
+        let Decision::File { conflicts, .. } =
+            decide_with(&[qr("AZ:32.10-1/2024")], "Unser Zeichen: 32.10-2/2024")
+        else {
+            panic!()
+        };
+        assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     }
 
     #[test]

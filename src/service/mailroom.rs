@@ -16,8 +16,10 @@ use crate::ingest::model::{
     Batch, BatchHeader, BatchState, BatchSummary, Klaerfall, PieceRecord, ScannerProfile,
 };
 use crate::ingest::pipeline::MailroomEvent;
+use crate::ingest::repo::{BatchFilter, BatchListing};
 use crate::records::model::{Channel, Dokument};
 use crate::records::repo::AkteRef;
+use crate::records::text::check_text;
 
 /// Longest scanner batch id, operator or device name accepted.
 const MAX_LABEL: usize = 200;
@@ -47,6 +49,24 @@ pub struct BatchView {
     pub pieces: Vec<PieceRecord>,
     pub summary: Option<BatchSummary>,
 }
+
+/// Which batches to list, as a client asks: text fields are checked by [`Engine::list_batches`].
+#[derive(Clone, Debug, Default)]
+pub struct BatchQuery {
+    /// `queued`, `processing`, `done`, or empty for all.
+    pub state: String,
+    /// YYYY-MM-DD bounds of the Posteingangsdatum, inclusive; empty for none.
+    pub from: String,
+    pub to: String,
+    /// Only batches with a larger id (0: from the first).
+    pub after: u64,
+    /// 0 means [`DEFAULT_BATCH_PAGE`]; at most [`MAX_BATCH_PAGE`].
+    pub limit: u32,
+}
+
+/// Batches per listing page when the caller gives no limit, and the most it may ask for.
+pub const DEFAULT_BATCH_PAGE: usize = 100;
+pub const MAX_BATCH_PAGE: usize = 1000;
 
 /// One message of a batch watch.
 #[derive(Clone, Debug)]
@@ -79,17 +99,12 @@ fn require_mailroom(principal: &Principal, what: &str) -> Result<(), ServiceErro
     super::records::require_role(principal, &[Role::Mailroom, Role::Admin], what)
 }
 
+/// A batch label or file name, under the one rule for human-readable fields (`records::text`), but
+/// at most [`MAX_LABEL`] characters.
 fn label(field: &str, value: &str, required: bool) -> Result<String, ServiceError> {
-    let value = value.trim();
-    if required && value.is_empty() {
-        return Err(ServiceError::InvalidArgument(format!("{field} must not be empty")));
-    }
-    if value.chars().count() > MAX_LABEL || value.chars().any(char::is_control) {
-        return Err(ServiceError::InvalidArgument(format!(
-            "{field} must be at most {MAX_LABEL} characters without control characters"
-        )));
-    }
-    Ok(value.to_string())
+    check_text(field, value, required, MAX_LABEL)
+        .map(str::to_string)
+        .map_err(|problem| ServiceError::InvalidArgument(problem.to_string()))
 }
 
 impl NewBatch {
@@ -175,6 +190,49 @@ impl Engine {
     pub async fn batch(&self, principal: &Principal, id: u64) -> Result<BatchView, ServiceError> {
         require_mailroom(principal, "read batch states")?;
         self.blocking(move |engine| engine.batch_view(id)).await
+    }
+
+    /// Batches in id order, a page at a time; the second value is the id to continue after.
+    pub async fn list_batches(
+        &self,
+        principal: &Principal,
+        query: BatchQuery,
+    ) -> Result<(Vec<BatchListing>, Option<u64>), ServiceError> {
+        require_mailroom(principal, "list batches")?;
+        let invalid = |message: String| ServiceError::InvalidArgument(message);
+        let state = match query.state.trim() {
+            "" => None,
+            text => Some(BatchState::parse(text).ok_or_else(|| {
+                invalid(format!("unknown batch state {text:?}; use queued, processing or done"))
+            })?),
+        };
+        let date = |field: &str, text: &str| -> Result<Option<NaiveDate>, ServiceError> {
+            match text.trim() {
+                "" => Ok(None),
+                text => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map(Some)
+                    .map_err(|_| invalid(format!("{field} {text:?} is not a date; write YYYY-MM-DD"))),
+            }
+        };
+        let filter = BatchFilter { state, from: date("from", &query.from)?, to: date("to", &query.to)? };
+        if let (Some(from), Some(to)) = (filter.from, filter.to)
+            && from > to
+        {
+            return Err(invalid(format!("from {from} is after to {to}; swap them")));
+        }
+        let limit = match query.limit as usize {
+            0 => DEFAULT_BATCH_PAGE,
+            n if n > MAX_BATCH_PAGE => {
+                return Err(invalid(format!(
+                    "limit {n} is above {MAX_BATCH_PAGE}; page with `after` instead"
+                )));
+            }
+            n => n,
+        };
+        self.blocking(move |engine| {
+            Ok(engine.inner.mailroom.repo().list_batches(&filter, query.after, limit)?)
+        })
+        .await
     }
 
     fn batch_view(&self, id: u64) -> Result<BatchView, ServiceError> {

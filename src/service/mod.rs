@@ -20,7 +20,7 @@ use registratur_storage::Store;
 
 pub use audit::{EXPORT_FORMAT, ExportedEntry, HistoryExport, JournalAnchor};
 pub use error::{ErrorCode, ServiceError};
-pub use mailroom::{BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
+pub use mailroom::{BatchQuery, BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use migration::{DEFAULT_REPORT_PAGE, JobView, MAX_REPORT_PAGE, PolicyView, ScopeRequest};
 pub use records::{AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, HistoryOf, IssuedRoutingCode};
 pub use scrub::{

@@ -33,6 +33,9 @@ pub enum Routing {
     Qr(String),
     /// "Ihr Zeichen: <text>" in the letter head, no code.
     Text(String),
+    /// A QR code with the first payload and "Ihr Zeichen: <second>" in the letter head: a reply whose
+    /// code and quoted Aktenzeichen may disagree.
+    QrAndText(String, String),
     /// A GiroCode payment QR and nothing else.
     GiroCode,
     /// Nothing at all.
@@ -206,7 +209,9 @@ pub fn render_letter(
             lines.push((11.0, "Am Markt 1, 12345 Musterstadt".into()));
             lines.push((11.0, String::new()));
             match &spec.routing {
-                Routing::Text(aktenzeichen) => lines.push((11.0, format!("Ihr Zeichen: {aktenzeichen}"))),
+                Routing::Text(aktenzeichen) | Routing::QrAndText(_, aktenzeichen) => {
+                    lines.push((11.0, format!("Ihr Zeichen: {aktenzeichen}")))
+                }
                 _ => lines.push((11.0, format!("Kundennummer: {}", rng.random_range(10000..99999)))),
             }
             lines.push((
@@ -236,7 +241,7 @@ pub fn render_letter(
         }
         if number == 0 {
             let qr = match &spec.routing {
-                Routing::Qr(payload) => Some(payload.clone()),
+                Routing::Qr(payload) | Routing::QrAndText(payload, _) => Some(payload.clone()),
                 Routing::GiroCode => Some(
                     "BCD\n002\n1\nSCT\nCOLSDE33\nKreiskasse Musterkreis\nDE89370400440532013000\nEUR45.00\n\n\nGebuehr".into(),
                 ),

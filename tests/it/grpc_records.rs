@@ -186,6 +186,7 @@ async fn documents_versions_content_and_history() {
     let missing_version = fv.read_content(dokument.id, Some(7), None, Vec::new()).await.unwrap_err();
     assert_eq!(code(missing_version), Code::NotFound);
     let missing_rendition = fv.read_content(dokument.id, None, Some("pdfa"), Vec::new()).await.unwrap_err();
+    assert!(message(&missing_rendition).contains("no renditions; read its original"), "{missing_rendition}");
     assert_eq!(code(missing_rendition), Code::NotFound);
     assert_eq!(code(fv.document(424_242).await.unwrap_err()), Code::NotFound);
 

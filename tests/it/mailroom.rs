@@ -45,7 +45,7 @@ async fn ingest_and_wait(client: &mut Client, batch: &str, files: Vec<BatchFileS
     client
         .watch_batch(receipt.batch_id, |event| {
             if let BatchEventReport::Piece(piece) = event {
-                pieces.push(piece.index);
+                pieces.push(piece.piece);
             }
         })
         .await
@@ -59,8 +59,13 @@ async fn ingest_and_wait(client: &mut Client, batch: &str, files: Vec<BatchFileS
     report
 }
 
-fn piece(report: &BatchReport, index: u32) -> &PieceReport {
-    report.pieces.iter().find(|p| p.index == index).unwrap_or_else(|| panic!("piece {index} in {report:#?}"))
+/// Piece `number` (1-based, as the client reports it) of a batch.
+fn piece(report: &BatchReport, number: u32) -> &PieceReport {
+    report
+        .pieces
+        .iter()
+        .find(|p| p.piece == number)
+        .unwrap_or_else(|| panic!("piece {number} in {report:#?}"))
 }
 
 fn pdftotext(pdf: &[u8]) -> String {
@@ -127,22 +132,22 @@ async fn a_generated_batch_lands_where_each_piece_belongs() {
     assert_eq!(summary.pages_stored, 5);
     assert!(summary.invariant_holds);
 
-    let first = piece(&report, 0);
+    let first = piece(&report, 1);
     assert_eq!(
         (first.outcome.as_str(), first.aktenzeichen.as_str(), first.method.as_str()),
         ("filed", qr_az.as_str(), "routing_code"),
         "{first:#?}"
     );
     assert_eq!(first.pages.len(), 2);
-    let second = piece(&report, 1);
+    let second = piece(&report, 2);
     assert_eq!(
         (second.outcome.as_str(), second.aktenzeichen.as_str(), second.method.as_str()),
         ("filed", text_az.as_str(), "text"),
         "{second:#?}"
     );
-    let third = piece(&report, 2);
+    let third = piece(&report, 3);
     assert_eq!((third.outcome.as_str(), third.reason.as_str()), ("klaerfall", "no_code"), "{third:#?}");
-    let fourth = piece(&report, 3);
+    let fourth = piece(&report, 4);
     assert_eq!(
         (fourth.outcome.as_str(), fourth.reason.as_str()),
         ("klaerfall", "forged_code"),
@@ -190,9 +195,11 @@ async fn a_generated_batch_lands_where_each_piece_belongs() {
     let open = mailroom.klaerfaelle(false).await.unwrap();
     assert_eq!(open.len(), 2);
     let klaerfall = open.iter().find(|k| k.reason == "no_code").unwrap();
-    let (png, pages) = mailroom.klaerfall_preview(klaerfall.id, 1).await.unwrap();
-    assert!(png.starts_with(b"\x89PNG"));
-    assert_eq!(pages, 1);
+    let preview = mailroom.klaerfall_preview(klaerfall.id, 1).await.unwrap();
+    assert!(preview.png.starts_with(b"\x89PNG"));
+    assert_eq!((preview.page, preview.pages), (1, 1));
+    let first_page = mailroom.klaerfall_preview(klaerfall.id, 0).await.unwrap();
+    assert_eq!(first_page.page, 1, "page 0 means the first page, and the answer says so");
     let err = mailroom.klaerfall_preview(klaerfall.id, 5).await.unwrap_err();
     assert!(err.to_string().contains("pages 1 to 1"), "{err}");
     let (resolved, dokument_id) = mailroom
@@ -372,5 +379,206 @@ async fn a_restart_during_processing_resumes_without_losing_or_duplicating_piece
     let mut admin = server.client().await;
     let journal = admin.verify_journal().await.unwrap();
     assert!(journal.first_break.is_none(), "{journal:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_and_an_ihr_zeichen_naming_another_akte_file_by_the_code_and_record_the_conflict() {
+    let server = TestServer::start().await;
+    let mut admin = server.client().await;
+    admin.import_aktenplan(Aktenplan::example_kgst().to_csv()).await.unwrap();
+    let (coded_akte, coded_az) = akte_under(&mut admin, "32", "Akte des Routing-Codes").await;
+    let (_, quoted_az) = akte_under(&mut admin, "32", "Akte aus \"Ihr Zeichen\"").await;
+    let code = admin.issue_routing_code(&AkteRef::Id(coded_akte)).await.unwrap().payload;
+    let letters = vec![LetterSpec {
+        routing: Routing::QrAndText(code, quoted_az.clone()),
+        pages: 1,
+        upside_down: false,
+        expect: coded_az.clone(),
+    }];
+    let options =
+        BatchOptions { dpi: DPI, seed: 11, separators: false, duplex: false, ..BatchOptions::default() };
+    let (pages, _) = render_batch(&letters, &options).unwrap();
+    let tiff = write_tiff(&pages, DPI).unwrap();
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let report = ingest_and_wait(
+        &mut mailroom,
+        "stapel-konflikt",
+        vec![BatchFileSource { filename: "k.tiff".into(), bytes: tiff }],
+    )
+    .await;
+    let filed = piece(&report, 1);
+    assert_eq!(
+        (filed.outcome.as_str(), filed.aktenzeichen.as_str(), filed.method.as_str()),
+        ("filed", coded_az.as_str(), "routing_code"),
+        "the code decides: {filed:#?}"
+    );
+    let names_both = |note: &str| note.contains(&coded_az) && note.contains(&quoted_az);
+    assert!(names_both(&filed.qc), "the piece's QC names the conflict: {filed:#?}");
+    let summary = report.summary.clone().unwrap();
+    assert!(
+        summary.qc.iter().any(|note| note.starts_with("piece 1: ") && names_both(note)),
+        "the batch's QC notes name the conflict: {:?}",
+        summary.qc
+    );
+    let mut protocol = Vec::new();
+    admin.read_content(filed.dokument_id, None, Some("transfervermerk"), &mut protocol).await.unwrap();
+    let protocol: serde_json::Value = serde_json::from_slice(&protocol).unwrap();
+    let conflicts = protocol["routing_conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{protocol:#}");
+    assert!(names_both(conflicts[0].as_str().unwrap()), "{protocol:#}");
+    assert!(names_both(protocol["qc"].as_str().unwrap()), "{protocol:#}");
+    // A rendition the Version lacks: NOT_FOUND, naming the kinds it has.
+    let missing = admin.read_content(filed.dokument_id, None, Some("pdfa"), Vec::new()).await.unwrap_err();
+    assert!(
+        matches!(&missing, registratur::grpc::client::ClientError::Rpc { code: Code::NotFound, message }
+            if message.contains("one of the kinds it has: ocr-text, transfervermerk")),
+        "{missing}"
+    );
+    server.stop().await;
+}
+
+/// A batch of one unroutable letter at a low resolution: one Klärfall, quickly.
+fn one_unroutable_letter() -> Vec<BatchFileSource> {
+    let letters = vec![LetterSpec {
+        routing: Routing::Nothing,
+        pages: 1,
+        upside_down: false,
+        expect: "klaerfall:no_code".into(),
+    }];
+    let options = BatchOptions { dpi: 100.0, separators: false, duplex: false, ..BatchOptions::default() };
+    let (pages, _) = render_batch(&letters, &options).unwrap();
+    vec![BatchFileSource { filename: "brief.tiff".into(), bytes: write_tiff(&pages, 100.0).unwrap() }]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_klaerfall_resolution_is_traced_in_the_klaerfall_the_history_and_the_audit_export() {
+    let server = TestServer::start().await;
+    let mut admin = server.client().await;
+    admin.import_aktenplan(Aktenplan::example_kgst().to_csv()).await.unwrap();
+    let (akte_id, aktenzeichen) = akte_under(&mut admin, "32", "Ziel der Klärung").await;
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let report = ingest_and_wait(&mut mailroom, "stapel-klaer", one_unroutable_letter()).await;
+    let klaerfall_id = piece(&report, 1).klaerfall_id;
+    assert_ne!(klaerfall_id, 0, "{report:#?}");
+
+    // A note with a control character is refused like any record field; the case stays open.
+    let refused = mailroom
+        .resolve_klaerfall(klaerfall_id, &AkteRef::Id(akte_id), "", "Absender\0erkannt")
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("note contains the control character U+0000"), "{refused}");
+    assert_eq!(mailroom.klaerfall(klaerfall_id).await.unwrap().state, "open");
+
+    let note = "Absender über Kundennummer erkannt";
+    let (resolved, dokument_id) = mailroom
+        .resolve_klaerfall(klaerfall_id, &AkteRef::Aktenzeichen(aktenzeichen.clone()), "", note)
+        .await
+        .unwrap();
+    assert_eq!(resolved.resolved_note, note);
+    let shown = mailroom.klaerfall(klaerfall_id).await.unwrap();
+    assert_eq!(
+        (
+            shown.state.as_str(),
+            shown.resolved_by.as_str(),
+            shown.resolved_akte_id,
+            shown.resolved_aktenzeichen.as_str(),
+            shown.resolved_dokument_id,
+            shown.resolved_note.as_str()
+        ),
+        ("resolved", "mailroom", akte_id, aktenzeichen.as_str(), dokument_id, note)
+    );
+    assert!(chrono::DateTime::parse_from_rfc3339(&shown.resolved_at).is_ok(), "{shown:#?}");
+    assert_eq!(shown.piece, 1, "pieces are 1-based in the client's reports");
+
+    // The journal entry that files the Dokument says who resolved which Klärfall, when, where, why.
+    let check = |payload: &serde_json::Value| {
+        let trace = &payload["klaerfall"];
+        assert_eq!(trace["klaerfall_id"], klaerfall_id, "{payload:#}");
+        assert_eq!(trace["batch_id"], report.batch_id, "{payload:#}");
+        assert_eq!(trace["resolved_by"], "mailroom", "{payload:#}");
+        assert_eq!(trace["akte_id"], akte_id, "{payload:#}");
+        assert_eq!(trace["aktenzeichen"], aktenzeichen.as_str(), "{payload:#}");
+        assert_eq!(trace["note"], note, "{payload:#}");
+        let at = chrono::DateTime::parse_from_rfc3339(trace["resolved_at"].as_str().unwrap()).unwrap();
+        let shown_at = chrono::DateTime::parse_from_rfc3339(&shown.resolved_at).unwrap();
+        assert!((at - shown_at).num_milliseconds().abs() < 1000, "{payload:#} vs {}", shown.resolved_at);
+    };
+    let history = admin.document_history(dokument_id).await.unwrap();
+    let filed = history.iter().find(|h| h.action == "dokument.add").unwrap_or_else(|| panic!("{history:?}"));
+    assert_eq!(filed.actor, "mailroom");
+    check(&serde_json::from_str(&filed.details).unwrap());
+    let export: serde_json::Value =
+        serde_json::from_str(&admin.export_document_history(dokument_id).await.unwrap()).unwrap();
+    let entry = export["journal"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "dokument.add")
+        .unwrap_or_else(|| panic!("{export:#}"));
+    check(&serde_json::from_str(entry["payload"].as_str().unwrap()).unwrap());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_listed_a_page_at_a_time_by_state_and_posteingangsdatum() {
+    let server = TestServer::start().await;
+    let mut mailroom = server.client_as(MAILROOM).await;
+    // Files no decoder accepts: each batch is done at once, with no piece.
+    let mut ids = Vec::new();
+    for (name, day) in [("a", "2026-11-18"), ("b", "2026-11-19"), ("c", "2026-11-20")] {
+        let mut batch = header(name);
+        batch.posteingangsdatum = day.into();
+        let files = vec![BatchFileSource { filename: format!("{name}.txt"), bytes: b"kein Scan".to_vec() }];
+        let receipt = mailroom.ingest(batch, files).await.unwrap();
+        mailroom.watch_batch(receipt.batch_id, |_| {}).await.unwrap();
+        ids.push(receipt.batch_id);
+    }
+    let query =
+        |state: &str, from: &str, to: &str, after: u64, limit: u32| registratur::service::BatchQuery {
+            state: state.into(),
+            from: from.into(),
+            to: to.into(),
+            after,
+            limit,
+        };
+    let (all, next) = mailroom.list_batches(query("", "", "", 0, 0)).await.unwrap();
+    assert_eq!(all.iter().map(|b| b.batch_id).collect::<Vec<_>>(), ids);
+    assert_eq!(next, 0, "one page holds them all");
+    assert_eq!(
+        (all[0].scanner_batch_id.as_str(), all[0].state.as_str(), all[0].posteingangsdatum.as_str()),
+        ("a", "done", "2026-11-18")
+    );
+    assert_eq!((all[0].files, all[0].pieces_done, all[0].operator.as_str()), (1, 0, "Poststelle 1"));
+
+    let (first, next) = mailroom.list_batches(query("", "", "", 0, 2)).await.unwrap();
+    assert_eq!((first.len(), next), (2, ids[1]));
+    let (rest, next) = mailroom.list_batches(query("", "", "", next, 2)).await.unwrap();
+    assert_eq!((rest.iter().map(|b| b.batch_id).collect::<Vec<_>>(), next), (vec![ids[2]], 0));
+
+    let (dated, _) = mailroom.list_batches(query("done", "2026-11-19", "2026-11-20", 0, 0)).await.unwrap();
+    assert_eq!(dated.iter().map(|b| b.scanner_batch_id.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+    let (queued, _) = mailroom.list_batches(query("queued", "", "", 0, 0)).await.unwrap();
+    assert!(queued.is_empty(), "{queued:?}");
+
+    for (bad, expected) in [
+        (query("fertig", "", "", 0, 0), "use queued, processing or done"),
+        (query("", "20.11.2026", "", 0, 0), "YYYY-MM-DD"),
+        (query("", "2026-11-20", "2026-11-18", 0, 0), "swap them"),
+        (query("", "", "", 0, 5000), "is above 1000"),
+    ] {
+        let error = mailroom.list_batches(bad).await.unwrap_err();
+        assert!(
+            matches!(&error, registratur::grpc::client::ClientError::Rpc { code: Code::InvalidArgument, message }
+                if message.contains(expected)),
+            "{expected}: {error}"
+        );
+    }
+    let mut fv = server.client_as(super::support::FACHVERFAHREN).await;
+    let denied = fv.list_batches(query("", "", "", 0, 0)).await.unwrap_err();
+    assert!(
+        matches!(denied, registratur::grpc::client::ClientError::Rpc { code: Code::PermissionDenied, .. }),
+        "{denied}"
+    );
     server.stop().await;
 }

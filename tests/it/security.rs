@@ -118,6 +118,7 @@ const PERMISSIONS: &[(&str, &[Role])] = &[
     ("/registratur.v1.RecordsService/ExportAktenplan", READERS),
     ("/registratur.v1.MailroomService/Ingest", MAILROOM_ROLES),
     ("/registratur.v1.MailroomService/GetBatch", MAILROOM_ROLES),
+    ("/registratur.v1.MailroomService/ListBatches", MAILROOM_ROLES),
     ("/registratur.v1.MailroomService/WatchBatch", MAILROOM_ROLES),
     ("/registratur.v1.MailroomService/ListKlaerfaelle", MAILROOM_ROLES),
     ("/registratur.v1.MailroomService/GetKlaerfall", MAILROOM_ROLES),
@@ -587,5 +588,58 @@ async fn record_text_fields_have_a_length_limit_checked_before_bytes_are_stored(
         blobs_before,
         "no bytes of a refused upload are kept"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_record_text_field_refuses_control_characters_by_one_rule() {
+    let server = TestServer::start().await;
+    let f = fixture(&server).await;
+    let mut admin = server.client().await;
+    let blobs_before = admin.status().await.unwrap().blob_count;
+    let header = || DocumentHeader {
+        akte: AkteRef::Id(f.akte_id),
+        vorgang_id: None,
+        title: "Antrag".into(),
+        sender: "Stadtwerke".into(),
+        fremdes_geschaeftszeichen: String::new(),
+        posteingangsdatum: "2026-11-20".into(),
+        channel: "email".into(),
+        source: "test".into(),
+        filename: "a.txt".into(),
+        media_type: "text/plain".into(),
+    };
+    let cases: Vec<(&str, DocumentHeader)> = vec![
+        ("title", DocumentHeader { title: "An\0trag".into(), ..header() }),
+        ("sender", DocumentHeader { sender: "Stadt\0werke".into(), ..header() }),
+        ("filename", DocumentHeader { filename: "a\0.txt".into(), ..header() }),
+        (
+            "fremdes_geschaeftszeichen",
+            DocumentHeader { fremdes_geschaeftszeichen: "Az.\t12".into(), ..header() },
+        ),
+        ("source", DocumentHeader { source: "scan\nner".into(), ..header() }),
+    ];
+    for (field, header) in cases {
+        let error = admin.add_document(header, std::io::Cursor::new(sample(100, 1))).await.unwrap_err();
+        assert!(
+            matches!(&error, registratur::grpc::client::ClientError::Rpc { code: Code::InvalidArgument, message }
+                if message.starts_with(&format!("{field} contains the control character")) && message.contains("remove it")),
+            "{field}: {error}"
+        );
+    }
+    let error = admin
+        .add_version(f.dokument_id, "Korrektur", "v\0.txt", "text/plain", std::io::Cursor::new(sample(10, 2)))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("filename contains the control character U+0000"), "{error}");
+    assert_eq!(
+        admin.status().await.unwrap().blob_count,
+        blobs_before,
+        "no bytes of a refused upload are kept"
+    );
+    // Surrounding whitespace is trimmed before the check, as before storing.
+    let mut trailing = header();
+    trailing.sender = "Stadtwerke\n".into();
+    admin.add_document(trailing, std::io::Cursor::new(sample(100, 3))).await.unwrap();
     server.stop().await;
 }
