@@ -24,11 +24,11 @@ use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::IndexRecordOption;
-use tantivy::snippet::SnippetGenerator;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher, TantivyDocument, Term};
 
 use super::collector::{Cursor, SortOrder, TopAfter};
 use super::query;
+use super::snippet::{SNIPPET_CHARS, Snippet, SnippetMatcher};
 use super::schema::{
     AKTE_CLOSED, AKTE_OPEN, Fields, IndexedDokument, SCHEMA_VERSION, day_number, media_essence,
 };
@@ -313,15 +313,6 @@ pub struct SearchHit {
     pub snippet: Snippet,
 }
 
-/// A passage of the text with the matched words marked as byte ranges into `text`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Snippet {
-    pub text: String,
-    pub highlights: Vec<std::ops::Range<usize>>,
-}
-
-/// Snippets are at most this many characters.
-pub const SNIPPET_CHARS: usize = 240;
 
 impl Snapshot {
     pub fn applied(&self) -> u64 {
@@ -368,30 +359,21 @@ impl Snapshot {
         let query = BooleanQuery::new(clauses);
         let top = TopAfter { order, limit: request.limit, after: cursor.map(|c| c.after) };
         let (total, ranked) = searcher.search(&query, &(Count, top))?;
-        let snippets = if request.query.trim().is_empty() {
+        let mut snippets = if request.query.trim().is_empty() {
             None
         } else {
-            Some(self.snippet_terms(&searcher, &text_query)?)
+            Some(self.snippet_matcher(&searcher, &text_query)?)
         };
         let mut hits = Vec::with_capacity(ranked.len());
         for hit in &ranked {
             let doc: TantivyDocument = searcher.doc(hit.address)?;
             let dokument = self.fields.read(&doc).map_err(SearchError::Corrupt)?;
-            let snippet = match &snippets {
-                Some(terms) => {
-                    let found = terms.generator(self.fields.body, &dokument.body).snippet(&dokument.body);
-                    if found.fragment().is_empty() {
-                        // The words matched the title or sender only: show the beginning of the text.
-                        lead(&dokument.body)
-                    } else {
-                        Snippet {
-                            text: found.fragment().to_string(),
-                            highlights: found.highlighted().to_vec(),
-                        }
-                    }
-                }
-                None => lead(&dokument.body),
-            };
+            // Without matches in the text (the words matched the title or sender only, or there were
+            // no words), the snippet is the beginning of the text.
+            let snippet = snippets
+                .as_mut()
+                .and_then(|matcher| matcher.snippet(&dokument.body))
+                .unwrap_or_else(|| lead(&dokument.body));
             let score = if scopes.is_empty() { hit.score } else { 0.0 };
             hits.push(SearchHit { dokument, score, snippet });
         }
@@ -410,11 +392,11 @@ impl Snapshot {
 
     /// What snippets mark: the body's terms of the query, weighted like tantivy's own generator
     /// (rarer terms count more), and the prefixes the query expands in the body.
-    fn snippet_terms(
+    fn snippet_matcher(
         &self,
         searcher: &Searcher,
         text_query: &TextQuery,
-    ) -> Result<SnippetTerms, SearchError> {
+    ) -> Result<SnippetMatcher, SearchError> {
         let body = self.fields.body;
         let mut query_terms = Vec::new();
         text_query.query.query_terms(&mut |term, _| {
@@ -436,7 +418,7 @@ impl Snapshot {
             .filter(|term| term.field() == body)
             .filter_map(|term| Some(term.value().as_str()?.to_string()))
             .collect();
-        Ok(SnippetTerms { terms, prefixes, tokenizer: searcher.index().tokenizer_for_field(body)? })
+        Ok(SnippetMatcher::new(terms, prefixes))
     }
 
     fn text_query(&self, text: &str) -> Result<TextQuery, SearchError> {
@@ -533,33 +515,6 @@ impl Snapshot {
 struct TextQuery {
     query: Box<dyn Query>,
     prefixes: Vec<Term>,
-}
-
-/// The terms a snippet marks. A prefix stands for every word of the text that starts with it; which
-/// words those are is found in each hit's own text, since a prefix may expand to thousands of terms
-/// in the index but to a few in one Dokument.
-struct SnippetTerms {
-    terms: BTreeMap<String, Score>,
-    prefixes: Vec<String>,
-    tokenizer: tantivy::tokenizer::TextAnalyzer,
-}
-
-/// The weight of a word matched by a prefix: that of a term in about every other Dokument.
-const PREFIX_MATCH_WEIGHT: Score = 0.5;
-
-impl SnippetTerms {
-    fn generator(&self, field: tantivy::schema::Field, text: &str) -> SnippetGenerator {
-        let mut terms = self.terms.clone();
-        if !self.prefixes.is_empty() {
-            let mut tokenizer = self.tokenizer.clone();
-            tokenizer.token_stream(text).process(&mut |token| {
-                if self.prefixes.iter().any(|prefix| token.text.starts_with(prefix.as_str())) {
-                    terms.entry(token.text.clone()).or_insert(PREFIX_MATCH_WEIGHT);
-                }
-            });
-        }
-        SnippetGenerator::new(terms, self.tokenizer.clone(), field, SNIPPET_CHARS)
-    }
 }
 
 /// The beginning of a text, cut at a word boundary: the snippet when no words were searched for.

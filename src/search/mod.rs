@@ -4,7 +4,8 @@
 //! - `query` — the query language (terms, phrases, AND/OR/NOT, fields, prefixes) with positioned errors.
 //! - `schema` — what is indexed per Dokument.
 //! - `source` — reading a Dokument and its text from the records.
-//! - `index` — generations on disk, the writer, searching with filters, cursors and snippets.
+//! - `index` — generations on disk, the writer, searching with filters and cursors.
+//! - `snippet` — the passage of a hit that shows why it matched, matched words marked.
 //! - `indexer` — catch-up from the journal, batched commits, rebuilds.
 //! - `collector` — top hits in relevance or date order after a cursor.
 //!
@@ -16,10 +17,12 @@ pub mod index;
 pub mod indexer;
 pub mod query;
 pub mod schema;
+pub mod snippet;
 pub mod source;
 
 pub use collector::SortOrder;
-pub use index::{CursorPins, SearchFilters, SearchHit, SearchRequest, SearchResults, Snapshot, Snippet};
+pub use index::{CursorPins, SearchFilters, SearchHit, SearchRequest, SearchResults, Snapshot};
+pub use snippet::Snippet;
 pub use indexer::{IndexerHandle, Progress, RebuildReport, SearchIndex, SearchSettings};
 
 use crate::records::repo::RecordsError;
