@@ -371,6 +371,7 @@ impl Mailroom {
                         ink_ratio: measure.ink_ratio,
                         blank_threshold: measure.threshold,
                         blank: measure.blank,
+                        blank_doubt: measure.doubt.map(|doubt| doubt.to_string()),
                     };
                     Ok((scan, facts))
                 })
@@ -524,6 +525,11 @@ impl Mailroom {
             }
         };
         let mut qc = ocr_failures.clone();
+        for (at, n) in piece.pages.iter().zip(&piece.batch_pages) {
+            if let Some(reason) = scans.get(at).and_then(|scan| scan.blank_doubt.as_deref()) {
+                qc.push(split::kept_in_doubt_note(*n, reason));
+            }
+        }
         let stored_pages: Vec<StoredPage> = piece
             .pages
             .iter()
@@ -716,6 +722,7 @@ impl Mailroom {
                 ));
             }
         }
+        qc.extend(plan.kept_in_doubt.iter().map(split::KeptInDoubt::note));
         for file in &files {
             if let Some(error) = &file.error {
                 qc.push(format!("file {} ({}) was not processed: {error}", file.file + 1, file.filename));
