@@ -52,7 +52,7 @@ use crate::route::resolve::{
 pub struct MailroomSettings {
     /// The text of a separator sheet's code (QR, Code 39 or Code 128).
     pub separator_code: String,
-    /// Pages whose ink ratio is below this count as blank.
+    /// The blank measure's threshold (`blank::DEFAULT_BLANK_THRESHOLD` says what it decides).
     pub blank_threshold: f64,
     pub routing: RoutingRules,
     pub limits: Limits,

@@ -157,7 +157,8 @@ pub fn measure(page: &GrayImage, dpi: Dpi, threshold: f64) -> BlankMeasure {
     } else {
         None
     };
-    let nothing_counts = tally.marks == 0 && doubt.is_none();
+    let nothing_counts =
+        tally.marks == 0 && tally.small.count == 0 && tally.faint.count == 0 && tally.edge_area_mm == 0.0;
     BlankMeasure {
         ink_ratio,
         threshold,
@@ -882,6 +883,18 @@ mod tests {
         let measured = measure(&scanned(page, 7), DPI_300, DEFAULT_BLANK_THRESHOLD);
         assert!(!measured.blank, "{measured:?}");
         assert!(matches!(measured.doubt, Some(Doubt::SmallMarks { count: 1, .. })), "{measured:?}");
+    }
+
+    #[test]
+    fn many_small_dots_are_tiny_print_not_doubt() {
+        // Forty 1 mm dots (a dotted line to sign on): more small-mark ink than the threshold.
+        let mut page = white_page();
+        for dot in 0..40 {
+            pen(&mut page, (40.0 + dot as f32 * 3.0, 200.0), &[(0.0, 0.0), (0.4, 0.0)], 0.6, 40);
+        }
+        let measured = measure(&page, DPI_300, DEFAULT_BLANK_THRESHOLD);
+        assert!(!measured.blank && measured.doubt.is_none(), "{measured:?}");
+        assert!(measured.ink_ratio > DEFAULT_BLANK_THRESHOLD, "{measured:?}");
     }
 
     #[test]
