@@ -36,7 +36,8 @@ pub struct RecordsConfig {
 pub struct MailroomConfig {
     /// Text of the separator sheet's code (QR, Code 39 or Code 128).
     pub separator_code: String,
-    /// Pages with less ink than this fraction of their area count as blank.
+    /// Ink fraction of small marks (dots, ticks) up to which a page is kept with a QC note rather than
+    /// as plain content; a page is blank only when nothing on it counts (`scan::analyse::blank`).
     pub blank_threshold: f64,
     /// Prefixes of plain codes on third-party forms that carry an Aktenzeichen.
     pub plain_code_prefixes: Vec<String>,

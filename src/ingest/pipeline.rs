@@ -29,7 +29,7 @@ use registratur_scan::ocr::{OcrEngine, OcrPage};
 
 use crate::metrics::Metrics;
 use registratur_scan::pdfa::{self, DocumentInfo, RenditionPage};
-use registratur_scan::{Dpi, Page, QuarterTurns};
+use registratur_scan::{Dpi, Page, PixelRect, QuarterTurns};
 use registratur_storage::{BlobDigest, Store};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
@@ -52,7 +52,7 @@ use crate::route::resolve::{
 pub struct MailroomSettings {
     /// The text of a separator sheet's code (QR, Code 39 or Code 128).
     pub separator_code: String,
-    /// Pages whose ink ratio is below this count as blank.
+    /// The blank measure's threshold (`blank::DEFAULT_BLANK_THRESHOLD` says what it decides).
     pub blank_threshold: f64,
     pub routing: RoutingRules,
     pub limits: Limits,
@@ -121,6 +121,8 @@ struct PageFacts {
     width: u32,
     height: u32,
     dpi: Dpi,
+    /// Where codes were decoded, in the pixels of the page as scanned: painted out before OCR.
+    code_regions: Vec<PixelRect>,
 }
 
 /// What phase 2 learns about a content page.
@@ -358,6 +360,7 @@ impl Mailroom {
                     let gray = decoded.raster.to_gray();
                     let findings = analyse::analyse_page(&gray, decoded.dpi, threshold);
                     let measure = findings.blank;
+                    let code_regions = findings.code_regions();
                     let mut codes: Vec<(String, String)> = findings
                         .symbols
                         .into_iter()
@@ -369,6 +372,7 @@ impl Mailroom {
                         width: decoded.raster.width(),
                         height: decoded.raster.height(),
                         dpi: decoded.dpi,
+                        code_regions,
                     };
                     let scan = PageScan {
                         at: PageRef { file, page },
@@ -376,6 +380,7 @@ impl Mailroom {
                         ink_ratio: measure.ink_ratio,
                         blank_threshold: measure.threshold,
                         blank: measure.blank,
+                        blank_doubt: measure.doubt.map(|doubt| doubt.to_string()),
                     };
                     Ok((scan, facts))
                 })
@@ -408,7 +413,8 @@ impl Mailroom {
             Err(error) => return ReadPage { turns: QuarterTurns::NONE, ocr: Err(error) },
         };
         let dpi = facts.get(&at).map_or(page.dpi, |f| f.dpi);
-        let gray = page.raster.to_gray();
+        let regions = facts.get(&at).map_or(&[][..], |f| &f.code_regions[..]);
+        let gray = picture_to_read(&page, regions, dpi);
         // Most pages arrive upright. A quick look at the ascenders (a few milliseconds) catches a page
         // fed upside down, so it is turned before it is read and read once. Then read; only when the
         // text reads badly ask orientation detection (a page turned by a quarter, or one the quick look
@@ -533,6 +539,11 @@ impl Mailroom {
             Decision::Klaerfall { .. } => Vec::new(),
         };
         qc.extend(routing_conflicts.iter().cloned());
+        for (at, n) in piece.pages.iter().zip(&piece.batch_pages) {
+            if let Some(reason) = scans.get(at).and_then(|scan| scan.blank_doubt.as_deref()) {
+                qc.push(split::kept_in_doubt_note(*n, reason));
+            }
+        }
         let stored_pages: Vec<StoredPage> = piece
             .pages
             .iter()
@@ -731,6 +742,7 @@ impl Mailroom {
                 ));
             }
         }
+        qc.extend(plan.kept_in_doubt.iter().map(split::KeptInDoubt::note));
         for file in &files {
             if let Some(error) = &file.error {
                 qc.push(format!("file {} ({}) was not processed: {error}", file.file + 1, file.filename));
@@ -796,6 +808,18 @@ fn decode_again(opened: &[Result<OpenedFile<'_>, String>], at: PageRef) -> Resul
         .as_ref()
         .map_err(Clone::clone)?;
     file.page(at.page).map_err(|e| format!("page {}: {e}", at.page + 1))
+}
+
+/// The grey page that OCR reads: as scanned, with the codes found by analysis (`regions`, in the
+/// pixels of the page as scanned) painted out, so that tesseract neither reads them as junk words nor
+/// lets them scramble the reading order of the text beside them. Masked before any turning, so the
+/// mask turns with the page; the rendition is made from the page as scanned.
+fn picture_to_read<'a>(page: &'a Page, regions: &[PixelRect], dpi: Dpi) -> std::borrow::Cow<'a, GrayImage> {
+    let mut gray = page.raster.to_gray();
+    if !regions.is_empty() {
+        registratur_scan::ocr::mask_regions(gray.to_mut(), regions, dpi);
+    }
+    gray
 }
 
 /// The page turned by `turns` quarter turns clockwise (borrowed as it is when there is nothing to turn).
@@ -874,5 +898,94 @@ fn format_name(format: InputFormat) -> &'static str {
         InputFormat::Png => "png",
         InputFormat::Gif => "gif",
         InputFormat::Bmp => "bmp",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use registratur_scan::ocr::{FakeOcrEngine, OcrError, Orientation};
+    use registratur_testkit::{LetterSpec, Routing, render_letter};
+
+    use super::*;
+    use crate::records::aktenzeichen::AktenzeichenFormat;
+    use crate::route::code::RoutingKey;
+
+    /// The fake engine's answers, keeping every picture it is asked to read.
+    struct Recording {
+        fake: FakeOcrEngine,
+        read: Mutex<Vec<GrayImage>>,
+    }
+
+    impl OcrEngine for Recording {
+        fn recognize(&self, page: &GrayImage, dpi: Dpi) -> Result<OcrPage, OcrError> {
+            self.read.lock().expect("not poisoned").push(page.clone());
+            self.fake.recognize(page, dpi)
+        }
+
+        fn detect_orientation(&self, page: &GrayImage, dpi: Dpi) -> Result<Orientation, OcrError> {
+            self.fake.detect_orientation(page, dpi)
+        }
+
+        fn describe(&self) -> String {
+            self.fake.describe()
+        }
+    }
+
+    #[test]
+    fn ocr_reads_the_page_upright_with_its_codes_painted_out_and_the_rendition_keeps_them() {
+        const DPI: f32 = 200.0;
+        let spec = LetterSpec {
+            routing: Routing::Qr("AZ:32.10.05-123/2026".into()),
+            pages: 1,
+            upside_down: true,
+            expect: String::new(),
+        };
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5);
+        let (pages, _) = render_letter(&spec, DPI, &mut rng).expect("the letter renders");
+        let upright = &pages[0];
+        // Fed upside down: the code the letter carries top right is bottom left in the scan.
+        let scanned = image::imageops::rotate180(upright);
+        let mut png = Vec::new();
+        scanned.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).expect("encodes");
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Store::open(dir.path()).expect("the store opens");
+        let records = Arc::new(Records::open(store.clone(), AktenzeichenFormat::default()).expect("opens"));
+        let ring = RoutingKeyRing::new(RoutingKey::from_bytes('A', [7; 32]).expect("a valid key"));
+        let engine =
+            Arc::new(Recording { fake: FakeOcrEngine::reading("Sehr geehrte"), read: Mutex::default() });
+        let settings = MailroomSettings { page_threads: 1, ..MailroomSettings::default() };
+        let mailroom = Mailroom::new(store, records, ring, engine.clone(), settings).expect("starts");
+
+        let dpi = Dpi::uniform(DPI);
+        let opened = vec![Ok(decode::open(&png, &Limits::default(), dpi).expect("the PNG opens"))];
+        let analysed = mailroom.analyse_file(0, opened[0].as_ref().expect("opened")).expect("analysed");
+        let (scan, page_facts) = analysed.into_iter().next().expect("one page");
+        assert_eq!(scan.codes, [("QR".to_string(), "AZ:32.10.05-123/2026".to_string())]);
+        let facts = HashMap::from([(scan.at, page_facts)]);
+
+        let read = mailroom.read_page(&opened, scan.at, &facts);
+        assert_eq!(read.turns, QuarterTurns::HALF);
+        assert!(read.ocr.is_ok());
+        let pictures = engine.read.lock().expect("not poisoned");
+        assert_eq!(pictures.len(), 1, "one reading, of the page turned upright");
+        let picture = &pictures[0];
+        // Where the letter has its code (about 2 cm, 15 mm from the top, 20 mm from the right), the
+        // picture OCR read is white; the letter's text is still there.
+        let mm = |v: f32| (v / 25.4 * DPI) as u32;
+        let code = (mm(15.0)..mm(36.0))
+            .flat_map(|y| (picture.width() - mm(41.0)..picture.width() - mm(20.0)).map(move |x| (x, y)));
+        let darkest = code.clone().map(|(x, y)| picture.get_pixel(x, y).0[0]).min();
+        assert_eq!(darkest, Some(255), "the code was not painted out where OCR reads it");
+        let darkest_in_scan = code.map(|(x, y)| upright.get_pixel(x, y).0[0]).min();
+        assert_eq!(darkest_in_scan, Some(0), "the test page has no code where it should");
+        let text = (mm(25.0)..mm(80.0)).flat_map(|x| (mm(25.0)..mm(30.0)).map(move |y| (x, y)));
+        assert!(text.map(|(x, y)| picture.get_pixel(x, y).0[0]).min() < Some(100), "the sender line is gone");
+
+        // The rendition is made from the page as decoded, code and all.
+        let page = decode_again(&opened, scan.at).expect("decodes again");
+        assert_eq!(page.raster.to_gray().as_raw(), scanned.as_raw());
     }
 }

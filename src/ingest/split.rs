@@ -6,7 +6,8 @@
 //!
 //! Rules:
 //! - A page carrying the separator code (as QR or 1D barcode) is a separator sheet: never content.
-//! - A page measured blank is dropped and logged with its measurement.
+//! - A page measured blank is dropped and logged with its measurement; a page kept although nearly
+//!   blank is content, and listed for quality control with the reason.
 //! - When any page of the batch is a separator sheet, pieces run from separator to separator across
 //!   file boundaries (a scanner may write one file per sheet); otherwise every file is one piece.
 //! - A file that could not be decoded ends the current piece: pages on either side of a hole are not
@@ -24,6 +25,30 @@ pub struct PageScan {
     pub ink_ratio: f64,
     pub blank_threshold: f64,
     pub blank: bool,
+    /// Why the page was kept although nearly blank (a faint stamp, a lone dot), for quality control.
+    pub blank_doubt: Option<String>,
+}
+
+/// A content page that blank detection kept although little is on it: a person should look at it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeptInDoubt {
+    pub at: PageRef,
+    pub batch_page: u32,
+    pub reason: String,
+}
+
+impl KeptInDoubt {
+    /// The quality-control note for the page.
+    pub fn note(&self) -> String {
+        kept_in_doubt_note(self.batch_page, &self.reason)
+    }
+}
+
+/// The quality-control note for batch page `batch_page`, kept although nearly blank for `reason`.
+pub fn kept_in_doubt_note(batch_page: u32, reason: &str) -> String {
+    format!(
+        "page {batch_page} was kept although it is nearly blank: {reason}; check whether it carries content"
+    )
 }
 
 /// The analysed pages of one file, or why it could not be read.
@@ -48,6 +73,8 @@ pub struct SplitPlan {
     pub pieces: Vec<PiecePlan>,
     pub blanks: Vec<BlankPage>,
     pub separators: Vec<SeparatorSheet>,
+    /// Content pages kept although nearly blank, in batch order.
+    pub kept_in_doubt: Vec<KeptInDoubt>,
     pub pages_fed: u32,
 }
 
@@ -73,7 +100,13 @@ pub fn split(files: &[FileScan], separator_code: &str) -> SplitPlan {
         page.codes.iter().find(|(_, text)| is_separator_code(text, separator_code)).map(|(_, t)| t.clone())
     };
     let uses_separators = files.iter().flatten().flatten().any(|page| separator_of(page).is_some());
-    let mut plan = SplitPlan { pieces: Vec::new(), blanks: Vec::new(), separators: Vec::new(), pages_fed: 0 };
+    let mut plan = SplitPlan {
+        pieces: Vec::new(),
+        blanks: Vec::new(),
+        separators: Vec::new(),
+        kept_in_doubt: Vec::new(),
+        pages_fed: 0,
+    };
     let mut current = Building::default();
     let mut batch_page = 0u32;
     for file in files {
@@ -99,6 +132,9 @@ pub fn split(files: &[FileScan], separator_code: &str) -> SplitPlan {
                 plan.blanks.push(blank.clone());
                 current.blanks.push(blank);
             } else {
+                if let Some(reason) = &page.blank_doubt {
+                    plan.kept_in_doubt.push(KeptInDoubt { at: page.at, batch_page, reason: reason.clone() });
+                }
                 current.pages.push(page.at);
                 current.batch_pages.push(batch_page);
             }
@@ -143,6 +179,8 @@ mod tests {
     #[derive(Clone, Copy)]
     enum Kind {
         Content,
+        /// Content, but kept in doubt by blank detection.
+        Doubtful,
         Blank,
         Separator,
     }
@@ -161,6 +199,7 @@ mod tests {
                 ink_ratio: if matches!(kind, Blank) { 0.0001 } else { 0.05 },
                 blank_threshold: 0.002,
                 blank: matches!(kind, Blank),
+                blank_doubt: matches!(kind, Doubtful).then(|| "only 1 faint mark(s) up to 4.0 mm".into()),
             })
             .collect())
     }
@@ -187,6 +226,20 @@ mod tests {
         assert_eq!(plan.pieces[1].separators[0].batch_page, 3);
         assert_eq!(plan.pieces[1].blanks.len(), 1);
         assert_eq!((plan.pages_fed, plan.pages_stored()), (7, 4));
+        assert!(plan.invariant_holds());
+    }
+
+    #[test]
+    fn pages_kept_in_doubt_are_content_and_listed() {
+        let plan = split(&[file(0, &[Content, Blank, Doubtful]), file(1, &[Doubtful])], "PATCHT");
+        assert_eq!(shape(&plan), vec![vec![(0, 0), (0, 2)], vec![(1, 0)]]);
+        let listed: Vec<(u32, PageRef)> = plan.kept_in_doubt.iter().map(|k| (k.batch_page, k.at)).collect();
+        assert_eq!(listed, [(3, PageRef { file: 0, page: 2 }), (4, PageRef { file: 1, page: 0 })]);
+        assert!(
+            plan.kept_in_doubt[0]
+                .note()
+                .starts_with("page 3 was kept although it is nearly blank: only 1 faint")
+        );
         assert!(plan.invariant_holds());
     }
 

@@ -65,7 +65,8 @@ pub fn find_barcodes(page: &GrayImage) -> Vec<Symbol> {
 
 /// The symbols without misreads and without repeats: a candidate is a misread when a different text
 /// of the same symbology was read in an overlapping place on more scan lines (ZBar's quality), and a
-/// repeat when an earlier symbol has the same symbology and text.
+/// repeat when an earlier symbol has the same symbology and text. A repeat in another place is kept
+/// as one of that symbol's places (`also_at`), so that OCR can be kept off every copy.
 fn agreed_and_distinct(candidates: Vec<(Symbol, i32)>) -> Vec<Symbol> {
     let mut symbols: Vec<Symbol> = Vec::new();
     for (symbol, quality) in &candidates {
@@ -75,10 +76,21 @@ fn agreed_and_distinct(candidates: Vec<(Symbol, i32)>) -> Vec<Symbol> {
                 && other_quality > quality
                 && overlap(symbol.bounds, other.bounds)
         });
-        let seen =
-            symbols.iter().any(|known| known.symbology == symbol.symbology && known.text == symbol.text);
-        if !misread && !seen {
-            symbols.push(symbol.clone());
+        if misread {
+            continue;
+        }
+        match symbols
+            .iter_mut()
+            .find(|known| known.symbology == symbol.symbology && known.text == symbol.text)
+        {
+            Some(known) => {
+                if let Some(place) = symbol.bounds
+                    && !known.regions().any(|known_place| overlap(Some(known_place), Some(place)))
+                {
+                    known.also_at.push(place);
+                }
+            }
+            None => symbols.push(symbol.clone()),
         }
     }
     symbols
@@ -171,11 +183,61 @@ fn to_symbol(result: &ZBarImageScanResult, factor: u32, page_width: u32, page_he
         ZBarSymbolType::ZBarCode128 => Symbology::Code128,
         _ => return None,
     };
+    let mut places = runs_of_scan_lines(&result.points)
+        .into_iter()
+        .filter_map(|run| bounds(run, factor, page_width, page_height));
     Some(Symbol {
         symbology,
         text: decode_text(&result.data),
-        bounds: bounds(&result.points, factor, page_width, page_height),
+        bounds: places.next(),
+        also_at: places.collect(),
     })
+}
+
+/// Scan lines further apart than this (in pixels of the scanned picture, about 4 mm at 150 dpi) did
+/// not cross the same printed code.
+const SAME_CODE_LINE_GAP: i32 = SCAN_DENSITY * 8;
+
+/// ZBar's scan points split into one run per printed code. ZBar reports one result for every copy of
+/// the same text on a page, with one point per scan line that decoded it, in scan order: the rows from
+/// top to bottom, then the columns from left to right, each point at the end of the code where that
+/// line finished (lines alternate their direction). Within one code, consecutive points therefore
+/// step a few lines along one axis, and a larger step starts another copy of the code (or, for a code
+/// read by both rows and columns, the column pass). Two copies side by side on the same rows stay one
+/// run: telling them apart needs the pixels, and the run then spans the gap between them.
+fn runs_of_scan_lines(points: &[(i32, i32)]) -> Vec<&[(i32, i32)]> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Axis {
+        Unknown,
+        Rows,
+        Columns,
+    }
+    let near = |step: i32| (0..=SAME_CODE_LINE_GAP).contains(&step);
+    let mut runs = Vec::new();
+    let (mut start, mut axis) = (0, Axis::Unknown);
+    for index in 1..points.len() {
+        let (dx, dy) = (points[index].0 - points[index - 1].0, points[index].1 - points[index - 1].1);
+        let continues = match axis {
+            Axis::Rows => near(dy),
+            Axis::Columns => near(dx),
+            Axis::Unknown => {
+                match (near(dy), near(dx)) {
+                    (true, false) => axis = Axis::Rows,
+                    (false, true) => axis = Axis::Columns,
+                    _ => {}
+                }
+                near(dy) || near(dx)
+            }
+        };
+        if !continues {
+            runs.push(&points[start..index]);
+            (start, axis) = (index, Axis::Unknown);
+        }
+    }
+    if start < points.len() {
+        runs.push(&points[start..]);
+    }
+    runs
 }
 
 /// The text of a code. ZBar passes Code 39 and Code 128 data through as bytes; those are ASCII, or
@@ -187,8 +249,9 @@ fn decode_text(data: &[u8]) -> String {
     }
 }
 
-/// The rectangle around ZBar's scan points, scaled back to the page and clamped to it. For a 1D code the
-/// points lie on the scan lines that crossed it, so the rectangle is the code's extent along those lines.
+/// The rectangle around ZBar's scan points of one code, scaled back to the page and clamped to it. For a
+/// 1D code the points lie on the scan lines that crossed it, at both ends of the bars, so the rectangle
+/// is the code's extent along those lines.
 fn bounds(points: &[(i32, i32)], factor: u32, page_width: u32, page_height: u32) -> Option<PixelRect> {
     let scale = |value: i32, limit: u32| -> u32 {
         let value = u64::try_from(value.max(0)).unwrap_or(0) * u64::from(factor);
@@ -282,7 +345,8 @@ mod tests {
             vec![Symbol {
                 symbology: Symbology::Code128,
                 text: "ADAR-NEXTDOC".into(),
-                bounds: symbols[0].bounds
+                bounds: symbols[0].bounds,
+                also_at: Vec::new(),
             }]
         );
     }
@@ -312,8 +376,14 @@ mod tests {
         draw_modules(&mut page, &code39("PATCHT"), 300, 300, 5, 200);
         draw_modules(&mut page, &code39("PATCHT"), 300, 1500, 5, 200);
         draw_modules(&mut page, &code128("ƁCUSTOM BARCODE"), 300, 2500, 4, 200);
+        let symbols = find_barcodes(&page);
+        // Both copies of PATCHT are located on their own: no place spans the text between them.
+        let patcht = symbols.iter().find(|symbol| symbol.text == "PATCHT").expect("found");
+        let places: Vec<PixelRect> = patcht.regions().collect();
+        assert_eq!(places.len(), 2, "{patcht:?}");
+        assert!(places.iter().all(|place| place.y1 - place.y0 < 300), "{patcht:?}");
         let mut found: Vec<(Symbology, String)> =
-            find_barcodes(&page).into_iter().map(|symbol| (symbol.symbology, symbol.text)).collect();
+            symbols.into_iter().map(|symbol| (symbol.symbology, symbol.text)).collect();
         found.sort_by(|a, b| a.1.cmp(&b.1));
         assert_eq!(
             found,
@@ -364,9 +434,18 @@ mod tests {
     #[test]
     fn a_text_read_on_fewer_lines_in_the_same_place_is_a_misread() {
         let at = |x0, y0| Some(PixelRect { x0, y0, x1: x0 + 400, y1: y0 + 200 });
-        let code39 = |text: &str, bounds| Symbol { symbology: Symbology::Code39, text: text.into(), bounds };
-        let code128 =
-            |text: &str, bounds| Symbol { symbology: Symbology::Code128, text: text.into(), bounds };
+        let code39 = |text: &str, bounds| Symbol {
+            symbology: Symbology::Code39,
+            text: text.into(),
+            bounds,
+            also_at: Vec::new(),
+        };
+        let code128 = |text: &str, bounds| Symbol {
+            symbology: Symbology::Code128,
+            text: text.into(),
+            bounds,
+            also_at: Vec::new(),
+        };
         let candidates = vec![
             (code39("PATCLT", at(100, 100)), 2),
             (code39("PATCHT", at(150, 120)), 12),
@@ -379,10 +458,11 @@ mod tests {
             (code39("A1", at(100, 3000)), 5),
             (code39("A2", at(120, 3000)), 5),
         ];
-        let texts: Vec<(Symbology, String)> = agreed_and_distinct(candidates)
-            .into_iter()
-            .map(|symbol| (symbol.symbology, symbol.text))
-            .collect();
+        let symbols = agreed_and_distinct(candidates);
+        // The repeat's place is kept, so that OCR is kept off it too.
+        assert_eq!(symbols[0].also_at, [at(100, 2000).unwrap()]);
+        let texts: Vec<(Symbology, String)> =
+            symbols.into_iter().map(|symbol| (symbol.symbology, symbol.text)).collect();
         let expected = [
             (Symbology::Code39, "PATCHT"),
             (Symbology::Code39, "ASN00123"),
@@ -392,6 +472,25 @@ mod tests {
         ];
         assert_eq!(texts, expected.map(|(symbology, text)| (symbology, text.to_owned())));
         assert!(!overlap(at(0, 0), None));
+    }
+
+    #[test]
+    fn scan_points_split_into_one_run_per_printed_code() {
+        // Rows alternate their direction, so the points alternate between both ends of the bars.
+        let rows: Vec<(i32, i32)> =
+            (0..10).map(|i| (if i % 2 == 0 { 407 } else { 150 }, 151 + 3 * i)).collect();
+        let stacked: Vec<(i32, i32)> = rows.iter().map(|&(x, y)| (x, y + 600)).collect();
+        let columns: Vec<(i32, i32)> =
+            (0..10).map(|i| (631 + 3 * i, if i % 2 == 0 { 856 } else { 940 })).collect();
+        let all: Vec<(i32, i32)> = rows.iter().chain(&stacked).chain(&columns).copied().collect();
+        let runs = runs_of_scan_lines(&all);
+        assert_eq!(runs, [&rows[..], &stacked[..], &columns[..]]);
+        // A line that did not decode leaves a gap of a few lines, not a new code.
+        let gappy: Vec<(i32, i32)> =
+            rows.iter().enumerate().filter(|(i, _)| *i != 4).map(|(_, p)| *p).collect();
+        assert_eq!(runs_of_scan_lines(&gappy).len(), 1);
+        assert!(runs_of_scan_lines(&[]).is_empty());
+        assert_eq!(runs_of_scan_lines(&[(5, 5)]), [&[(5, 5)][..]]);
     }
 
     #[test]

@@ -25,6 +25,16 @@ pub struct Symbol {
     pub text: String,
     /// Where it was found, in page pixel coordinates, when the decoder says.
     pub bounds: Option<PixelRect>,
+    /// Other places on the page where the same code was read again (a routing code printed in the
+    /// header and the footer), in page pixels. The code counts once, but OCR must not read any copy.
+    pub also_at: Vec<PixelRect>,
+}
+
+impl Symbol {
+    /// Every place on the page where this code was read, in page pixels.
+    pub fn regions(&self) -> impl Iterator<Item = PixelRect> + '_ {
+        self.bounds.into_iter().chain(self.also_at.iter().copied())
+    }
 }
 
 /// Everything the mailroom needs to know about one page before splitting.
@@ -33,6 +43,14 @@ pub struct PageFindings {
     pub blank: blank::BlankMeasure,
     /// QR codes first, then 1D barcodes; empty for a blank page.
     pub symbols: Vec<Symbol>,
+}
+
+impl PageFindings {
+    /// Every place on the page where a code was read, in page pixels (the pixels of the page as it
+    /// was analysed, before any turning), for [`crate::ocr::mask_regions`].
+    pub fn code_regions(&self) -> Vec<PixelRect> {
+        self.symbols.iter().flat_map(Symbol::regions).collect()
+    }
 }
 
 /// Analyses a page: blankness first, then — only for pages with content — QR codes and 1D barcodes.

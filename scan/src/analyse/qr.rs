@@ -72,6 +72,11 @@ fn region_in(region: &regions::Region, work_frame: Frame, bounds: &PixelRect) ->
         && y0 < f64::from(bounds.y1)
 }
 
+/// Whether two rectangles share any pixel.
+fn overlap(a: PixelRect, b: PixelRect) -> bool {
+    a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1
+}
+
 /// At most this many distinct grids that no binarisation read get sampled again on one picture.
 const MAX_RESAMPLED_GRIDS: usize = 6;
 
@@ -181,7 +186,7 @@ impl Search {
             let candidates = finder_candidates(bits, dark);
             let regions = regions::group(&candidates, bits.width, bits.height);
             for region in regions.into_iter().take(MAX_REGIONS) {
-                if self.found.iter().any(|s| s.bounds.is_some_and(|b| region_in(&region, work_frame, &b))) {
+                if self.found.iter().any(|s| s.regions().any(|b| region_in(&region, work_frame, &b))) {
                     continue;
                 }
                 if self.out_of_work() {
@@ -268,7 +273,7 @@ impl Search {
         // Every binarisation failed on these grids: sample them again on the grey picture.
         let mut read = false;
         for grid in &unread {
-            if self.found.iter().any(|s| s.bounds.is_some_and(|b| grid_in(grid, frame, &b))) {
+            if self.found.iter().any(|s| s.regions().any(|b| grid_in(grid, frame, &b))) {
                 continue;
             }
             if self.resamples_left == 0 {
@@ -360,11 +365,18 @@ impl Search {
         (rect.x0 < rect.x1 && rect.y0 < rect.y1).then_some(rect)
     }
 
+    /// Keeps a code read at `bounds`. A code read again elsewhere (not overlapping a place it was
+    /// read before) is the same code, but its place is kept too, so that OCR can be kept off it.
     fn record(&mut self, text: String, bounds: Option<PixelRect>) {
-        if self.found.iter().any(|symbol| symbol.text == text) {
+        if let Some(known) = self.found.iter_mut().find(|symbol| symbol.text == text) {
+            if let Some(bounds) = bounds
+                && !known.regions().any(|place| overlap(place, bounds))
+            {
+                known.also_at.push(bounds);
+            }
             return;
         }
-        self.found.push(Symbol { symbology: Symbology::Qr, text, bounds });
+        self.found.push(Symbol { symbology: Symbology::Qr, text, bounds, also_at: Vec::new() });
     }
 }
 
@@ -524,9 +536,16 @@ mod tests {
         for (code, left, top) in [(&first, 200, 200), (&second, 1700, 2800), (&first, 1700, 200)] {
             image::imageops::overlay(&mut page, code, left, top);
         }
-        let mut found = texts(&page);
+        let symbols = find_qr_codes(&page);
+        let mut found: Vec<&str> = symbols.iter().map(|symbol| symbol.text.as_str()).collect();
         found.sort();
         assert_eq!(found, ["AZ 12-34/2024", "Trennblatt"]);
+        // Both copies of the first code are located, so that OCR can be kept off both.
+        let first = symbols.iter().find(|symbol| symbol.text == "Trennblatt").expect("read above");
+        let mut lefts: Vec<u32> = first.regions().map(|place| place.x0).collect();
+        lefts.sort();
+        assert_eq!(lefts.len(), 2, "{first:?}");
+        assert!(lefts[0].abs_diff(200 + 32) <= 8 && lefts[1].abs_diff(1700 + 32) <= 8, "{first:?}");
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! Reading text: the `OcrEngine` seam, with tesseract for the product and a deterministic fake for
-//! unit tests.
+//! unit tests, and `mask` to keep OCR off the codes that were decoded already.
 
 use image::GrayImage;
 
 use crate::page::{Dpi, PixelRect, QuarterTurns};
 
 pub mod fake;
+pub mod mask;
 pub mod tesseract;
 #[cfg(test)]
 mod test_suite;
 
 pub use fake::FakeOcrEngine;
+pub use mask::mask_regions;
 pub use tesseract::{TesseractConfig, TesseractEngine, limit_openmp_threads};
 
 /// One recognised word, in the pixel coordinates of the upright page it was read from.
