@@ -28,10 +28,10 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher, Ta
 
 use super::collector::{Cursor, SortOrder, TopAfter};
 use super::query;
-use super::snippet::{SNIPPET_CHARS, Snippet, SnippetMatcher};
 use super::schema::{
     AKTE_CLOSED, AKTE_OPEN, Fields, IndexedDokument, SCHEMA_VERSION, day_number, media_essence,
 };
+use super::snippet::{SNIPPET_CHARS, Snippet, SnippetMatcher};
 use super::{SearchError, analysis};
 
 const CURRENT: &str = "current";
@@ -312,7 +312,6 @@ pub struct SearchHit {
     pub score: f32,
     pub snippet: Snippet,
 }
-
 
 impl Snapshot {
     pub fn applied(&self) -> u64 {

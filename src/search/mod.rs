@@ -22,8 +22,8 @@ pub mod source;
 
 pub use collector::SortOrder;
 pub use index::{CursorPins, SearchFilters, SearchHit, SearchRequest, SearchResults, Snapshot};
-pub use snippet::Snippet;
 pub use indexer::{IndexerHandle, Progress, RebuildReport, SearchIndex, SearchSettings};
+pub use snippet::Snippet;
 
 use crate::records::repo::RecordsError;
 

@@ -50,7 +50,9 @@ impl SnippetMatcher {
             terms,
             prefixes,
             folder: analysis::german_unstemmed(),
-            stemmer: TextAnalyzer::builder(RawTokenizer::default()).filter(Stemmer::new(Language::German)).build(),
+            stemmer: TextAnalyzer::builder(RawTokenizer::default())
+                .filter(Stemmer::new(Language::German))
+                .build(),
         }
     }
 
