@@ -20,6 +20,7 @@ mod png;
 mod raster;
 pub(crate) mod render;
 mod tiff;
+mod tiff_jpeg;
 
 use crate::page::{Dpi, EmbeddedImage, Page};
 
