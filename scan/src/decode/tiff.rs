@@ -5,7 +5,9 @@
 //! also hands its strip to the PDF writer unchanged. Deflate pages of 8-bit grey or RGB samples in
 //! strips (the common scanner output) are inflated here too (by libdeflate, see [`crate::zlib`]),
 //! straight into the page buffer, and a single-strip one hands its zlib stream to the PDF writer
-//! unchanged (with the TIFF predictor as PDF `/DecodeParms`). Every other compression (LZW,
+//! unchanged (with the TIFF predictor as PDF `/DecodeParms`). JPEG pages (Compression 7) are decoded
+//! by the `tiff` crate, and their strips are checked and, where they can be, joined into one JPEG for
+//! the PDF writer by [`super::tiff_jpeg`]. Every other compression (LZW,
 //! PackBits, none; tiles; other sample layouts) goes through the `tiff` crate. The `tiff` crate
 //! refuses palette images, so for those we show it the directory with PhotometricInterpretation patched to
 //! BlackIsZero, which makes it hand back the raw indices, and apply the ColorMap ourselves.
