@@ -1176,3 +1176,34 @@ fn tiff_jpeg_truncated_strips_are_an_error_naming_the_strip() {
         }
     }
 }
+
+#[test]
+fn tiff_jpeg_strips_with_damaged_bytes_never_panic_and_never_embed_other_pixels() {
+    use registratur_testkit::{JpegTiffOptions, TiffPage as Kit, write_jpeg_tiff};
+    let colour = rgb_pattern(40, 32);
+    let options = JpegTiffOptions { quality: 80, rows_per_strip: 8, shared_tables: true };
+    let tiff = write_jpeg_tiff(&[Kit::Rgb(&colour)], 300.0, options).unwrap();
+    let mut outcomes = [0usize; 3];
+    // Every byte of the strips and tables (the directory is at the end), set to 0xFF and to 0x00: the
+    // joined stream may be embedded only when it still decodes to the page as decoded.
+    let directory = u32::from_le_bytes(tiff[4..8].try_into().unwrap()) as usize;
+    for at in 8..directory {
+        for value in [0xFF, 0x00] {
+            let mut damaged = tiff.clone();
+            damaged[at] = value;
+            match open_default(&damaged).and_then(|file| file.page(0)) {
+                Ok(page) => match &page.embedded {
+                    Some(EmbeddedImage::Jpeg { bytes, .. }) => {
+                        let joined = only_page(bytes);
+                        assert_eq!(max_difference(&joined.raster, &page.raster), 0, "byte {at} = {value}");
+                        outcomes[0] += 1;
+                    }
+                    _ => outcomes[1] += 1,
+                },
+                Err(DecodeError::Corrupt(_) | DecodeError::Unsupported(_)) => outcomes[2] += 1,
+                Err(other) => panic!("byte {at} = {value}: {other}"),
+            }
+        }
+    }
+    assert!(outcomes.iter().all(|&count| count > 0), "joined, decoded, refused: {outcomes:?}");
+}
