@@ -10,6 +10,9 @@
 //! - RGB deflate in libtiff's default strips, horizontal predictor (a colour scan);
 //! - grey LZW in libtiff's default strips;
 //! - bilevel CCITT G4, one strip per page, as a black-and-white scanner or fax server writes;
+//! - grey and RGB JPEG-in-TIFF (quality 85) in 16-row strips with shared tables, as many document
+//!   scanners write (strips joined into one JPEG per page, `jpeg-strips-joined-pixel-identical`; the
+//!   size the pages had as lossless Flate, before the joining, is printed beside);
 //! - and a set of grey JPEG files (quality 85), one page each, as "scan to JPEG" delivers.
 //!
 //! Ghostscript reads neither TIFF nor (without a PostScript helper) JPEG files as documents, so it
@@ -42,7 +45,8 @@ use registratur_scan::migrate::{self, CheckMethod, Target};
 use registratur_scan::page::Raster;
 use registratur_scan::pdfa::DocumentInfo;
 use registratur_testkit::{
-    LetterSpec, Routing, TiffCompression, TiffOptions, TiffPage, render_letter, scanner_noise, skew,
+    JpegTiffOptions, LetterSpec, Routing, TiffCompression, TiffOptions, TiffPage, render_letter,
+    scanner_noise, skew,
 };
 
 const DPI: f32 = 300.0;
@@ -74,6 +78,7 @@ fn main() {
         let options = TiffOptions { compression, rows_per_strip, predictor };
         registratur_testkit::write_tiff_with(pages, DPI, options).expect("TIFF")
     };
+    let jpeg_strips = JpegTiffOptions { quality: JPEG_QUALITY, rows_per_strip: 16, shared_tables: true };
     let tiffs: Vec<(&str, Vec<u8>, CheckMethod)> = vec![
         (
             "grey deflate, 1 strip/page, predictor 2",
@@ -100,6 +105,16 @@ fn main() {
             registratur_testkit::write_g4_tiff(&bilevel, DPI).expect("G4 TIFF"),
             CheckMethod::CcittStreamIdentical,
         ),
+        (
+            "grey JPEG q85, 16-row strips, shared tables",
+            registratur_testkit::write_jpeg_tiff(&grey_pages, DPI, jpeg_strips).expect("JPEG TIFF"),
+            CheckMethod::JoinedJpegPixelIdentical,
+        ),
+        (
+            "RGB JPEG q85, 16-row strips, shared tables",
+            registratur_testkit::write_jpeg_tiff(&colour_pages, DPI, jpeg_strips).expect("JPEG TIFF"),
+            CheckMethod::JoinedJpegPixelIdentical,
+        ),
     ];
     let jpegs: Vec<Vec<u8>> = grey.iter().map(jpeg).collect();
     let mut summary = Vec::new();
@@ -111,6 +126,12 @@ fn main() {
         let gate = ours.methods.iter().filter(|method| *method == expected_method).count();
         println!("ours: validation gate: {gate}/{pages} pages {}", expected_method.as_str());
         report_pixels(&ours.outputs[0], input);
+        if *expected_method == CheckMethod::JoinedJpegPixelIdentical {
+            println!(
+                "before the strips were joined (decoded, lossless Flate): output {:.1} MB",
+                mb(lossless_size(input))
+            );
+        }
         if gs {
             let path = work.join("tiff-as.pdf");
             std::fs::write(&path, &ours.outputs[0]).expect("write gs input");
@@ -318,6 +339,23 @@ fn breakdown(input: &[u8]) {
         per_page(validated),
         per_page(checked)
     );
+}
+
+/// The size of a PDF/A of `input`'s pages decoded and stored losslessly, without embedding any stream.
+fn lossless_size(input: &[u8]) -> usize {
+    let opened = decode::open(input, &Limits::default(), registratur_scan::Dpi::uniform(DPI)).expect("opens");
+    let pages: Vec<_> = (0..opened.page_count())
+        .map(|index| registratur_scan::Page { embedded: None, ..opened.page(index).expect("decodes") })
+        .collect();
+    let rendition: Vec<_> = pages
+        .iter()
+        .map(|page| registratur_scan::pdfa::RenditionPage {
+            page,
+            turns: registratur_scan::QuarterTurns::NONE,
+            words: &[],
+        })
+        .collect();
+    registratur_scan::pdfa::write_pdfa(&rendition, &bench_info()).expect("writes").len()
 }
 
 /// Re-reads our output independently of the gate (whatever check the gate chose) and compares every

@@ -126,6 +126,7 @@ fn main() {
             height: HEIGHT,
             components: 1,
             adobe_inverted: false,
+            origin: registratur_scan::page::JpegOrigin::Source,
         }),
     };
     measure("jpeg", &jpeg_page, &words, out.as_deref());

@@ -4,7 +4,9 @@
 //!
 //! Images (TIFF, JPEG, PNG, GIF, BMP) become PDF/A-2b through [`crate::pdfa::write_pdfa`] without a
 //! text layer: JPEG, single-strip CCITT G4 and single-strip 8-bit deflate TIFF streams go in
-//! unchanged, everything else as lossless Flate. PDFs that are not PDF/A are normalised by [`crate::pdfa::normalize_to_pdfa2b`]: their content
+//! unchanged, the JPEG strips of a grey or RGB JPEG-in-TIFF page joined into one JPEG without
+//! re-encoding (where their tables agree and they hold whole MCU rows), everything else as lossless
+//! Flate. PDFs that are not PDF/A are normalised by [`crate::pdfa::normalize_to_pdfa2b`]: their content
 //! stays byte for byte, what PDF/A forbids and can be fixed safely is fixed (each fix is listed in
 //! [`Migrated::changes`]), and what cannot (encryption, fonts that are not embedded, JavaScript,
 //! signatures, …) is refused as [`MigrateError::Encrypted`] or [`MigrateError::NeedsHuman`] with the
@@ -24,7 +26,9 @@
 //! single-strip 8-bit deflate TIFF page when it holds the source's zlib stream byte for byte as an
 //! 8-bit grey or RGB image of the same size with the same predictor (`flate-stream-identical`; the
 //! source's stream was inflated once, into a buffer of exactly the page's size, and had to end,
-//! checksum included, exactly at its last sample); every other
+//! checksum included, exactly at its last sample); a JPEG-in-TIFF page whose strips were joined into
+//! one JPEG when the output holds a JPEG image that decodes to exactly the pixels of the strips as the
+//! TIFF decoder decodes them (`jpeg-strips-joined-pixel-identical`); every other
 //! page must be pixel-identical (`pixel-identical`, maximum channel difference 0): the output page is
 //! inflated by the PDF reader and compared sample by sample with the decoded source page.
 //!
@@ -47,7 +51,7 @@
 
 use crate::decode::{self, DecodeError, Limits, OpenedFile};
 use crate::identify::{Family, Format};
-use crate::page::{Dpi, EmbeddedImage, Page, QuarterTurns, Raster};
+use crate::page::{Dpi, EmbeddedImage, JpegOrigin, Page, QuarterTurns, Raster};
 use crate::pdfa::{self, CheckReport, DocumentInfo, PdfaError, RenditionPage};
 
 /// The migration tool, as recorded in the journal's migration and validation events.
@@ -55,7 +59,7 @@ pub const MIGRATE_TOOL: &str = "registratur-migrate";
 
 /// The tool's version: the crate version plus the version of the conversion rules (bump it when the
 /// writer's output or the validation rules change, so re-runs can tell old outputs from new ones).
-pub const MIGRATE_TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+rules.3");
+pub const MIGRATE_TOOL_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+rules.4");
 
 /// The resolution assumed for source pages that declare none (GIF never does; many BMPs and PNGs do
 /// not). 300 dpi is what the mailroom scans at, so such pages keep a plausible paper size.
@@ -114,6 +118,9 @@ pub enum CheckMethod {
     SamplesIdentical,
     /// The output page decodes to exactly the source page's pixels.
     PixelIdentical,
+    /// The output holds one JPEG stream joined losslessly from the source's JPEG strips (a JPEG-in-TIFF
+    /// page), and it decodes to exactly the source page's pixels as the strips decode.
+    JoinedJpegPixelIdentical,
     /// A normalised PDF's page, rendered by poppler at [`PDF_COMPARE_DPI`], equals the source page
     /// rendered the same way, pixel for pixel.
     RenderedIdentical,
@@ -131,6 +138,7 @@ impl CheckMethod {
             CheckMethod::FlateStreamIdentical => "flate-stream-identical",
             CheckMethod::SamplesIdentical => "samples-identical",
             CheckMethod::PixelIdentical => "pixel-identical",
+            CheckMethod::JoinedJpegPixelIdentical => "jpeg-strips-joined-pixel-identical",
             CheckMethod::RenderedIdentical => "rendered-pixel-identical",
         }
     }
@@ -229,9 +237,11 @@ pub fn parameters(target: Target) -> String {
         Target::PdfA2b => format!(
             "target={}; writer=registratur-scan pdfa {}; text-layer=none; jpeg=embedded unchanged (DCTDecode); \
              ccitt-g4=embedded unchanged (CCITTFaxDecode); single-strip 8-bit deflate tiff=embedded unchanged \
-             (FlateDecode, TIFF predictor as /Predictor 2); other images=lossless Flate (libdeflate level 1, bilevel level 9); \
+             (FlateDecode, TIFF predictor as /Predictor 2); jpeg-in-tiff strips of equal tables and whole MCU rows=joined \
+             into one JPEG with restart markers, entropy-coded data unchanged (DCTDecode); other images=lossless Flate (libdeflate level 1, bilevel level 9); \
              output-intent=sRGB IEC61966-2.1; default-dpi={}; gif=first frame only when single-frame; \
-             validation=page count, per page jpeg-stream-identical, ccitt-stream-identical, flate-stream-identical or pixel-identical (tolerance 0), pdfa-2 structural check",
+             validation=page count, per page jpeg-stream-identical, ccitt-stream-identical, flate-stream-identical, \
+             jpeg-strips-joined-pixel-identical or pixel-identical (tolerance 0), pdfa-2 structural check",
             target.name(),
             env!("CARGO_PKG_VERSION"),
             DEFAULT_DPI.x,
@@ -455,7 +465,9 @@ fn check_page(output: &OpenedFile<'_>, index: u32, source: &Page) -> PageCheck {
         max_channel_difference: u8::MAX,
         problem: Some(problem),
     };
-    if let Some(EmbeddedImage::Jpeg { bytes, components: 1 | 3, .. }) = &source.embedded {
+    if let Some(EmbeddedImage::Jpeg { bytes, components: 1 | 3, origin: JpegOrigin::Source, .. }) =
+        &source.embedded
+    {
         let method = CheckMethod::JpegStreamIdentical;
         return match output.page_jpeg_stream(index) {
             Some(stream) if stream == bytes.as_slice() => {
@@ -502,7 +514,18 @@ fn check_page(output: &OpenedFile<'_>, index: u32, source: &Page) -> PageCheck {
     if let Some(exact @ EmbeddedImage::Samples { .. }) = &source.embedded {
         return check_samples(output, index, exact);
     }
-    let method = CheckMethod::PixelIdentical;
+    // A stream joined from JPEG strips has no source stream to compare bytes with: the output's image
+    // must be a JPEG, and its pixels must equal the strips' as the TIFF decoder decoded them.
+    let method = match &source.embedded {
+        Some(EmbeddedImage::Jpeg { origin: JpegOrigin::JoinedStrips { .. }, .. }) => {
+            let method = CheckMethod::JoinedJpegPixelIdentical;
+            if output.page_jpeg_stream(index).is_none() {
+                return failed(method, "the output page does not hold one full-page JPEG image".into());
+            }
+            method
+        }
+        _ => CheckMethod::PixelIdentical,
+    };
     let decoded = match output.page(index) {
         Ok(decoded) => decoded,
         Err(error) => return failed(method, format!("the output page does not decode: {error}")),

@@ -56,8 +56,9 @@ impl Raster {
 #[derive(Clone, Debug)]
 pub enum EmbeddedImage {
     /// A baseline or progressive JPEG (PDF `DCTDecode`). `components` is 1 (grey), 3 (YCbCr/RGB) or 4
-    /// (CMYK; `adobe_inverted` when an Adobe APP14 marker says the samples are inverted).
-    Jpeg { bytes: Vec<u8>, width: u32, height: u32, components: u8, adobe_inverted: bool },
+    /// (CMYK; `adobe_inverted` when an Adobe APP14 marker says the samples are inverted). `origin` says
+    /// whether the bytes are the source's own or were joined from a TIFF page's JPEG strips.
+    Jpeg { bytes: Vec<u8>, width: u32, height: u32, components: u8, adobe_inverted: bool, origin: JpegOrigin },
     /// CCITT Group 4 (PDF `CCITTFaxDecode` with `K -1`). `black_is_1` as in the PDF parameter.
     CcittG4 { bytes: Vec<u8>, width: u32, height: u32, black_is_1: bool },
     /// A zlib stream of 8-bit samples (PDF `FlateDecode`) that inflates to exactly the page: `components`
@@ -81,6 +82,18 @@ pub enum EmbeddedImage {
         bits: u8,
         premultiplied: bool,
     },
+}
+
+/// Where an embedded JPEG stream comes from, which decides how format migration proves it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JpegOrigin {
+    /// The source's own stream, byte for byte (a JPEG file, a PDF's full-page JPEG image).
+    Source,
+    /// One stream joined from the entropy-coded data of a JPEG-in-TIFF page's `strips` strips, not a
+    /// bit of it re-encoded, with restart markers between the strips (see the TIFF decoder). Decoding
+    /// it was checked to give exactly the strips' pixels; the migration gate checks that again on the
+    /// output, since no source stream exists to compare its bytes with.
+    JoinedStrips { strips: u32 },
 }
 
 /// One scanned page as decoded from an input file.

@@ -5,7 +5,8 @@
 //!
 //! Pages are 8-bit grey A4 at a chosen resolution; `write_tiff` packs them into one multi-page TIFF
 //! (deflate) with resolution tags, the way a document scanner hands over a batch; `write_g4_tiff`
-//! packs bilevel pages as CCITT G4, the way black-and-white scanners and fax servers do.
+//! packs bilevel pages as CCITT G4, the way black-and-white scanners and fax servers do;
+//! `write_jpeg_tiff` writes JPEG-in-TIFF in strips of a few rows, as many document scanners do.
 //!
 //! [`corpus`] generates the text side: a million German administrative documents for search.
 
@@ -524,6 +525,183 @@ pub fn write_g4_tiff(pages: &[GrayImage], dpi: f32) -> anyhow::Result<Vec<u8>> {
             } else {
                 out.extend_from_slice(&value.to_le_bytes());
             }
+        }
+        link_at = out.len();
+        out.extend_from_slice(&[0; 4]);
+    }
+    Ok(out)
+}
+
+/// How [`write_jpeg_tiff`] stores pages: JPEG-in-TIFF (Compression 7, TIFF Technote 2) in strips, as
+/// many document scanners write colour and grey scans.
+#[derive(Clone, Copy, Debug)]
+pub struct JpegTiffOptions {
+    /// JPEG quality (1..=100) of every strip.
+    pub quality: u8,
+    /// Rows per strip; libtiff's JPEG codec writes 8 or 16 (one or two MCU rows) by default.
+    pub rows_per_strip: u32,
+    /// The tables once in the JPEGTables tag with abbreviated strips (what libtiff writes), or a full
+    /// stream with its own tables in every strip.
+    pub shared_tables: bool,
+}
+
+/// One strip of a JPEG-in-TIFF page, from [`jpeg_tiff_strips`]: its DQT and DHT segments, and the rest
+/// of its stream without the start-of-image marker (frame header, scan header, image data, EOI). A
+/// full strip is SOI + `tables` + `body`; an abbreviated one SOI + `body`, with JPEGTables SOI +
+/// `tables` + EOI.
+#[derive(Clone, Debug)]
+pub struct JpegStrip {
+    pub tables: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+/// Encodes `page` as JPEG strips of `rows_per_strip` rows, strip `i` at quality `quality(i)`, each an
+/// independent JPEG stream (the `image` crate's baseline encoder: standard Huffman tables, no chroma
+/// subsampling). An RGB page is coded as TIFF Photometric RGB wants it, the components being R, G
+/// and B themselves: the encoder always converts to YCbCr, so it is fed the inverse conversion of the
+/// page (clamped, so saturated colours shift a little; what the strips hold is the truth either way).
+pub fn jpeg_tiff_strips(
+    page: TiffPage<'_>,
+    rows_per_strip: u32,
+    quality: impl Fn(usize) -> u8,
+) -> anyhow::Result<Vec<JpegStrip>> {
+    let (width, height) = match page {
+        TiffPage::Gray(page) => page.dimensions(),
+        TiffPage::Rgb(page) => page.dimensions(),
+    };
+    let prepared = match page {
+        TiffPage::Gray(page) => image::DynamicImage::ImageLuma8(page.clone()),
+        TiffPage::Rgb(page) => {
+            image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |x, y| {
+                let [r, g, b] = page.get_pixel(x, y).0.map(f32::from);
+                // The JFIF YCbCr → RGB conversion, with (Y, Cb, Cr) = (R, G, B).
+                let clamp = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+                image::Rgb([
+                    clamp(r + 1.402 * (b - 128.0)),
+                    clamp(r - 0.344_136 * (g - 128.0) - 0.714_136 * (b - 128.0)),
+                    clamp(r + 1.772 * (g - 128.0)),
+                ])
+            }))
+        }
+    };
+    let rows_per_strip = rows_per_strip.clamp(1, height.max(1));
+    let mut strips = Vec::new();
+    for (index, top) in (0..height).step_by(rows_per_strip as usize).enumerate() {
+        let rows = rows_per_strip.min(height - top);
+        let band = prepared.crop_imm(0, top, width, rows);
+        let mut jpeg = Vec::new();
+        band.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut jpeg,
+            quality(index),
+        ))?;
+        strips.push(split_jpeg(&jpeg)?);
+    }
+    Ok(strips)
+}
+
+/// Splits an encoded JPEG into its table segments and the rest (dropping SOI and APPn segments).
+fn split_jpeg(jpeg: &[u8]) -> anyhow::Result<JpegStrip> {
+    let mut strip = JpegStrip { tables: Vec::new(), body: Vec::new() };
+    let mut at = 2;
+    while at + 4 <= jpeg.len() {
+        let marker = jpeg[at + 1];
+        if marker == 0xDA {
+            strip.body.extend_from_slice(&jpeg[at..]);
+            return Ok(strip);
+        }
+        let length = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        let segment = jpeg.get(at..at + 2 + length).ok_or_else(|| anyhow::anyhow!("short JPEG segment"))?;
+        match marker {
+            0xDB | 0xC4 => strip.tables.extend_from_slice(segment),
+            0xE0..=0xEF => {}
+            _ => strip.body.extend_from_slice(segment),
+        }
+        at += 2 + length;
+    }
+    anyhow::bail!("the encoded JPEG has no scan")
+}
+
+/// Packs grey and RGB pages into one multi-page JPEG-in-TIFF (Compression 7) with resolution tags,
+/// stored as `options` says: grey as BlackIsZero, colour as Photometric RGB (see
+/// [`jpeg_tiff_strips`]).
+pub fn write_jpeg_tiff(
+    pages: &[TiffPage<'_>],
+    dpi: f32,
+    options: JpegTiffOptions,
+) -> anyhow::Result<Vec<u8>> {
+    let mut out = b"II*\0\0\0\0\0".to_vec();
+    let mut link_at = 4usize;
+    for page in pages {
+        let (width, height, samples) = match page {
+            TiffPage::Gray(page) => (page.width(), page.height(), 1u16),
+            TiffPage::Rgb(page) => (page.width(), page.height(), 3u16),
+        };
+        let strips = jpeg_tiff_strips(*page, options.rows_per_strip, |_| options.quality)?;
+        let mut offsets = Vec::new();
+        let mut counts = Vec::new();
+        for strip in &strips {
+            let mut bytes = vec![0xFF, 0xD8];
+            if !options.shared_tables {
+                bytes.extend_from_slice(&strip.tables);
+            }
+            bytes.extend_from_slice(&strip.body);
+            offsets.push(out.len() as u32);
+            counts.push(bytes.len() as u32);
+            out.extend_from_slice(&bytes);
+        }
+        let le16 = |values: &[u16]| values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+        let le32 = |values: &[u32]| values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+        let resolution = le32(&[dpi.round() as u32, 1]);
+        let photometric = if samples == 1 { 1 } else { 2 };
+        // (tag, type, count, value bytes): type 3 SHORT, 4 LONG, 5 RATIONAL, 7 UNDEFINED.
+        let mut entries: Vec<(u16, u16, u32, Vec<u8>)> = vec![
+            (256, 4, 1, le32(&[width])),
+            (257, 4, 1, le32(&[height])),
+            (258, 3, u32::from(samples), le16(&vec![8; usize::from(samples)])),
+            (259, 3, 1, le16(&[7])),
+            (262, 3, 1, le16(&[photometric])),
+            (273, 4, offsets.len() as u32, le32(&offsets)),
+            (277, 3, 1, le16(&[samples])),
+            (278, 4, 1, le32(&[options.rows_per_strip])),
+            (279, 4, counts.len() as u32, le32(&counts)),
+            (282, 5, 1, resolution.clone()),
+            (283, 5, 1, resolution),
+            (284, 3, 1, le16(&[1])),
+            (296, 3, 1, le16(&[2])),
+        ];
+        if options.shared_tables {
+            let first = strips.first().ok_or_else(|| anyhow::anyhow!("a page without rows"))?;
+            let tables = [&[0xFF, 0xD8][..], &first.tables, &[0xFF, 0xD9]].concat();
+            entries.push((347, 7, tables.len() as u32, tables));
+        }
+        // Values longer than four bytes go before the directory, which points at them.
+        let mut fields = Vec::new();
+        for (tag, kind, count, value) in entries {
+            let field = if value.len() <= 4 {
+                let mut field = value;
+                field.resize(4, 0);
+                field
+            } else {
+                if out.len() % 2 == 1 {
+                    out.push(0);
+                }
+                let at = out.len() as u32;
+                out.extend_from_slice(&value);
+                at.to_le_bytes().to_vec()
+            };
+            fields.push((tag, kind, count, field));
+        }
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+        let ifd_at = out.len() as u32;
+        out[link_at..link_at + 4].copy_from_slice(&ifd_at.to_le_bytes());
+        out.extend_from_slice(&(fields.len() as u16).to_le_bytes());
+        for (tag, kind, count, field) in fields {
+            out.extend_from_slice(&tag.to_le_bytes());
+            out.extend_from_slice(&kind.to_le_bytes());
+            out.extend_from_slice(&count.to_le_bytes());
+            out.extend_from_slice(&field);
         }
         link_at = out.len();
         out.extend_from_slice(&[0; 4]);

@@ -8,7 +8,9 @@ use registratur::grpc::client::{BatchEventReport, BatchFileSource, BatchReport, 
 use registratur::records::aktenplan::Aktenplan;
 use registratur::records::repo::AkteRef;
 use registratur::service::NewBatch;
-use registratur_testkit::{BatchOptions, LetterSpec, Routing, render_batch, write_tiff};
+use registratur_testkit::{
+    BatchOptions, JpegTiffOptions, LetterSpec, Routing, TiffPage, render_batch, write_jpeg_tiff, write_tiff,
+};
 use tonic::Code;
 
 use super::support::{MAILROOM, TestServer};
@@ -213,6 +215,52 @@ async fn a_generated_batch_lands_where_each_piece_belongs() {
         mailroom.resolve_klaerfall(klaerfall.id, &AkteRef::Aktenzeichen(other_az), "", "").await.unwrap_err();
     assert!(again.to_string().contains("already resolved"), "{again}");
     assert_eq!(mailroom.klaerfaelle(false).await.unwrap().len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jpeg_tiff_scan_in_many_strips_is_filed_as_one_jpeg_per_page() {
+    let server = TestServer::start().await;
+    let mut admin = server.client().await;
+    admin.import_aktenplan(Aktenplan::example_kgst().to_csv()).await.unwrap();
+    let (_, az) = akte_under(&mut admin, "32", "Antwort auf einen JPEG-Scan").await;
+    let letters = vec![LetterSpec {
+        routing: Routing::Text(az.clone()),
+        pages: 1,
+        upside_down: false,
+        expect: az.clone(),
+    }];
+    let options =
+        BatchOptions { dpi: DPI, seed: 11, separators: false, duplex: false, ..BatchOptions::default() };
+    let (pages, _) = render_batch(&letters, &options).unwrap();
+    let pages: Vec<TiffPage<'_>> = pages.iter().map(TiffPage::Gray).collect();
+    let options = JpegTiffOptions { quality: 85, rows_per_strip: 16, shared_tables: true };
+    let tiff = write_jpeg_tiff(&pages, DPI, options).unwrap();
+    let mut mailroom = server.client_as(MAILROOM).await;
+    let files = vec![BatchFileSource { filename: "jpeg.tiff".into(), bytes: tiff.clone() }];
+    let report = ingest_and_wait(&mut mailroom, "stapel-jpeg", files).await;
+    let filed = piece(&report, 0);
+    assert_eq!((filed.outcome.as_str(), filed.aktenzeichen.as_str()), ("filed", az.as_str()), "{filed:#?}");
+    let mut pdf = Vec::new();
+    server.client().await.read_content(filed.dokument_id, None, None, &mut pdf).await.unwrap();
+    let checked = registratur_scan::pdfa::check(&pdf);
+    assert!(checked.is_valid(), "{checked:?}");
+    // The page image is one JPEG, about the source's size (the text layer and its font come on top),
+    // and it decodes to the scan's pixels.
+    assert!(pdf.len() < tiff.len() + 64 * 1024, "rendition {} bytes, scan {}", pdf.len(), tiff.len());
+    assert!(pdftotext(&pdf).contains("Sehr geehrte Damen und Herren"));
+    let limits = registratur_scan::decode::Limits::default();
+    let dpi = registratur_scan::Dpi::uniform(DPI);
+    let rendition = registratur_scan::decode::open(&pdf, &limits, dpi).unwrap();
+    let jpeg = rendition.page_jpeg_stream(0).expect("the page image is the joined JPEG");
+    let output = registratur_scan::decode::open(jpeg, &limits, dpi).unwrap().page(0).unwrap();
+    let source = registratur_scan::decode::open(&tiff, &limits, dpi).unwrap().page(0).unwrap();
+    match (&source.raster, &output.raster) {
+        (registratur_scan::Raster::Gray(a), registratur_scan::Raster::Gray(b)) => {
+            assert!(a == b, "the rendition's JPEG decodes to other pixels than the scan")
+        }
+        _ => panic!("grey pages expected"),
+    }
     server.stop().await;
 }
 

@@ -6,7 +6,7 @@
 //! upright orientation from the content anyway.
 
 use super::{DecodeError, Limits, plausible_dpi, raster};
-use crate::page::{Dpi, EmbeddedImage, Page, Raster};
+use crate::page::{Dpi, EmbeddedImage, JpegOrigin, Page, Raster};
 
 /// What the marker segments before the scan say.
 #[derive(Clone, Debug)]
@@ -182,6 +182,7 @@ pub(super) fn embedded(bytes: &[u8], header: &JpegHeader) -> EmbeddedImage {
         height: header.height,
         components: header.components,
         adobe_inverted: header.adobe && header.components == 4,
+        origin: JpegOrigin::Source,
     }
 }
 

@@ -6,7 +6,8 @@
 //! [`OpenedFile::page`] decodes one page at a time, so a 200-page batch never sits in memory decoded.
 //! Where a page's compressed stream can go into a PDF unchanged (JPEG, single-strip CCITT G4 or
 //! single-strip 8-bit deflate TIFF), the page
-//! carries it in [`Page::embedded`] so the rendition is lossless and cheap.
+//! carries it in [`Page::embedded`] so the rendition is lossless and cheap; so does a JPEG-in-TIFF
+//! page whose strips can be joined into one JPEG without re-encoding (see `tiff_jpeg`).
 //!
 //! PDF pages that are not a single scanned image (born-digital text, vector drawings, several images,
 //! JBIG2 or JPEG 2000 images) are rendered by poppler's `pdftoppm` as a child process; see [`pdf`].
@@ -20,6 +21,7 @@ mod png;
 mod raster;
 pub(crate) mod render;
 mod tiff;
+mod tiff_jpeg;
 
 use crate::page::{Dpi, EmbeddedImage, Page};
 

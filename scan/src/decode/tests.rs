@@ -422,13 +422,14 @@ fn jpeg_passes_its_bytes_through_and_reads_density() {
     assert_eq!(page.dpi, Dpi::uniform(300.0));
     let Raster::Rgb(image) = &page.raster else { panic!("colour JPEG decodes to RGB") };
     assert_eq!((image.width(), image.height()), (64, 48));
-    let Some(EmbeddedImage::Jpeg { bytes: embedded, width, height, components, adobe_inverted }) =
+    let Some(EmbeddedImage::Jpeg { bytes: embedded, width, height, components, adobe_inverted, origin }) =
         page.embedded
     else {
         panic!("JPEG is embedded")
     };
     assert_eq!(embedded, bytes);
     assert_eq!((width, height, components, adobe_inverted), (64, 48, 3, false));
+    assert_eq!(origin, crate::page::JpegOrigin::Source);
 
     let bytes = jpeg_bytes(image::DynamicImage::ImageLuma8(gray_pattern(40, 30)), None);
     let page = only_page(&bytes);
@@ -998,4 +999,211 @@ fn tiff_deflate_strip_inflates_only_what_the_page_needs() {
     let page = only_page(&bytes);
     assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
     assert_gray(&page.raster, &GrayImage::from_pixel(16, 16, image::Luma([0x80])));
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG-in-TIFF: strips joined into one JPEG
+
+/// A JPEG-in-TIFF page from `strips` (full streams, each with its own tables), `rows` rows per strip.
+fn jpeg_tiff_page(width: u32, height: u32, components: u16, rows: u32, strips: Vec<Vec<u8>>) -> TiffPage {
+    TiffPage::strips(
+        width,
+        height,
+        vec![
+            (258, Value::Short(vec![8; usize::from(components)])),
+            (259, Value::Short(vec![7])),
+            (262, Value::Short(vec![if components == 1 { 1 } else { 2 }])),
+            (277, Value::Short(vec![components])),
+            (278, Value::Long(vec![rows])),
+        ],
+        strips,
+    )
+}
+
+/// Full JPEG streams (SOI, tables, frame, scan, EOI) for `page` in strips of `rows` rows.
+fn full_jpeg_strips(
+    page: registratur_testkit::TiffPage<'_>,
+    rows: u32,
+    quality: impl Fn(usize) -> u8,
+) -> Vec<Vec<u8>> {
+    registratur_testkit::jpeg_tiff_strips(page, rows, quality)
+        .unwrap()
+        .into_iter()
+        .map(|strip| [&[0xFF, 0xD8][..], &strip.tables, &strip.body].concat())
+        .collect()
+}
+
+/// The entropy-coded data of a JPEG stream with one scan: from after the scan header to EOI.
+fn entropy_coded(jpeg: &[u8]) -> &[u8] {
+    let sos = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).expect("a scan header");
+    let length = usize::from(u16::from_be_bytes([jpeg[sos + 2], jpeg[sos + 3]]));
+    &jpeg[sos + 2 + length..jpeg.len() - 2]
+}
+
+#[test]
+fn tiff_jpeg_strips_are_joined_without_changing_their_entropy_coded_data() {
+    use registratur_testkit::{JpegTiffOptions, TiffPage as Kit, write_jpeg_tiff};
+    let grey = gray_pattern(250, 100);
+    let colour = rgb_pattern(97, 43);
+    // Grey with shared tables in 16-row strips (libtiff's way), RGB with full streams in 8-row strips;
+    // neither width is a multiple of 8 and both last strips are short.
+    for (page, rows, shared_tables) in [(Kit::Gray(&grey), 16, true), (Kit::Rgb(&colour), 8, false)] {
+        let options = JpegTiffOptions { quality: 80, rows_per_strip: rows, shared_tables };
+        let tiff = write_jpeg_tiff(&[page], 300.0, options).unwrap();
+        let page_of_tiff = only_page(&tiff);
+        let height = page_of_tiff.raster.height();
+        let Some(EmbeddedImage::Jpeg { bytes, width, height: h, components, adobe_inverted, origin }) =
+            &page_of_tiff.embedded
+        else {
+            panic!("the strips are joined into one JPEG")
+        };
+        let strips = height.div_ceil(rows);
+        assert_eq!(*origin, crate::page::JpegOrigin::JoinedStrips { strips });
+        assert_eq!((*width, *h, *adobe_inverted), (page_of_tiff.raster.width(), height, false));
+        assert_eq!(*components, if matches!(page, Kit::Gray(_)) { 1 } else { 3 });
+        // The joined stream decodes, by itself, to the page's pixels.
+        let joined = only_page(bytes);
+        assert_eq!(max_difference(&joined.raster, &page_of_tiff.raster), 0);
+        // Every strip's entropy-coded data is in it unchanged, in order, a restart marker between.
+        let coded = registratur_testkit::jpeg_tiff_strips(page, rows, |_| 80).unwrap();
+        let mut expected = Vec::new();
+        for (index, strip) in coded.iter().enumerate() {
+            if index > 0 {
+                expected.extend_from_slice(&[0xFF, 0xD0 + ((index - 1) % 8) as u8]);
+            }
+            expected.extend_from_slice(entropy_coded(&strip.body));
+        }
+        assert_eq!(entropy_coded(bytes), expected.as_slice());
+        // The joined stream is no larger than the strips: one set of tables, two bytes per strip.
+        let strip_bytes: usize = coded.iter().map(|strip| strip.body.len()).sum();
+        assert!(bytes.len() <= strip_bytes + coded[0].tables.len() + 64, "{} > {strip_bytes}", bytes.len());
+    }
+}
+
+fn max_difference(a: &Raster, b: &Raster) -> u8 {
+    match (a, b) {
+        (Raster::Gray(a), Raster::Gray(b)) if a.dimensions() == b.dimensions() => {
+            a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0)
+        }
+        (Raster::Rgb(a), Raster::Rgb(b)) if a.dimensions() == b.dimensions() => {
+            a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y)).max().unwrap_or(0)
+        }
+        _ => u8::MAX,
+    }
+}
+
+#[test]
+fn tiff_jpeg_strips_that_cannot_be_joined_are_decoded_instead() {
+    use registratur_testkit::TiffPage as Kit;
+    let grey = gray_pattern(64, 60);
+    let whole = |rows: u32, quality: &dyn Fn(usize) -> u8| {
+        write_tiff(vec![jpeg_tiff_page(64, 60, 1, rows, full_jpeg_strips(Kit::Gray(&grey), rows, quality))])
+    };
+    let joined = only_page(&whole(16, &|_| 80));
+    assert!(matches!(joined.embedded, Some(EmbeddedImage::Jpeg { .. })), "the control case joins");
+    // 12-row strips end inside an MCU row; strips coded at alternating qualities use different tables.
+    for (tiff, why) in [
+        (whole(12, &|_| 80), "12-row strips"),
+        (whole(16, &|strip| if strip % 2 == 0 { 80 } else { 60 }), "tables"),
+    ] {
+        let page = only_page(&tiff);
+        assert!(page.embedded.is_none(), "{why}: not joined");
+        let Raster::Gray(image) = &page.raster else { panic!("{why}: grey") };
+        assert_eq!(image.dimensions(), (64, 60));
+        // Still the strips' pixels: close to the pattern (JPEG is lossy), not blank.
+        let error =
+            image.as_raw().iter().zip(grey.as_raw()).map(|(a, b)| u32::from(a.abs_diff(*b))).sum::<u32>()
+                / (64 * 60);
+        assert!(error < 40, "{why}: mean error {error}");
+    }
+}
+
+#[test]
+fn tiff_jpeg_strips_with_restart_markers_are_renumbered_across_strips() {
+    use registratur_testkit::TiffPage as Kit;
+    let grey = gray_pattern(40, 64);
+    // 16-row strips that are themselves two 8-row strips joined (so each holds one restart marker, its
+    // restart interval is 5 MCUs), joined again: the markers must run on 0, 1, 2, … over the page.
+    let eight = full_jpeg_strips(Kit::Gray(&grey), 8, |_| 75);
+    let sixteen: Vec<Vec<u8>> = eight
+        .chunks(2)
+        .map(|pair| {
+            let set = tiff_jpeg::StripSet {
+                tables: None,
+                strips: pair.iter().map(Vec::as_slice).collect(),
+                width: 40,
+                height: 16,
+                rows_per_strip: 8,
+                components: 1,
+            };
+            match tiff_jpeg::join(&set).unwrap() {
+                tiff_jpeg::Joined::Stream(bytes) => bytes,
+                tiff_jpeg::Joined::NotJoinable(reason) => panic!("{reason}"),
+            }
+        })
+        .collect();
+    let tiff = write_tiff(vec![jpeg_tiff_page(40, 64, 1, 16, sixteen)]);
+    let page = only_page(&tiff);
+    let Some(EmbeddedImage::Jpeg { bytes, .. }) = &page.embedded else { panic!("joined") };
+    let markers: Vec<u8> = entropy_coded(bytes)
+        .windows(2)
+        .filter(|w| w[0] == 0xFF && (0xD0..=0xD7).contains(&w[1]))
+        .map(|w| w[1])
+        .collect();
+    assert_eq!(markers, (0..7).map(|n| 0xD0 + n).collect::<Vec<u8>>());
+    assert!(bytes.windows(6).any(|w| w == [0xFF, 0xDD, 0, 4, 0, 5]), "restart interval 5 MCUs");
+    // And the page from the 8-row strips joins to the same stream.
+    let direct = only_page(&write_tiff(vec![jpeg_tiff_page(40, 64, 1, 8, eight)]));
+    let Some(EmbeddedImage::Jpeg { bytes: direct, .. }) = &direct.embedded else { panic!("joined") };
+    assert_eq!(direct, bytes);
+}
+
+#[test]
+fn tiff_jpeg_truncated_strips_are_an_error_naming_the_strip() {
+    use registratur_testkit::TiffPage as Kit;
+    let grey = gray_pattern(48, 32);
+    let strips = full_jpeg_strips(Kit::Gray(&grey), 8, |_| 80);
+    // Every cut of strip 2 (after its start-of-image marker) is damage, never a panic or a page.
+    for cut in 2..strips[1].len() - 1 {
+        let mut damaged = strips.clone();
+        damaged[1].truncate(cut);
+        let tiff = write_tiff(vec![jpeg_tiff_page(48, 32, 1, 8, damaged)]);
+        match open_default(&tiff).unwrap().page(0) {
+            Err(DecodeError::Corrupt(message)) => {
+                assert!(message.contains("strip 2") && message.contains("truncated"), "cut {cut}: {message}")
+            }
+            other => panic!("cut {cut}: {:?}", other.map(|page| page.embedded.is_some())),
+        }
+    }
+}
+
+#[test]
+fn tiff_jpeg_strips_with_damaged_bytes_never_panic_and_never_embed_other_pixels() {
+    use registratur_testkit::{JpegTiffOptions, TiffPage as Kit, write_jpeg_tiff};
+    let colour = rgb_pattern(40, 32);
+    let options = JpegTiffOptions { quality: 80, rows_per_strip: 8, shared_tables: true };
+    let tiff = write_jpeg_tiff(&[Kit::Rgb(&colour)], 300.0, options).unwrap();
+    let mut outcomes = [0usize; 3];
+    // Every byte of the strips and tables (the directory is at the end), set to 0xFF and to 0x00: the
+    // joined stream may be embedded only when it still decodes to the page as decoded.
+    let directory = u32::from_le_bytes(tiff[4..8].try_into().unwrap()) as usize;
+    for at in 8..directory {
+        for value in [0xFF, 0x00] {
+            let mut damaged = tiff.clone();
+            damaged[at] = value;
+            match open_default(&damaged).and_then(|file| file.page(0)) {
+                Ok(page) => match &page.embedded {
+                    Some(EmbeddedImage::Jpeg { bytes, .. }) => {
+                        let joined = only_page(bytes);
+                        assert_eq!(max_difference(&joined.raster, &page.raster), 0, "byte {at} = {value}");
+                        outcomes[0] += 1;
+                    }
+                    _ => outcomes[1] += 1,
+                },
+                Err(DecodeError::Corrupt(_) | DecodeError::Unsupported(_)) => outcomes[2] += 1,
+                Err(other) => panic!("byte {at} = {value}: {other}"),
+            }
+        }
+    }
+    assert!(outcomes.iter().all(|&count| count > 0), "joined, decoded, refused: {outcomes:?}");
 }

@@ -5,7 +5,9 @@
 //! also hands its strip to the PDF writer unchanged. Deflate pages of 8-bit grey or RGB samples in
 //! strips (the common scanner output) are inflated here too (by libdeflate, see [`crate::zlib`]),
 //! straight into the page buffer, and a single-strip one hands its zlib stream to the PDF writer
-//! unchanged (with the TIFF predictor as PDF `/DecodeParms`). Every other compression (LZW,
+//! unchanged (with the TIFF predictor as PDF `/DecodeParms`). JPEG pages (Compression 7) are decoded
+//! by the `tiff` crate, and their strips are checked and, where they can be, joined into one JPEG for
+//! the PDF writer by [`super::tiff_jpeg`]. Every other compression (LZW,
 //! PackBits, none; tiles; other sample layouts) goes through the `tiff` crate. The `tiff` crate
 //! refuses palette images, so for those we show it the directory with PhotometricInterpretation patched to
 //! BlackIsZero, which makes it hand back the raw indices, and apply the ColorMap ourselves.
@@ -19,8 +21,8 @@ use ::tiff::decoder::{Decoder, DecodingResult};
 use ::tiff::{ColorType, TiffError};
 
 use super::raster::{self, Palette};
-use super::{DecodeError, Limits, g4, plausible_dpi};
-use crate::page::{Dpi, EmbeddedImage, Page, Raster};
+use super::{DecodeError, Limits, g4, jpeg, plausible_dpi, tiff_jpeg};
+use crate::page::{Dpi, EmbeddedImage, JpegOrigin, Page, Raster};
 use crate::zlib::{self, Inflated};
 use libdeflater::Decompressor;
 
@@ -44,12 +46,15 @@ const TAG_PREDICTOR: u16 = 317;
 const TAG_TILE_WIDTH: u16 = 322;
 const TAG_EXTRA_SAMPLES: u16 = 338;
 const TAG_SAMPLE_FORMAT: u16 = 339;
+const TAG_JPEG_TABLES: u16 = 347;
 
 const COMPRESSION_NONE: u64 = 1;
 const COMPRESSION_CCITT_RLE: u64 = 2;
 const COMPRESSION_G3: u64 = 3;
 const COMPRESSION_G4: u64 = 4;
 const COMPRESSION_OLD_JPEG: u64 = 6;
+/// New-style JPEG (TIFF Technote 2): each strip a JPEG stream, shared tables in JPEGTables.
+const COMPRESSION_JPEG: u64 = 7;
 /// Adobe deflate (TIFF 6 technote 2) and its older PKZIP-style code: both are zlib streams.
 const COMPRESSION_DEFLATE: u64 = 8;
 const COMPRESSION_DEFLATE_OLD: u64 = 32946;
@@ -294,11 +299,90 @@ impl<'a> TiffFile<'a> {
                 "TIFF page {} uses the obsolete old-style JPEG compression; rescan with Group 4, LZW, deflate or as JPEG",
                 index + 1
             ))),
+            COMPRESSION_JPEG => {
+                // The strips' structure is checked (and the strips joined, where they can be) before the
+                // `tiff` crate decodes them, because its JPEG decoder fills what a truncated strip lacks.
+                let joined = self.joined_jpeg(index, &entries, width, height, photometric, samples)?;
+                let (raster, embedded) = self.generic_page(page, index, &entries, photometric, limits)?;
+                let embedded = match (embedded, joined) {
+                    (None, Some((bytes, strips))) => {
+                        verified_joined_jpeg(index, bytes, strips, &raster, limits)
+                    }
+                    (embedded, _) => embedded,
+                };
+                Ok(Page { raster, dpi, embedded })
+            }
             _ => {
                 let (raster, embedded) = self.generic_page(page, index, &entries, photometric, limits)?;
                 Ok(Page { raster, dpi, embedded })
             }
         }
+    }
+
+    /// A JPEG-in-TIFF page's strips joined into one JPEG stream, with the number of strips (see
+    /// [`tiff_jpeg`]); `None`, with the reason logged, when the layout cannot be joined losslessly.
+    /// Damaged strips are an error.
+    fn joined_jpeg(
+        &self,
+        index: u32,
+        entries: &[Entry],
+        width: u32,
+        height: u32,
+        photometric: Option<u64>,
+        samples: u64,
+    ) -> Result<Option<(Vec<u8>, u32)>, DecodeError> {
+        let find = |tag: u16| entries.iter().find(|entry| entry.tag == tag);
+        if find(TAG_TILE_WIDTH).is_some() {
+            return Ok(None);
+        }
+        let Strips { offsets, counts, rows_per_strip, count } = self.strips(index, entries, height)?;
+        let strips = (0..count)
+            .map(|strip| {
+                self.slice(offsets[strip], counts[strip]).ok_or_else(|| {
+                    corrupt(format!("strip {} of TIFF page {} lies outside the file", strip + 1, index + 1))
+                })
+            })
+            .collect::<Result<Vec<&[u8]>, DecodeError>>()?;
+        let tables = match find(TAG_JPEG_TABLES) {
+            Some(entry) => {
+                let start = self.value_start(entry, entry.count)?;
+                Some(self.slice(start, entry.count).ok_or_else(|| {
+                    corrupt(format!("the JPEGTables tag of TIFF page {} lies outside the file", index + 1))
+                })?)
+            }
+            None => None,
+        };
+        let set = tiff_jpeg::StripSet {
+            tables,
+            strips,
+            width,
+            height,
+            rows_per_strip,
+            components: u8::try_from(samples).unwrap_or(0),
+        };
+        let joined = tiff_jpeg::join(&set)
+            .map_err(|problem| corrupt(format!("TIFF page {}: {problem}", index + 1)))?;
+        let all_equal = |tag: u16, expected: u64, default: u64| -> Result<bool, DecodeError> {
+            Ok(match find(tag) {
+                Some(entry) => self.values(entry)?.iter().all(|&value| value == expected),
+                None => default == expected,
+            })
+        };
+        // Grey and RGB as 8-bit chunky samples are what the `tiff` crate decodes without converting
+        // colours (YCbCr it refuses), so the joined stream's pixels can be compared with its.
+        let reason = match (photometric, samples) {
+            (Some(PHOTOMETRIC_BLACK_IS_ZERO), 1) | (Some(PHOTOMETRIC_RGB), 3)
+                if all_equal(TAG_BITS_PER_SAMPLE, 8, 1)? && all_equal(TAG_PLANAR_CONFIGURATION, 1, 1)? =>
+            {
+                match joined {
+                    tiff_jpeg::Joined::Stream(bytes) => return Ok(Some((bytes, count as u32))),
+                    tiff_jpeg::Joined::NotJoinable(reason) => reason,
+                }
+            }
+            _ => format!("photometric {photometric:?} with {samples} samples is not 8-bit grey or RGB"),
+        };
+        tracing::debug!(page = index + 1, %reason, "JPEG strips of a TIFF page not joined; decoding instead");
+        Ok(None)
     }
 
     /// Decodes a G4 page strip by strip. Each strip is an independent G4 stream.
@@ -846,6 +930,50 @@ impl Seek for PatchedReader<'_> {
         self.pos = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))?;
         Ok(self.pos)
     }
+}
+
+/// The joined stream of a JPEG-in-TIFF page as the page's embedded image, if decoding it gives
+/// exactly `raster`, the strips as the `tiff` crate decoded them; `None` (logged) otherwise. The
+/// joining is lossless by construction, but a decoder that upsamples across restart boundaries or
+/// treats the colour transform differently would make the joined page look different, and only a
+/// comparison shows that.
+fn verified_joined_jpeg(
+    index: u32,
+    bytes: Vec<u8>,
+    strips: u32,
+    raster: &Raster,
+    limits: &Limits,
+) -> Option<EmbeddedImage> {
+    let decoded = jpeg::JpegHeader::parse(&bytes).and_then(|header| {
+        jpeg::decode_raster(&bytes, &header, limits, index).map(|raster| (header, raster))
+    });
+    let (header, joined) = match decoded {
+        Ok(decoded) => decoded,
+        Err(error) => {
+            tracing::debug!(page = index + 1, %error, "joined JPEG strips do not decode; decoding instead");
+            return None;
+        }
+    };
+    let identical = match (&joined, raster) {
+        (Raster::Gray(a), Raster::Gray(b)) => a == b,
+        (Raster::Rgb(a), Raster::Rgb(b)) => a == b,
+        _ => false,
+    };
+    if !identical {
+        tracing::debug!(
+            page = index + 1,
+            "joined JPEG strips decode to other pixels than the strips; decoding instead"
+        );
+        return None;
+    }
+    Some(EmbeddedImage::Jpeg {
+        bytes,
+        width: header.width,
+        height: header.height,
+        components: header.components,
+        adobe_inverted: false,
+        origin: JpegOrigin::JoinedStrips { strips },
+    })
 }
 
 fn tiff_error(error: TiffError, index: u32) -> DecodeError {

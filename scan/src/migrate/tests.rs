@@ -564,6 +564,7 @@ fn cmyk_and_extra_channels_need_a_human() {
             height: 4,
             components: 4,
             adobe_inverted: true,
+            origin: crate::page::JpegOrigin::Source,
         }),
     };
     assert!(not_representable(&page).is_some_and(|reason| reason.contains("CMYK")));
@@ -587,4 +588,112 @@ fn cmyk_and_extra_channels_need_a_human() {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+/// A JPEG-in-TIFF of `pages` in strips of `rows_per_strip` rows, tables shared in JPEGTables.
+fn jpeg_tiff(pages: &[TiffPage<'_>], rows_per_strip: u32) -> Vec<u8> {
+    let options = registratur_testkit::JpegTiffOptions { quality: 85, rows_per_strip, shared_tables: true };
+    registratur_testkit::write_jpeg_tiff(pages, 300.0, options).unwrap()
+}
+
+/// A page with scanner-like texture, which compresses as a scan does rather than as a flat pattern.
+fn textured(width: u32, height: u32, seed: u32) -> GrayImage {
+    let mut state = 0x2545_f491_u32 ^ seed;
+    GrayImage::from_fn(width, height, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let ink = if (x / 9 + y / 23) % 5 == 0 && y % 23 > 8 { 60 } else { 235 };
+        Luma([ink - (state % 24) as u8])
+    })
+}
+
+#[test]
+fn many_strip_jpeg_tiffs_migrate_to_joined_jpeg_images_as_small_as_their_source() {
+    let grey = [textured(400, 300, 1), textured(123, 77, 2)];
+    let colour = [rgb(200, 96)];
+    let grey: Vec<TiffPage<'_>> = grey.iter().map(TiffPage::Gray).collect();
+    let colour: Vec<TiffPage<'_>> = colour.iter().map(TiffPage::Rgb).collect();
+    for pages in [&grey, &colour] {
+        let tiff = jpeg_tiff(pages, 16);
+        let migrated = migrate_ok(&tiff, pages.len() as u32);
+        assert_eq!(methods(&migrated), vec![CheckMethod::JoinedJpegPixelIdentical; pages.len()]);
+        assert_pixels_equal(&tiff, &migrated.pdf);
+        let pdf = Document::load_mem(&migrated.pdf).unwrap();
+        let filters = pdf
+            .objects
+            .values()
+            .filter_map(|object| object.as_stream().ok())
+            .filter(|stream| {
+                stream.dict.get(b"Subtype").is_ok_and(|s| s.as_name().is_ok_and(|n| n == b"Image"))
+            })
+            .map(|stream| stream.dict.get(b"Filter").unwrap().as_name().unwrap().to_vec())
+            .collect::<Vec<_>>();
+        assert_eq!(filters, vec![b"DCTDecode".to_vec(); pages.len()]);
+        // The source's JPEG data plus the PDF/A container (ICC profile, XMP, page objects).
+        let without_container = migrated.pdf.len().saturating_sub(tiff.len());
+        assert!(
+            without_container < 12_000,
+            "the PDF is {} bytes, the TIFF {}",
+            migrated.pdf.len(),
+            tiff.len()
+        );
+        // The same pages decoded and stored losslessly, as before, take several times the space.
+        let mut decoded = decoded_pages(&tiff);
+        decoded.iter_mut().for_each(|page| page.embedded = None);
+        let rendition: Vec<RenditionPage<'_>> = decoded
+            .iter()
+            .map(|page| RenditionPage { page, turns: QuarterTurns::NONE, words: &[] })
+            .collect();
+        let flate = pdfa::write_pdfa(&rendition, &info()).unwrap();
+        assert!(
+            flate.len() > migrated.pdf.len() * 2,
+            "Flate {} vs joined {}",
+            flate.len(),
+            migrated.pdf.len()
+        );
+    }
+}
+
+#[test]
+fn jpeg_tiffs_whose_strips_cannot_be_joined_are_stored_losslessly_and_pass_the_gate() {
+    let grey = [textured(64, 60, 3)];
+    let grey: Vec<TiffPage<'_>> = grey.iter().map(TiffPage::Gray).collect();
+    // 12-row strips end inside the second of two 8-row MCU rows.
+    let tiff = jpeg_tiff(&grey, 12);
+    let migrated = migrate_ok(&tiff, 1);
+    assert_eq!(methods(&migrated), vec![CheckMethod::PixelIdentical]);
+    assert!(contains(&migrated.pdf, b"/FlateDecode") && !contains(&migrated.pdf, b"/DCTDecode"));
+    assert_pixels_equal(&tiff, &migrated.pdf);
+}
+
+#[test]
+fn a_truncated_jpeg_strip_is_corrupt_and_the_gate_refuses_a_joined_page_with_other_pixels() {
+    let pages = [textured(64, 48, 4), textured(64, 48, 5)];
+    let kit: Vec<TiffPage<'_>> = pages.iter().map(TiffPage::Gray).collect();
+    let tiff = jpeg_tiff(&kit[..1], 16);
+    // Strip 2 loses its end (its EOI, the only 0xFF 0xD9 in it: image data stuffs every 0xFF).
+    let mut damaged = tiff.clone();
+    let ends: Vec<usize> =
+        damaged.windows(2).enumerate().filter(|(_, w)| *w == [0xFF, 0xD9]).map(|(at, _)| at).collect();
+    damaged[ends[1]..ends[1] + 2].copy_from_slice(&[0, 0]);
+    for error in [
+        migrate(&damaged, identify(&damaged), Target::PdfA2b, &Limits::default(), &info()).unwrap_err(),
+        preflight(&damaged, identify(&damaged), Target::PdfA2b, &Limits::default()).unwrap_err(),
+    ] {
+        match error {
+            MigrateError::Corrupt(DecodeError::Corrupt(message)) => {
+                assert!(message.contains("strip 2") && message.contains("truncated"), "{message}")
+            }
+            other => panic!("expected Corrupt, got {other}"),
+        }
+    }
+    // The gate decodes the output's JPEG: a joined page of other content fails it.
+    let migrated = migrate_ok(&tiff, 1);
+    let other = decoded_pages(&jpeg_tiff(&kit[1..], 16));
+    assert!(matches!(other[0].embedded, Some(EmbeddedImage::Jpeg { .. })));
+    let validation = validate(&other, &migrated.pdf, &Limits::default());
+    assert!(!validation.passed());
+    assert_eq!(validation.pages[0].method, CheckMethod::JoinedJpegPixelIdentical);
+    assert!(validation.pages[0].max_channel_difference > 0);
 }

@@ -230,6 +230,7 @@ fn jpeg_page_with_words_is_2u_keeps_the_jpeg_bytes_and_returns_the_words() {
             height: HEIGHT,
             components: 3,
             adobe_inverted: false,
+            origin: crate::page::JpegOrigin::Source,
         }),
     };
     let pages = [RenditionPage { page: &page, turns: QuarterTurns::NONE, words: &words }];
@@ -392,6 +393,7 @@ fn bad_pages_are_precise_errors() {
         height: 100,
         components: 1,
         adobe_inverted: false,
+        origin: crate::page::JpegOrigin::Source,
     });
     let pages = [RenditionPage { page: &page, turns: QuarterTurns::NONE, words: &[] }];
     assert!(matches!(write_pdfa(&pages, &info), Err(super::PdfaError::EmbeddedSizeMismatch { page: 0, .. })));
@@ -412,6 +414,7 @@ fn cmyk_jpeg_falls_back_to_the_lossless_raster() {
             height: 200,
             components: 4,
             adobe_inverted: true,
+            origin: crate::page::JpegOrigin::Source,
         }),
     };
     let pages = [RenditionPage { page: &page, turns: QuarterTurns::NONE, words: &[] }];
