@@ -253,9 +253,9 @@ async fn wait_until_searchable(admin: &mut Client, docs: u64) -> anyhow::Result<
 /// The time from AddDocument's answer until a search finds the Dokument.
 async fn searchable_after_add(args: &Args, akten: &Akten) -> anyhow::Result<()> {
     let mut client = connect(&args.url, &args.token).await?;
-    // The first Akte of each leaf is closed after the load (`close_some`); the second stays open.
-    let ids = &akten[0].1;
-    let akte = ids.get(1).or(ids.first()).copied().context("no Akte to add probes to")?;
+    // An open Akte of its own, also when the store is reused and some Akten are closed.
+    let unit = &akten.first().context("no Akte to learn a unit from")?.0;
+    let akte = client.create_akte(unit, "Messproben", None, None).await?.id;
     let mut delays = Vec::new();
     for probe in 0..PROBES {
         let word = format!("Sondermarke{}x{probe}", std::process::id());

@@ -86,12 +86,12 @@ impl TokenStream for WordTokenStream<'_> {
         self.token.text.clear();
         self.token.position = self.token.position.wrapping_add(1);
         while let Some((from, c)) = self.chars.next() {
-            if !c.is_alphanumeric() {
+            if !is_word_start(c) {
                 continue;
             }
             let mut to = from + c.len_utf8();
             while let Some(&(at, next)) = self.chars.peek() {
-                if !(next.is_alphanumeric() || is_combining_mark(next)) {
+                if !continues_word(next) {
                     break;
                 }
                 to = at + next.len_utf8();
@@ -117,6 +117,16 @@ impl TokenStream for WordTokenStream<'_> {
     fn token_mut(&mut self) -> &mut Token {
         self.token
     }
+}
+
+/// Whether a word may start with `c` (ASCII decided without the Unicode tables).
+fn is_word_start(c: char) -> bool {
+    if c.is_ascii() { c.is_ascii_alphanumeric() } else { c.is_alphanumeric() }
+}
+
+/// Whether `c` continues a word: a letter or digit, or a combining mark on the one before.
+fn continues_word(c: char) -> bool {
+    if c.is_ascii() { c.is_ascii_alphanumeric() } else { c.is_alphanumeric() || is_combining_mark(c) }
 }
 
 /// Folds German spelling variants of lower-case tokens (see the module docs).

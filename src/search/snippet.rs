@@ -7,7 +7,8 @@
 //! stemmed only when a query term is a prefix of its folded form. That loses nothing: the German
 //! stemmer only removes endings of the folded word, so a word's stem always begins the folded word,
 //! and a word that no term begins cannot stem to a term. A word that begins with a prefix of a
-//! `prefix*` query matches as it is.
+//! `prefix*` query matches as it is. And since folding changes an ASCII first letter only in its case,
+//! a word whose first letter begins no term is not even folded.
 //!
 //! The passage is chosen as tantivy chooses it: the text is cut into windows of at most
 //! [`SNIPPET_CHARS`] bytes, each starting at a word, and the window whose matched words weigh most
@@ -17,9 +18,9 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use tantivy::Score;
-use tantivy::tokenizer::{Language, RawTokenizer, Stemmer, TextAnalyzer, TokenStream};
+use tantivy::tokenizer::{Language, RawTokenizer, Stemmer, TextAnalyzer, TokenStream, Tokenizer};
 
-use super::analysis;
+use super::analysis::{self, WordTokenizer};
 
 /// Snippets are at most this many bytes of text.
 pub const SNIPPET_CHARS: usize = 240;
@@ -40,6 +41,8 @@ pub struct SnippetMatcher {
     prefixes: Vec<String>,
     folder: TextAnalyzer,
     stemmer: TextAnalyzer,
+    /// Splits the text into words as the analyser does, without folding them.
+    words: WordTokenizer,
 }
 
 impl SnippetMatcher {
@@ -53,24 +56,39 @@ impl SnippetMatcher {
             stemmer: TextAnalyzer::builder(RawTokenizer::default())
                 .filter(Stemmer::new(Language::German))
                 .build(),
+            words: WordTokenizer::default(),
         }
     }
 
     /// The best passage of `text`, or `None` when no word of it matches.
     pub fn snippet(&mut self, text: &str) -> Option<Snippet> {
+        let SnippetMatcher { terms, prefixes, folder, stemmer, words } = self;
+        // A word can match only if its folded form starts with the first letter of a term or prefix;
+        // folding never changes an ASCII first letter but for its case, so most words are decided on
+        // their first character without being folded.
+        let initials: Vec<char> =
+            terms.keys().chain(prefixes.iter()).filter_map(|t| t.chars().next()).collect();
         let mut best: Option<Fragment> = None;
         let mut current = Fragment::new(0);
-        let mut words = Vec::new();
-        self.folder.token_stream(text).process(&mut |token| {
-            words.push((token.offset_from, token.offset_to, token.text.clone()));
-        });
-        for (from, to, folded) in words {
+        let mut stream = words.token_stream(text);
+        while stream.advance() {
+            let token = stream.token();
+            let (from, to) = (token.offset_from, token.offset_to);
             if to - current.start > SNIPPET_CHARS {
                 current.offer_to(&mut best);
                 current = Fragment::new(from);
             }
             current.stop = to;
-            if let Some(weight) = self.weight(&folded) {
+            let candidate = match token.text.chars().next() {
+                Some(first) if first.is_ascii() => initials.contains(&first.to_ascii_lowercase()),
+                _ => true,
+            };
+            if !candidate {
+                continue;
+            }
+            let mut folded = None;
+            folder.token_stream(&token.text).process(&mut |t| folded = Some(t.text.clone()));
+            if let Some(weight) = folded.and_then(|folded| weight(terms, prefixes, stemmer, &folded)) {
                 current.score += weight;
                 current.highlights.push(from..to);
             }
@@ -82,19 +100,24 @@ impl SnippetMatcher {
             highlights: best.highlights.iter().map(|r| r.start - best.start..r.end - best.start).collect(),
         })
     }
+}
 
-    /// The weight of a folded word if it matches, stemming it only when a term begins it.
-    fn weight(&mut self, folded: &str) -> Option<Score> {
-        if self.prefixes.iter().any(|prefix| folded.starts_with(prefix.as_str())) {
-            return Some(PREFIX_MATCH_WEIGHT);
-        }
-        if !self.terms.keys().any(|term| folded.starts_with(term.as_str())) {
-            return None;
-        }
-        let mut stem = String::new();
-        self.stemmer.token_stream(folded).process(&mut |token| stem.clone_from(&token.text));
-        self.terms.get(&stem).copied()
+/// The weight of a folded word if it matches, stemming it only when a term begins it.
+fn weight(
+    terms: &BTreeMap<String, Score>,
+    prefixes: &[String],
+    stemmer: &mut TextAnalyzer,
+    folded: &str,
+) -> Option<Score> {
+    if prefixes.iter().any(|prefix| folded.starts_with(prefix.as_str())) {
+        return Some(PREFIX_MATCH_WEIGHT);
     }
+    if !terms.keys().any(|term| folded.starts_with(term.as_str())) {
+        return None;
+    }
+    let mut stem = String::new();
+    stemmer.token_stream(folded).process(&mut |token| stem.clone_from(&token.text));
+    terms.get(&stem).copied()
 }
 
 /// A window of the text and the weight of its matched words.
