@@ -239,7 +239,7 @@ async fn a_jpeg_tiff_scan_in_many_strips_is_filed_as_one_jpeg_per_page() {
     let mut mailroom = server.client_as(MAILROOM).await;
     let files = vec![BatchFileSource { filename: "jpeg.tiff".into(), bytes: tiff.clone() }];
     let report = ingest_and_wait(&mut mailroom, "stapel-jpeg", files).await;
-    let filed = piece(&report, 0);
+    let filed = piece(&report, 1);
     assert_eq!((filed.outcome.as_str(), filed.aktenzeichen.as_str()), ("filed", az.as_str()), "{filed:#?}");
     let mut pdf = Vec::new();
     server.client().await.read_content(filed.dokument_id, None, None, &mut pdf).await.unwrap();
