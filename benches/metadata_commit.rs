@@ -39,7 +39,7 @@ fn metadata_commit(c: &mut Criterion) {
         .throughput(Throughput::Elements(1));
     for case in CASES {
         let dir = bench_dir();
-        let options = MetaOptions { sync: true, max_group: case.max_group };
+        let options = MetaOptions { sync: true, max_group: case.max_group, ..MetaOptions::default() };
         let meta = MetaStore::open(dir.path(), options).expect("opening the metadata store");
         let tally = Tally::default();
         group.bench_function(case.name, |b| {

@@ -17,13 +17,24 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use registratur_storage::meta::{Cf, MetaError, Txn};
+use registratur_storage::table::{Json, Keyspace, Table, Text, Versioned};
 use registratur_storage::{BlobError, BlobHash, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Metrics;
 
-/// Key prefix of the register in the `meta` column family.
-pub(crate) const QUARANTINE_PREFIX: &[u8] = b"fixity/quarantine/";
+/// The register: one record per damaged blob, keyed by its BLAKE3 in hex.
+pub(crate) const REGISTER: Table<Text, Json<QuarantineRecord>> =
+    Table::new("quarantine", Cf::Meta, b"fixity/quarantine/");
+
+/// The register's keyspace, for the registry.
+pub fn keyspaces() -> Vec<Keyspace> {
+    vec![REGISTER.keyspace()]
+}
+
+impl Versioned for QuarantineRecord {
+    const VERSION: u16 = 1;
+}
 
 /// Journal action of a finding made outside a scrub.
 pub const DAMAGE_ACTION: &str = "fixity.damage";
@@ -91,33 +102,14 @@ pub enum ReadError {
     Store(#[from] StoreError),
 }
 
-/// The register's key of a blob.
-pub(crate) fn key(blake3_hex: &str) -> Vec<u8> {
-    [QUARANTINE_PREFIX, blake3_hex.as_bytes()].concat()
-}
-
-fn decode(key: &[u8], value: &[u8]) -> Result<QuarantineRecord, MetaError> {
-    serde_json::from_slice(value).map_err(|e| MetaError::Undecodable {
-        cf: Cf::Meta.name(),
-        key: String::from_utf8_lossy(key).into_owned(),
-        reason: e.to_string(),
-    })
-}
-
 /// Every record of the register, in hash order.
 pub fn records(store: &Store) -> Result<Vec<QuarantineRecord>, MetaError> {
-    store
-        .meta()
-        .scan_prefix(Cf::Meta, QUARANTINE_PREFIX)?
-        .iter()
-        .map(|(key, value)| decode(key, value))
-        .collect()
+    Ok(REGISTER.scan(store.meta(), b"")?.into_iter().map(|(_, record)| record).collect())
 }
 
 /// The register's record of one blob, if it holds one.
 pub fn record(store: &Store, hash: &BlobHash) -> Result<Option<QuarantineRecord>, MetaError> {
-    let key = key(&hash.to_hex());
-    store.meta().get(Cf::Meta, &key)?.map(|value| decode(&key, &value)).transpose()
+    REGISTER.get(store.meta(), &hash.to_hex())
 }
 
 /// A new record for `hash`, with the SHA-256 and size the metadata recorded for it.
@@ -133,7 +125,7 @@ pub(crate) fn new_record(
         sha256: digest.map(|d| d.sha256.to_hex()).unwrap_or_default(),
         size: digest.map_or(0, |d| d.size),
         damage,
-        found_at: Utc::now(),
+        found_at: store.clock().now(),
         found_by: found_by.to_string(),
     })
 }
@@ -166,9 +158,9 @@ pub fn register(
         "damage": damage,
         "found_in": found_in,
     });
-    let value = serde_json::to_vec(&record).expect("quarantine records serialise");
     let mut txn = Txn::new(found_by, DAMAGE_ACTION, payload.to_string());
-    txn.require_absent(Cf::Meta, key(&record.blake3)).put(Cf::Meta, key(&record.blake3), value);
+    REGISTER.require_absent(&mut txn, &record.blake3);
+    REGISTER.put(&mut txn, &record.blake3, &record);
     match store.meta().commit(txn) {
         Ok(_) => {}
         // Another reader (or the scrub) registered it first; its record stands.

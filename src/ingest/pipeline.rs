@@ -20,7 +20,7 @@ use std::io::{Cursor, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::{Months, Utc};
+use chrono::Months;
 use image::GrayImage;
 use rayon::prelude::*;
 use registratur_scan::analyse::{self, Symbology, blank, updown};
@@ -567,7 +567,7 @@ impl Mailroom {
         if stored_pages.iter().any(|p| p.ocr_confidence > 0.0 && p.ocr_confidence < 50.0) {
             qc.push("low OCR confidence on some pages; check the scan quality".to_string());
         }
-        let processed_at = Utc::now();
+        let processed_at = self.store.clock().now();
         let protocol = Transfervermerk {
             batch_id: batch.id,
             scanner_batch_id: batch.header.scanner_batch_id.clone(),
@@ -767,7 +767,7 @@ impl Mailroom {
             separator_sheets: plan.separators.len() as u32,
             invariant_holds: plan.invariant_holds(),
             qc,
-            finished_at: Utc::now(),
+            finished_at: self.store.clock().now(),
         })
     }
 }

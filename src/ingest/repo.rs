@@ -1,31 +1,22 @@
-//! The mailroom's persistent state: batches, pieces, summaries, Klärfälle and the ingest queue.
-//!
-//! Keys in the `records` column family:
-//! - `mbatch/<id BE>` → [`Batch`] as received
-//! - `mpiece/<batch BE>/<piece BE>` → [`PieceRecord`], written in the transaction that files the piece
-//!   or opens its Klärfall (so a piece is done exactly once)
-//! - `mdone/<batch BE>` → [`BatchSummary`], written in the transaction that leaves the queue
-//! - `klaer/<id BE>` → [`Klaerfall`]
-//!
-//! In `index`: `klaer-open/<id BE>` while a Klärfall is open; `hist/batch/<id BE>/<seq>` for the
-//! batch's journal entries. In `queues`: `ingest/<batch BE>` from receipt until the batch is done.
+//! The mailroom's persistent state: batches, pieces, summaries, Klärfälle and the ingest queue, in the
+//! tables of `tables`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use registratur_storage::meta::{Cf, Txn};
+use registratur_storage::table::{IdPair, Marker, Table};
 use registratur_storage::{BlobDigest, Store};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::model::{
     Batch, BatchFile, BatchHeader, BatchState, BatchSummary, Klaerfall, KlaerfallState, PieceRecord,
     piece_title,
 };
-use crate::records::model::{Content, Dokument};
-use crate::records::repo::{
-    AkteRef, NewDokument, Records, RecordsError, StoredContent, load_json, visit_json,
+use super::tables::{
+    BATCH_HISTORY, BATCHES, INGEST_QUEUE, KLAERFAELLE, KLAERFALL_HISTORY, OPEN_KLAERFAELLE, PIECES, SUMMARIES,
 };
+use crate::records::model::{Content, Dokument};
+use crate::records::repo::{AkteRef, NewDokument, Records, RecordsError, StoredContent, visit_records};
 use crate::records::text::{MAX_TEXT_CHARS, check_text};
 
 /// The journal actor for what the mailroom worker does on its own.
@@ -55,44 +46,9 @@ pub struct BatchListing {
     pub pieces_done: u32,
 }
 
-fn be(id: u64) -> [u8; 8] {
-    id.to_be_bytes()
-}
-
-fn key(prefix: &str, id: u64) -> Vec<u8> {
-    [prefix.as_bytes(), &be(id)].concat()
-}
-
-fn batch_key(id: u64) -> Vec<u8> {
-    key("mbatch/", id)
-}
-
-fn piece_key(batch: u64, piece: u32) -> Vec<u8> {
-    [key("mpiece/", batch), b"/".to_vec(), u64::from(piece).to_be_bytes().to_vec()].concat()
-}
-
-fn done_key(batch: u64) -> Vec<u8> {
-    key("mdone/", batch)
-}
-
-fn klaerfall_key(id: u64) -> Vec<u8> {
-    key("klaer/", id)
-}
-
-fn open_klaerfall_key(id: u64) -> Vec<u8> {
-    key("klaer-open/", id)
-}
-
-fn queue_key(batch: u64) -> Vec<u8> {
-    key("ingest/", batch)
-}
-
-fn batch_history(batch: u64) -> Vec<u8> {
-    [key("hist/batch/", batch), b"/".to_vec()].concat()
-}
-
-fn json<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("mailroom records serialise to JSON")
+/// The journal-index prefix of one batch's or Klärfall's history.
+fn history(table: Table<IdPair, Marker>, id: u64) -> Vec<u8> {
+    [table.prefix(), &id.to_be_bytes(), b"/"].concat()
 }
 
 /// A content record for bytes in the blob store.
@@ -108,34 +64,20 @@ pub fn content_of(digest: &BlobDigest, filename: &str, media_type: &str) -> Cont
 
 impl MailroomRepo {
     pub fn open(store: Store) -> Result<Self, RecordsError> {
-        let next = |prefix: &str| -> Result<AtomicU64, RecordsError> {
-            let last = store.meta().last_key_with_prefix(Cf::Records, prefix.as_bytes())?;
-            let last_id = last
-                .and_then(|key| {
-                    key.get(prefix.len()..prefix.len() + 8).and_then(|id| <[u8; 8]>::try_from(id).ok())
-                })
-                .map_or(0, u64::from_be_bytes);
-            Ok(AtomicU64::new(last_id + 1))
-        };
-        Ok(Self { next_batch: next("mbatch/")?, next_klaerfall: next("klaer/")?, store })
+        let last_batch = store.meta().last_key_with_prefix(Cf::Records, BATCHES.prefix())?;
+        let last_klaerfall = store.meta().last_key_with_prefix(Cf::Records, KLAERFAELLE.prefix())?;
+        Ok(Self {
+            next_batch: AtomicU64::new(last_batch.and_then(|key| BATCHES.decode_key(&key)).unwrap_or(0) + 1),
+            next_klaerfall: AtomicU64::new(
+                last_klaerfall.and_then(|key| KLAERFAELLE.decode_key(&key)).unwrap_or(0) + 1,
+            ),
+            store,
+        })
     }
 
-    fn load<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<(T, Vec<u8>)>, RecordsError> {
-        load_json(&self.store, key)
-    }
-
-    /// The big-endian ids that follow `prefix` in the keys of `cf`, in key order.
-    fn ids_under(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<u64>, RecordsError> {
-        Ok(self
-            .store
-            .meta()
-            .scan_prefix(cf, prefix)?
-            .into_iter()
-            .filter_map(|(key, _)| {
-                key.get(prefix.len()..prefix.len() + 8).and_then(|id| <[u8; 8]>::try_from(id).ok())
-            })
-            .map(u64::from_be_bytes)
-            .collect())
+    /// The ids a table of markers lists, in key order.
+    fn ids_in(&self, table: Table<registratur_storage::table::Id, Marker>) -> Result<Vec<u64>, RecordsError> {
+        Ok(table.scan(self.store.meta(), b"")?.into_iter().map(|(id, ())| id).collect())
     }
 
     /// Records a batch whose files are already in the blob store and puts it in the queue, in one
@@ -155,7 +97,7 @@ impl MailroomRepo {
                     content: content_of(digest, filename, media_type),
                 })
                 .collect(),
-            received_at: Utc::now(),
+            received_at: self.store.clock().now(),
             received_by: actor.to_string(),
         };
         let payload = serde_json::json!({
@@ -168,10 +110,10 @@ impl MailroomRepo {
             })).collect::<Vec<_>>(),
         });
         let mut txn = Txn::new(actor, "batch.receive", payload.to_string());
-        txn.require_absent(Cf::Records, batch_key(batch.id))
-            .put(Cf::Records, batch_key(batch.id), json(&batch))
-            .put(Cf::Queues, queue_key(batch.id), Vec::new())
-            .index_journal_entry(Cf::Index, batch_history(batch.id));
+        BATCHES.require_absent(&mut txn, &batch.id);
+        BATCHES.put(&mut txn, &batch.id, &batch);
+        INGEST_QUEUE.put(&mut txn, &batch.id, &());
+        txn.index_journal_entry(Cf::Index, history(BATCH_HISTORY, batch.id));
         for (digest, _, _) in files {
             txn.add_blob_ref(digest);
         }
@@ -180,13 +122,13 @@ impl MailroomRepo {
     }
 
     pub fn batch(&self, id: u64) -> Result<Batch, RecordsError> {
-        Ok(self.load::<Batch>(&batch_key(id))?.ok_or(RecordsError::BatchNotFound(id))?.0)
+        BATCHES.get(self.store.meta(), &id)?.ok_or(RecordsError::BatchNotFound(id))
     }
 
     /// Calls `visit` with every batch, in id order: a walk over all of them (the quarantine listing
     /// looks for the batches whose scans it needs).
     pub fn visit_batches(&self, mut visit: impl FnMut(Batch)) -> Result<(), RecordsError> {
-        visit_json(&self.store, b"mbatch/", None, |batch| {
+        visit_records(&self.store, BATCHES, None, |batch| {
             visit(batch);
             std::ops::ControlFlow::Continue(())
         })
@@ -203,8 +145,8 @@ impl MailroomRepo {
     ) -> Result<(Vec<BatchListing>, Option<u64>), RecordsError> {
         let mut listed = Vec::new();
         let mut failure = None;
-        let start = (after > 0).then(|| batch_key(after));
-        visit_json(&self.store, b"mbatch/", start.as_deref(), |batch: Batch| {
+        let start = (after > 0).then(|| BATCHES.key(&after));
+        visit_records(&self.store, BATCHES, start.as_deref(), |batch: Batch| {
             let date = batch.header.posteingangsdatum;
             if filter.from.is_some_and(|from| date < from) || filter.to.is_some_and(|to| date > to) {
                 return std::ops::ControlFlow::Continue(());
@@ -242,12 +184,12 @@ impl MailroomRepo {
     /// A batch's state and the number of its pieces done, without decoding the piece records.
     fn state_of(&self, batch: u64) -> Result<(BatchState, u32), RecordsError> {
         let mut pieces_done = 0u32;
-        let prefix = [key("mpiece/", batch), b"/".to_vec()].concat();
+        let prefix = [PIECES.prefix(), &batch.to_be_bytes(), b"/"].concat();
         self.store.meta().visit_prefix(Cf::Records, &prefix, None, |_, _| {
             pieces_done += 1;
             std::ops::ControlFlow::Continue(())
         })?;
-        let done = self.store.meta().get(Cf::Records, &done_key(batch))?.is_some();
+        let done = SUMMARIES.contains(self.store.meta(), &batch)?;
         let state = match (done, pieces_done) {
             (true, _) => BatchState::Done,
             (false, 0) => BatchState::Queued,
@@ -258,31 +200,24 @@ impl MailroomRepo {
 
     /// Batch ids waiting in the queue, oldest first.
     pub fn queued(&self) -> Result<Vec<u64>, RecordsError> {
-        self.ids_under(Cf::Queues, b"ingest/")
+        self.ids_in(INGEST_QUEUE)
     }
 
     pub fn piece(&self, batch: u64, piece: u32) -> Result<Option<PieceRecord>, RecordsError> {
-        Ok(self.load::<PieceRecord>(&piece_key(batch, piece))?.map(|(record, _)| record))
+        Ok(PIECES.get(self.store.meta(), &(batch, u64::from(piece)))?)
     }
 
     /// The pieces of a batch done so far, in order.
     pub fn pieces(&self, batch: u64) -> Result<Vec<PieceRecord>, RecordsError> {
-        let prefix = [key("mpiece/", batch), b"/".to_vec()].concat();
-        self.store
-            .meta()
-            .scan_prefix(Cf::Records, &prefix)?
+        Ok(PIECES
+            .scan(self.store.meta(), &[batch.to_be_bytes().as_slice(), b"/"].concat())?
             .into_iter()
-            .map(|(key, bytes)| {
-                serde_json::from_slice(&bytes).map_err(|e| RecordsError::Undecodable {
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    reason: e.to_string(),
-                })
-            })
-            .collect()
+            .map(|(_, record)| record)
+            .collect())
     }
 
     pub fn summary(&self, batch: u64) -> Result<Option<BatchSummary>, RecordsError> {
-        Ok(self.load::<BatchSummary>(&done_key(batch))?.map(|(summary, _)| summary))
+        Ok(SUMMARIES.get(self.store.meta(), &batch)?)
     }
 
     /// Files a piece as a new Dokument and records the piece as done, in one transaction. `piece`
@@ -299,9 +234,10 @@ impl MailroomRepo {
         let mut filed = None;
         records.file_dokument(WORKER_ACTOR, new, original, renditions, |txn, dokument| {
             let record = piece(dokument);
-            txn.require_absent(Cf::Records, piece_key(batch, piece_number))
-                .put(Cf::Records, piece_key(batch, piece_number), json(&record))
-                .index_journal_entry(Cf::Index, batch_history(batch));
+            let key = (batch, u64::from(piece_number));
+            PIECES.require_absent(txn, &key);
+            PIECES.put(txn, &key, &record);
+            txn.index_journal_entry(Cf::Index, history(BATCH_HISTORY, batch));
             filed = Some(record);
         })?;
         Ok(filed.expect("the transaction was built"))
@@ -323,13 +259,14 @@ impl MailroomRepo {
             "rendition_sha256": klaerfall.rendition.sha256,
         });
         let mut txn = Txn::new(WORKER_ACTOR, "klaerfall.open", payload.to_string());
-        txn.require_absent(Cf::Records, piece_key(klaerfall.batch_id, klaerfall.piece))
-            .require_absent(Cf::Records, klaerfall_key(klaerfall.id))
-            .put(Cf::Records, piece_key(klaerfall.batch_id, klaerfall.piece), json(&record))
-            .put(Cf::Records, klaerfall_key(klaerfall.id), json(&klaerfall))
-            .put(Cf::Index, open_klaerfall_key(klaerfall.id), Vec::new())
-            .index_journal_entry(Cf::Index, batch_history(klaerfall.batch_id))
-            .index_journal_entry(Cf::Index, klaerfall_history(klaerfall.id));
+        let piece_key = (klaerfall.batch_id, u64::from(klaerfall.piece));
+        PIECES.require_absent(&mut txn, &piece_key);
+        KLAERFAELLE.require_absent(&mut txn, &klaerfall.id);
+        PIECES.put(&mut txn, &piece_key, &record);
+        KLAERFAELLE.put(&mut txn, &klaerfall.id, &klaerfall);
+        OPEN_KLAERFAELLE.put(&mut txn, &klaerfall.id, &());
+        txn.index_journal_entry(Cf::Index, history(BATCH_HISTORY, klaerfall.batch_id))
+            .index_journal_entry(Cf::Index, history(KLAERFALL_HISTORY, klaerfall.id));
         for digest in digests {
             txn.add_blob_ref(*digest);
         }
@@ -346,24 +283,24 @@ impl MailroomRepo {
             "qc": summary.qc,
         });
         let mut txn = Txn::new(WORKER_ACTOR, "batch.done", payload.to_string());
-        txn.require_absent(Cf::Records, done_key(summary.batch_id))
-            .put(Cf::Records, done_key(summary.batch_id), json(summary))
-            .delete(Cf::Queues, queue_key(summary.batch_id))
-            .index_journal_entry(Cf::Index, batch_history(summary.batch_id));
+        SUMMARIES.require_absent(&mut txn, &summary.batch_id);
+        SUMMARIES.put(&mut txn, &summary.batch_id, summary);
+        INGEST_QUEUE.delete(&mut txn, &summary.batch_id);
+        txn.index_journal_entry(Cf::Index, history(BATCH_HISTORY, summary.batch_id));
         self.store.meta().commit(txn)?;
         Ok(())
     }
 
     pub fn klaerfall(&self, id: u64) -> Result<Klaerfall, RecordsError> {
-        Ok(self.load::<Klaerfall>(&klaerfall_key(id))?.ok_or(RecordsError::KlaerfallNotFound(id))?.0)
+        KLAERFAELLE.get(self.store.meta(), &id)?.ok_or(RecordsError::KlaerfallNotFound(id))
     }
 
     /// Klärfälle, newest first; only open ones unless `include_resolved`.
     pub fn klaerfaelle(&self, include_resolved: bool, limit: usize) -> Result<Vec<Klaerfall>, RecordsError> {
         let ids = if include_resolved {
-            self.ids_under(Cf::Records, b"klaer/")?
+            KLAERFAELLE.scan(self.store.meta(), b"")?.into_iter().map(|(id, _)| id).collect()
         } else {
-            self.ids_under(Cf::Index, b"klaer-open/")?
+            self.ids_in(OPEN_KLAERFAELLE)?
         };
         ids.into_iter().rev().take(limit).map(|id| self.klaerfall(id)).collect()
     }
@@ -380,7 +317,7 @@ impl MailroomRepo {
         note: &str,
     ) -> Result<(Klaerfall, Dokument), RecordsError> {
         let (klaerfall, bytes) =
-            self.load::<Klaerfall>(&klaerfall_key(id))?.ok_or(RecordsError::KlaerfallNotFound(id))?;
+            KLAERFAELLE.get_with_bytes(self.store.meta(), &id)?.ok_or(RecordsError::KlaerfallNotFound(id))?;
         if let KlaerfallState::Resolved { aktenzeichen, .. } = &klaerfall.state {
             return Err(RecordsError::KlaerfallResolved { id, aktenzeichen: aktenzeichen.clone() });
         }
@@ -424,7 +361,7 @@ impl MailroomRepo {
             ("transfervermerk".to_string(), stored(&klaerfall.transfervermerk)?),
         ];
         let mut resolved = klaerfall.clone();
-        let at = Utc::now();
+        let at = self.store.clock().now();
         // Who resolved which Klärfall, when, into which Akte and why: in the journal entry that files
         // the Dokument, so that its history and audit export show the decision.
         let trace = serde_json::json!({
@@ -447,17 +384,13 @@ impl MailroomRepo {
                     at,
                     note: note.to_string(),
                 };
-                txn.require_value(Cf::Records, klaerfall_key(id), Some(bytes))
-                    .put(Cf::Records, klaerfall_key(id), json(&resolved))
-                    .delete(Cf::Index, open_klaerfall_key(id))
-                    .index_journal_entry(Cf::Index, klaerfall_history(id))
-                    .index_journal_entry(Cf::Index, batch_history(klaerfall.batch_id));
+                KLAERFAELLE.require(txn, &id, Some(bytes));
+                KLAERFAELLE.put(txn, &id, &resolved);
+                OPEN_KLAERFAELLE.delete(txn, &id);
+                txn.index_journal_entry(Cf::Index, history(KLAERFALL_HISTORY, id))
+                    .index_journal_entry(Cf::Index, history(BATCH_HISTORY, klaerfall.batch_id));
             },
         )?;
         Ok((resolved, dokument))
     }
-}
-
-fn klaerfall_history(id: u64) -> Vec<u8> {
-    [key("hist/klaer/", id), b"/".to_vec()].concat()
 }

@@ -13,6 +13,7 @@ pub mod model;
 pub mod policy;
 pub mod repo;
 pub mod runner;
+pub mod tables;
 pub mod tools;
 pub mod worker;
 

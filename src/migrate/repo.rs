@@ -1,24 +1,15 @@
-//! Migration jobs, their progress and items, and the identification cache, in the store.
-//!
-//! Keys in the `records` column family: `mig/job/<id>` (the job and its control state, written when
-//! it is created, paused, resumed or cancelled), `mig/progress/<id>` (written only by the worker, in
-//! the same transaction as the items it counts) and `mig/item/<id>/<dokument>`. In `index`:
-//! `ident/<blake3>`, the identification of a blob's bytes by the current tool version (bytes never
-//! change, so neither does their format). Ids are big-endian so keys sort in id order.
+//! Migration jobs, their progress and items, and the identification cache, in the tables of `tables`.
 
 use std::ops::ControlFlow;
-
-use chrono::Utc;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use registratur_storage::meta::{Cf, MetaError, Txn};
 use registratur_storage::{Store, StoreError};
 
 use super::model::{Control, Item, Job, JobMode, JobState, Progress, Scope};
 use super::policy::PolicyId;
+use super::tables::{IDENTIFICATIONS, ITEMS, JOBS, PROGRESS};
 use super::tools::Identification;
-use crate::records::repo::{RecordsError, load_json, visit_json};
+use crate::records::repo::RecordsError;
 
 /// Why a migration request failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,30 +38,6 @@ impl From<StoreError> for MigrationError {
     }
 }
 
-fn job_key(id: u64) -> Vec<u8> {
-    [b"mig/job/".as_slice(), &id.to_be_bytes()].concat()
-}
-
-pub(super) fn progress_key(id: u64) -> Vec<u8> {
-    [b"mig/progress/".as_slice(), &id.to_be_bytes()].concat()
-}
-
-fn items_prefix(job: u64) -> Vec<u8> {
-    [b"mig/item/".as_slice(), &job.to_be_bytes(), b"/"].concat()
-}
-
-pub(super) fn item_key(job: u64, dokument: u64) -> Vec<u8> {
-    [items_prefix(job), dokument.to_be_bytes().to_vec()].concat()
-}
-
-fn ident_key(blake3: &str) -> Vec<u8> {
-    format!("ident/{blake3}").into_bytes()
-}
-
-pub(super) fn json<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("migration records serialise to JSON")
-}
-
 /// The migration tables of one store.
 #[derive(Clone)]
 pub struct MigrationRepo {
@@ -86,10 +53,6 @@ impl MigrationRepo {
         &self.store
     }
 
-    fn load<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<(T, Vec<u8>)>, MigrationError> {
-        Ok(load_json(&self.store, key)?)
-    }
-
     /// Records a new job, queued for the worker.
     pub fn create_job(
         &self,
@@ -99,11 +62,9 @@ impl MigrationRepo {
         policy: PolicyId,
     ) -> Result<Job, MigrationError> {
         loop {
-            let last = self.store.meta().last_key_with_prefix(Cf::Records, b"mig/job/")?;
-            let id = last
-                .and_then(|key| key.get(8..16).and_then(|b| <[u8; 8]>::try_from(b).ok()))
-                .map_or(1, |b| u64::from_be_bytes(b) + 1);
-            let now = Utc::now();
+            let last = self.store.meta().last_key_with_prefix(Cf::Records, JOBS.prefix())?;
+            let id = last.and_then(|key| JOBS.decode_key(&key)).map_or(1, |last| last + 1);
+            let now = self.store.clock().now();
             let job = Job {
                 id,
                 mode,
@@ -113,12 +74,13 @@ impl MigrationRepo {
                 created_by: actor.to_string(),
                 created_at: now,
             };
-            let mut txn = Txn::new(actor, "migration.job.create", json(&job));
-            txn.require_absent(Cf::Records, job_key(id)).put(Cf::Records, job_key(id), json(&job)).put(
-                Cf::Records,
-                progress_key(id),
-                json(&Progress::queued(now)),
-            );
+            // The journal payload is the job as JSON, as it always was (no version header: the journal is
+            // read by outsiders and never rewritten).
+            let payload = serde_json::to_vec(&job).map_err(|e| RecordsError::Invalid(e.to_string()))?;
+            let mut txn = Txn::new(actor, "migration.job.create", payload);
+            JOBS.require_absent(&mut txn, &id);
+            JOBS.put(&mut txn, &id, &job);
+            PROGRESS.put(&mut txn, &id, &Progress::queued(now));
             match self.store.meta().commit(txn) {
                 Ok(_) => return Ok(job),
                 // Another job took the id meanwhile: take the next.
@@ -129,7 +91,7 @@ impl MigrationRepo {
     }
 
     pub fn job(&self, id: u64) -> Result<Job, MigrationError> {
-        Ok(self.load::<Job>(&job_key(id))?.ok_or(MigrationError::JobNotFound(id))?.0)
+        JOBS.get(self.store.meta(), &id)?.ok_or(MigrationError::JobNotFound(id))
     }
 
     pub fn progress(&self, id: u64) -> Result<Progress, MigrationError> {
@@ -137,17 +99,13 @@ impl MigrationRepo {
     }
 
     pub(super) fn progress_with_bytes(&self, id: u64) -> Result<(Progress, Vec<u8>), MigrationError> {
-        self.load::<Progress>(&progress_key(id))?.ok_or(MigrationError::JobNotFound(id))
+        PROGRESS.get_with_bytes(self.store.meta(), &id)?.ok_or(MigrationError::JobNotFound(id))
     }
 
     /// Every job with its progress, oldest first.
     pub fn jobs(&self) -> Result<Vec<(Job, Progress)>, MigrationError> {
         let mut out = Vec::new();
-        for (_, value) in self.store.meta().scan_prefix(Cf::Records, b"mig/job/")? {
-            let job: Job = serde_json::from_slice(&value)
-                .map_err(|e| RecordsError::Undecodable {
-                    key: "mig/job/…".into(), reason: e.to_string()
-                })?;
+        for (_, job) in JOBS.scan(self.store.meta(), b"")? {
             let progress = self.progress(job.id)?;
             out.push((job, progress));
         }
@@ -157,7 +115,8 @@ impl MigrationRepo {
     /// Sets what the archivist wants of a job (pause, resume, cancel), as a journaled change.
     pub fn set_control(&self, actor: &str, id: u64, control: Control) -> Result<Job, MigrationError> {
         for _ in 0..16 {
-            let (mut job, bytes) = self.load::<Job>(&job_key(id))?.ok_or(MigrationError::JobNotFound(id))?;
+            let (mut job, bytes) =
+                JOBS.get_with_bytes(self.store.meta(), &id)?.ok_or(MigrationError::JobNotFound(id))?;
             let progress = self.progress(id)?;
             if progress.state.is_finished() {
                 return Err(MigrationError::JobFinished { id, state: progress.state.as_str() });
@@ -172,11 +131,8 @@ impl MigrationRepo {
                 Control::Cancel => "migration.job.cancel",
             };
             let mut txn = Txn::new(actor, action, serde_json::json!({ "job": id }).to_string());
-            txn.require_value(Cf::Records, job_key(id), Some(bytes)).put(
-                Cf::Records,
-                job_key(id),
-                json(&job),
-            );
+            JOBS.require(&mut txn, &id, Some(bytes));
+            JOBS.put(&mut txn, &id, &job);
             match self.store.meta().commit(txn) {
                 Ok(_) => return Ok(job),
                 Err(MetaError::Conflict(_)) => continue,
@@ -188,13 +144,14 @@ impl MigrationRepo {
 
     /// Whether the job already has an item for the Dokument (it was done before a restart).
     pub fn has_item(&self, job: u64, dokument: u64) -> Result<bool, MigrationError> {
-        Ok(self.store.meta().get(Cf::Records, &item_key(job, dokument))?.is_some())
+        Ok(ITEMS.contains(self.store.meta(), &(job, dokument))?)
     }
 
     /// The job's items for Dokumente above `after`, in Dokument order, at most `limit`.
     pub fn items(&self, job: u64, after: u64, limit: usize) -> Result<Vec<Item>, MigrationError> {
         let mut out = Vec::new();
-        visit_json(&self.store, &items_prefix(job), Some(&item_key(job, after)), |item| {
+        let within = [job.to_be_bytes().as_slice(), b"/"].concat();
+        ITEMS.visit(self.store.meta(), &within, Some(&ITEMS.key(&(job, after))), |_, _, item| {
             out.push(item);
             if out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })?;
@@ -207,25 +164,25 @@ impl MigrationRepo {
         blake3: &str,
         tool_version: &str,
     ) -> Result<Option<Identification>, MigrationError> {
-        let Some(bytes) = self.store.meta().get(Cf::Index, &ident_key(blake3))? else { return Ok(None) };
-        let cached: Option<Identification> = serde_json::from_slice(&bytes).ok();
+        // A cache entry that does not decode is as good as none: it is made again and replaced.
+        let cached = IDENTIFICATIONS.get(self.store.meta(), &blake3.to_string()).ok().flatten();
         Ok(cached.filter(|ident| ident.tool_version == tool_version))
     }
 
     /// Adds the cache entry for an identification to `txn`.
     pub fn cache_identification(txn: &mut Txn, blake3: &str, identification: &Identification) {
-        txn.put(Cf::Index, ident_key(blake3), json(identification));
+        IDENTIFICATIONS.put(txn, &blake3.to_string(), identification);
     }
 
     /// Commits a change of the worker's: `progress` replaces the stored one it was computed from.
-    pub(super) fn write_progress(txn: &mut Txn, job: u64, progress: &Progress) {
+    pub(super) fn write_progress(&self, txn: &mut Txn, job: u64, progress: &Progress) {
         let mut progress = progress.clone();
-        progress.updated_at = Utc::now();
-        txn.put(Cf::Records, progress_key(job), json(&progress));
+        progress.updated_at = self.store.clock().now();
+        PROGRESS.put(txn, &job, &progress);
     }
 
     pub(super) fn put_item(txn: &mut Txn, job: u64, item: &Item) {
-        txn.put(Cf::Records, item_key(job, item.dokument_id), json(item));
+        ITEMS.put(txn, &(job, item.dokument_id), item);
     }
 
     /// Moves a job to `state` (a journaled change of the worker's).
@@ -239,7 +196,7 @@ impl MigrationRepo {
         if progress.state == state {
             return Ok(progress);
         }
-        let now = Utc::now();
+        let now = self.store.clock().now();
         progress.state = state;
         if state == JobState::Running && progress.started_at.is_none() {
             progress.started_at = Some(now);
@@ -249,7 +206,7 @@ impl MigrationRepo {
         }
         let payload = serde_json::json!({ "job": id, "state": state.as_str(), "counts": progress.counts });
         let mut txn = Txn::new(actor, format!("migration.job.{}", state.as_str()), payload.to_string());
-        Self::write_progress(&mut txn, id, &progress);
+        self.write_progress(&mut txn, id, &progress);
         self.store.meta().commit(txn)?;
         Ok(progress)
     }

@@ -145,10 +145,10 @@ impl Runner {
             let total = self.count_in_scope(&job.scope)?;
             progress.total = Some(total);
             progress.state = JobState::Running;
-            progress.started_at.get_or_insert_with(chrono::Utc::now);
+            progress.started_at.get_or_insert_with(|| self.repo.store().clock().now());
             let payload = serde_json::json!({ "job": id, "total": total, "policy": job.policy });
             let mut txn = Txn::new(&job.created_by, "migration.job.start", payload.to_string());
-            MigrationRepo::write_progress(&mut txn, id, &progress);
+            self.repo.write_progress(&mut txn, id, &progress);
             self.repo.store().meta().commit(txn)?;
         } else if progress.state != JobState::Running {
             progress = self.repo.set_state(id, JobState::Running, &job.created_by)?;
@@ -271,7 +271,7 @@ impl Runner {
             }
         }
         progress.cursor = end;
-        MigrationRepo::write_progress(&mut txn, job.id, &progress);
+        self.repo.write_progress(&mut txn, job.id, &progress);
         self.repo.store().meta().commit(txn)?;
         Ok(progress)
     }
@@ -437,7 +437,7 @@ impl Runner {
         self.records.derive_version(&job.created_by, &derived, |txn, _, _| {
             MigrationRepo::put_item(txn, job.id, &item);
             MigrationRepo::cache_identification(txn, &item.source_blake3, &item.identification);
-            MigrationRepo::write_progress(txn, job.id, &counted);
+            self.repo.write_progress(txn, job.id, &counted);
         })?;
         *progress = counted;
         Ok(())

@@ -8,4 +8,5 @@ pub mod aktenplan;
 pub mod aktenzeichen;
 pub mod model;
 pub mod repo;
+pub mod tables;
 pub mod text;

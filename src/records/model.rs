@@ -1,6 +1,7 @@
 //! The records themselves: Akte, Vorgang, Dokument with its Eingang, Version with its contents.
 //!
-//! These are stored as JSON in the metadata store's `records` column family (see `repo`). Nothing is
+//! These are stored as versioned JSON in the metadata store's `records` column family (see `tables`): a
+//! change to a type's serde shape is a change of stored format and needs the next version. Nothing is
 //! edited in place except an Akte's state (z.d.A.) and a Dokument's pointer to its newest Version;
 //! both changes are journaled like everything else.
 

@@ -1,14 +1,4 @@
-//! `Records`: the records model on top of the store — keys, JSON values, journaled transactions.
-//!
-//! Keys in the `records` column family (authoritative):
-//! - `aktenplan/current` → version (u32 BE); `aktenplan/v/<version BE>` → the plan as JSON
-//! - `akte/<id BE>`, `vorgang/<id BE>`, `dok/<id BE>` → JSON; `ver/<dok BE>/<n BE>` → Version JSON
-//! - `az/<Aktenzeichen>` → Akte id (makes Aktenzeichen unique)
-//! - `aznr/<key>/<year>` → the last running number assigned (u32 BE)
-//!
-//! Keys in the `index` column family (derived, rebuildable from `records`):
-//! - `unit/<key>/<akte BE>`, `vorg/<akte BE>/<id BE>`, `doks/<akte BE>/<dok BE>` → empty
-//! - `hist/akte/<id BE>/<seq>`, `hist/dok/<id BE>/<seq>` → empty (the journal entries concerning a record)
+//! `Records`: the records model on top of the store — its tables (`tables`), journaled transactions.
 //!
 //! Every write is one `Txn` whose preconditions pin what it relied on (for example the Akte record, so a
 //! concurrent z.d.A. makes an addition fail instead of slipping into a closed Akte). Ids come from
@@ -20,13 +10,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use registratur_storage::meta::{Cf, MetaError, Txn};
+use registratur_storage::table::{IdPair, Json, Marker, Table, Versioned};
 use registratur_storage::{BlobDigest, Store, StoreError};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::aktenplan::{Aktenplan, AktenplanError};
 use super::aktenzeichen::{AktenplanKey, Aktenzeichen, AktenzeichenError, AktenzeichenFormat};
 use super::model::{Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, Version, Vorgang};
+use super::tables::{
+    AKTE_HISTORY, AKTEN, AKTEN_BY_UNIT, AKTENPLAENE, AKTENPLAN_CURRENT, AKTENZEICHEN, DOKUMENT_HISTORY,
+    DOKUMENTE, DOKUMENTE_BY_AKTE, RUNNING_NUMBERS, VERSIONEN, VORGAENGE, VORGAENGE_BY_AKTE, history_prefix,
+};
 use super::text::check_text;
 
 /// Errors of the records layer.
@@ -191,97 +184,28 @@ pub struct Records {
 /// How often a write retries after losing a compare-and-set race.
 const RETRIES: usize = 16;
 
-fn be(id: u64) -> [u8; 8] {
-    id.to_be_bytes()
-}
-
-fn key(prefix: &str, id: u64) -> Vec<u8> {
-    let mut key = prefix.as_bytes().to_vec();
-    key.extend_from_slice(&be(id));
-    key
-}
-
-fn akte_key(id: u64) -> Vec<u8> {
-    key("akte/", id)
-}
-
-fn dok_key(id: u64) -> Vec<u8> {
-    key("dok/", id)
-}
-
-fn version_key(dokument: u64, number: u32) -> Vec<u8> {
-    let mut key = key("ver/", dokument);
-    key.push(b'/');
-    key.extend_from_slice(&number.to_be_bytes());
-    key
-}
-
-fn az_key(aktenzeichen: &str) -> Vec<u8> {
-    format!("az/{aktenzeichen}").into_bytes()
-}
-
-fn history_prefix(kind: &str, id: u64) -> Vec<u8> {
-    let mut prefix = key(&format!("hist/{kind}/"), id);
-    prefix.push(b'/');
-    prefix
-}
-
-/// A JSON record of the `records` column family and its stored bytes (for compare-and-set).
-pub(crate) fn load_json<T: DeserializeOwned>(
+/// Calls `visit` with each record of `table` (after the stored key `start_after`, when given), in key
+/// order, until it returns `Break`. A record that does not decode stops the walk with its key named.
+pub(crate) fn visit_records<K: registratur_storage::table::KeyCodec, T: Versioned>(
     store: &Store,
-    key: &[u8],
-) -> Result<Option<(T, Vec<u8>)>, RecordsError> {
-    let Some(bytes) = store.meta().get(Cf::Records, key)? else { return Ok(None) };
-    let value = serde_json::from_slice(&bytes).map_err(|e| RecordsError::Undecodable {
-        key: String::from_utf8_lossy(key).into_owned(),
-        reason: e.to_string(),
-    })?;
-    Ok(Some((value, bytes)))
-}
-
-/// Calls `visit` with each JSON record of the `records` column family whose key starts with `prefix`
-/// (after `start_after`, when given), in key order, until it returns `Break`. A record that does not
-/// decode stops the walk with `Undecodable`, naming its key.
-pub(crate) fn visit_json<T: DeserializeOwned>(
-    store: &Store,
-    prefix: &[u8],
+    table: Table<K, Json<T>>,
     start_after: Option<&[u8]>,
     mut visit: impl FnMut(T) -> ControlFlow<()>,
 ) -> Result<(), RecordsError> {
-    let mut failure = None;
-    store.meta().visit_prefix(
-        Cf::Records,
-        prefix,
-        start_after,
-        |key, value| match serde_json::from_slice::<T>(value) {
-            Ok(record) => visit(record),
-            Err(e) => {
-                let key = String::from_utf8_lossy(key).into_owned();
-                failure = Some(RecordsError::Undecodable { key, reason: e.to_string() });
-                ControlFlow::Break(())
-            }
-        },
-    )?;
-    failure.map_or(Ok(()), Err)
-}
-
-fn json<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("records serialise to JSON")
+    Ok(table.visit(store.meta(), b"", start_after, |_, _, record| visit(record))?)
 }
 
 impl Records {
     pub fn open(store: Store, format: AktenzeichenFormat) -> Result<Self, RecordsError> {
-        let next = |prefix: &str| -> Result<AtomicU64, RecordsError> {
-            let last = store.meta().last_key_with_prefix(Cf::Records, prefix.as_bytes())?;
-            let last_id = last
-                .and_then(|key| key.get(prefix.len()..).and_then(|id| <[u8; 8]>::try_from(id).ok()))
-                .map_or(0, u64::from_be_bytes);
-            Ok(AtomicU64::new(last_id + 1))
-        };
+        let next =
+            |prefix: &[u8], decode: &dyn Fn(&[u8]) -> Option<u64>| -> Result<AtomicU64, RecordsError> {
+                let last = store.meta().last_key_with_prefix(Cf::Records, prefix)?;
+                Ok(AtomicU64::new(last.and_then(|key| decode(&key)).unwrap_or(0) + 1))
+            };
         Ok(Self {
-            next_akte: next("akte/")?,
-            next_vorgang: next("vorgang/")?,
-            next_dokument: next("dok/")?,
+            next_akte: next(AKTEN.prefix(), &|key| AKTEN.decode_key(key))?,
+            next_vorgang: next(VORGAENGE.prefix(), &|key| VORGAENGE.decode_key(key))?,
+            next_dokument: next(DOKUMENTE.prefix(), &|key| DOKUMENTE.decode_key(key))?,
             store,
             format,
         })
@@ -295,22 +219,16 @@ impl Records {
         &self.store
     }
 
-    fn load<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<(T, Vec<u8>)>, RecordsError> {
-        load_json(&self.store, key)
-    }
-
     // ----- Aktenplan -----
 
     /// The current Aktenplan and its version.
     pub fn aktenplan(&self) -> Result<Option<(u32, Aktenplan)>, RecordsError> {
         let Some(version) = self.current_aktenplan_version()? else { return Ok(None) };
-        let plan_key = [b"aktenplan/v/".as_slice(), &version.to_be_bytes()].concat();
-        Ok(self.load::<Aktenplan>(&plan_key)?.map(|(plan, _)| (version, plan)))
+        Ok(AKTENPLAENE.get(self.store.meta(), &version)?.map(|plan| (version, plan)))
     }
 
     fn current_aktenplan_version(&self) -> Result<Option<u32>, RecordsError> {
-        let bytes = self.store.meta().get(Cf::Records, b"aktenplan/current")?;
-        Ok(bytes.and_then(|b| <[u8; 4]>::try_from(&b[..]).ok()).map(u32::from_be_bytes))
+        Ok(AKTENPLAN_CURRENT.get(self.store.meta(), &())?)
     }
 
     /// Makes `plan` the current Aktenplan as a new version; earlier versions stay stored.
@@ -320,9 +238,9 @@ impl Records {
             let version = current.map_or(1, |v| v + 1);
             let payload = serde_json::json!({ "version": version, "units": plan.len() });
             let mut txn = Txn::new(actor, "aktenplan.import", payload.to_string());
-            txn.require_value(Cf::Records, "aktenplan/current", current.map(|v| v.to_be_bytes().to_vec()))
-                .put(Cf::Records, [b"aktenplan/v/".as_slice(), &version.to_be_bytes()].concat(), json(plan))
-                .put(Cf::Records, "aktenplan/current", version.to_be_bytes().to_vec());
+            AKTENPLAN_CURRENT.require(&mut txn, &(), current.map(|v| AKTENPLAN_CURRENT.encode(&v)));
+            AKTENPLAENE.put(&mut txn, &version, plan);
+            AKTENPLAN_CURRENT.put(&mut txn, &(), &version);
             match self.store.meta().commit(txn) {
                 Ok(_) => return Ok(version),
                 Err(MetaError::Conflict(_)) => continue,
@@ -362,15 +280,13 @@ impl Records {
         let year = match (&explicit, year) {
             (Some(az), _) => az.year(),
             (None, Some(year)) => year,
-            (None, None) => Utc::now().year() as u16,
+            (None, None) => self.store.clock().now().year() as u16,
         };
-        let counter_key = format!("aznr/{unit}/{year}");
+        let counter_key = format!("{unit}/{year}");
         for _ in 0..RETRIES {
-            let counter_bytes = self.store.meta().get(Cf::Records, counter_key.as_bytes())?;
-            let last = counter_bytes
-                .as_deref()
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map_or(0, u32::from_be_bytes);
+            let counter = RUNNING_NUMBERS.get_with_bytes(self.store.meta(), &counter_key)?;
+            let last = counter.as_ref().map_or(0, |(last, _)| *last);
+            let counter_bytes = counter.map(|(_, bytes)| bytes);
             let az = match &explicit {
                 Some(az) => az.clone(),
                 None => Aktenzeichen::new(unit.clone(), last + 1, year)?,
@@ -383,25 +299,24 @@ impl Records {
                 key: unit.clone(),
                 title: title.to_string(),
                 state: AkteState::Open,
-                created_at: Utc::now(),
+                created_at: self.store.clock().now(),
                 created_by: actor.to_string(),
             };
             let payload = serde_json::json!({ "akte_id": id, "aktenzeichen": aktenzeichen, "title": title });
             let mut txn = Txn::new(actor, "akte.create", payload.to_string());
-            txn.require_absent(Cf::Records, az_key(&aktenzeichen))
-                .require_value(Cf::Records, counter_key.as_bytes(), counter_bytes.clone())
-                .put(Cf::Records, counter_key.as_bytes(), last.max(az.number()).to_be_bytes().to_vec())
-                .put(Cf::Records, akte_key(id), json(&akte))
-                .put(Cf::Records, az_key(&aktenzeichen), be(id).to_vec())
-                .put(Cf::Index, [format!("unit/{unit}/").as_bytes(), &be(id)].concat(), Vec::new())
-                .index_journal_entry(Cf::Index, history_prefix("akte", id));
+            AKTENZEICHEN.require_absent(&mut txn, &aktenzeichen);
+            RUNNING_NUMBERS.require(&mut txn, &counter_key, counter_bytes);
+            RUNNING_NUMBERS.put(&mut txn, &counter_key, &last.max(az.number()));
+            AKTEN.put(&mut txn, &id, &akte);
+            AKTENZEICHEN.put(&mut txn, &aktenzeichen, &id);
+            AKTEN_BY_UNIT.put(&mut txn, &(unit.to_string(), id), &());
+            txn.index_journal_entry(Cf::Index, history_prefix(AKTE_HISTORY, id));
             match self.store.meta().commit(txn) {
                 Ok(_) => return Ok(akte),
                 Err(MetaError::Conflict(_)) => {
                     if explicit.is_some()
-                        && let Some(existing) = self.store.meta().get(Cf::Records, &az_key(&aktenzeichen))?
+                        && let Some(akte_id) = AKTENZEICHEN.get(self.store.meta(), &aktenzeichen)?
                     {
-                        let akte_id = <[u8; 8]>::try_from(&existing[..]).map_or(0, u64::from_be_bytes);
                         return Err(RecordsError::AktenzeichenTaken { aktenzeichen, akte_id });
                     }
                 }
@@ -417,12 +332,13 @@ impl Records {
             AkteRef::Id(id) => *id,
             AkteRef::Aktenzeichen(text) => {
                 let canonical = self.format.format(&self.format.parse(text)?);
-                let bytes = self.store.meta().get(Cf::Records, &az_key(&canonical))?;
-                let id = bytes.and_then(|b| <[u8; 8]>::try_from(&b[..]).ok()).map(u64::from_be_bytes);
+                let id = AKTENZEICHEN.get(self.store.meta(), &canonical)?;
                 id.ok_or(RecordsError::AkteNotFound(canonical))?
             }
         };
-        self.load::<Akte>(&akte_key(id))?.ok_or_else(|| RecordsError::AkteNotFound(id.to_string()))
+        AKTEN
+            .get_with_bytes(self.store.meta(), &id)?
+            .ok_or_else(|| RecordsError::AkteNotFound(id.to_string()))
     }
 
     pub fn akte(&self, akte: &AkteRef) -> Result<Akte, RecordsError> {
@@ -443,6 +359,7 @@ impl Records {
             Some(key) => format!("unit/{key}"),
             None => "unit/".to_string(),
         };
+        debug_assert!(prefix.as_bytes().starts_with(AKTEN_BY_UNIT.prefix()));
         let mut akten = Vec::new();
         let mut next = None;
         let mut failure = None;
@@ -451,10 +368,9 @@ impl Records {
             if subtree.is_some() && !matches!(index_key.get(prefix.len()), Some(b'/') | Some(b'.')) {
                 return ControlFlow::Continue(());
             }
-            let id = index_key.len().checked_sub(8).and_then(|at| <[u8; 8]>::try_from(&index_key[at..]).ok());
-            let Some(id) = id.map(u64::from_be_bytes) else { return ControlFlow::Continue(()) };
-            match self.load::<Akte>(&akte_key(id)) {
-                Ok(Some((akte, _))) => {
+            let Some((_, id)) = AKTEN_BY_UNIT.decode_key(index_key) else { return ControlFlow::Continue(()) };
+            match AKTEN.get(self.store.meta(), &id) {
+                Ok(Some(akte)) => {
                     if (include_closed || akte.is_open()) && visible(&akte) {
                         akten.push(akte);
                         if akten.len() == limit {
@@ -466,7 +382,7 @@ impl Records {
                 }
                 Ok(None) => ControlFlow::Continue(()),
                 Err(e) => {
-                    failure = Some(e);
+                    failure = Some(RecordsError::from(e));
                     ControlFlow::Break(())
                 }
             }
@@ -485,12 +401,12 @@ impl Records {
             if !record.is_open() {
                 return Err(RecordsError::AkteClosed(record.aktenzeichen));
             }
-            record.state = AkteState::Closed { at: Utc::now(), by: actor.to_string() };
+            record.state = AkteState::Closed { at: self.store.clock().now(), by: actor.to_string() };
             let payload = serde_json::json!({ "akte_id": record.id, "aktenzeichen": record.aktenzeichen, "note": note });
             let mut txn = Txn::new(actor, "akte.close", payload.to_string());
-            txn.require_value(Cf::Records, akte_key(record.id), Some(bytes))
-                .put(Cf::Records, akte_key(record.id), json(&record))
-                .index_journal_entry(Cf::Index, history_prefix("akte", record.id));
+            AKTEN.require(&mut txn, &record.id, Some(bytes));
+            AKTEN.put(&mut txn, &record.id, &record);
+            txn.index_journal_entry(Cf::Index, history_prefix(AKTE_HISTORY, record.id));
             match self.store.meta().commit(txn) {
                 Ok(_) => return Ok(record),
                 Err(MetaError::Conflict(_)) => continue,
@@ -509,31 +425,27 @@ impl Records {
             id: self.next_vorgang.fetch_add(1, Ordering::Relaxed),
             akte_id: record.id,
             title: title.to_string(),
-            created_at: Utc::now(),
+            created_at: self.store.clock().now(),
             created_by: actor.to_string(),
         };
         let payload = serde_json::json!({ "akte_id": record.id, "vorgang_id": vorgang.id, "title": title });
         let mut txn = Txn::new(actor, "vorgang.create", payload.to_string());
-        txn.require_value(Cf::Records, akte_key(record.id), Some(bytes))
-            .put(Cf::Records, key("vorgang/", vorgang.id), json(&vorgang))
-            .put(
-                Cf::Index,
-                [key("vorg/", record.id), b"/".to_vec(), be(vorgang.id).to_vec()].concat(),
-                Vec::new(),
-            )
-            .index_journal_entry(Cf::Index, history_prefix("akte", record.id));
+        AKTEN.require(&mut txn, &record.id, Some(bytes));
+        VORGAENGE.put(&mut txn, &vorgang.id, &vorgang);
+        VORGAENGE_BY_AKTE.put(&mut txn, &(record.id, vorgang.id), &());
+        txn.index_journal_entry(Cf::Index, history_prefix(AKTE_HISTORY, record.id));
         self.commit_in_akte(txn, &record)?;
         Ok(vorgang)
     }
 
     pub fn vorgaenge(&self, akte_id: u64) -> Result<Vec<Vorgang>, RecordsError> {
-        self.children(&[key("vorg/", akte_id), b"/".to_vec()].concat(), |id| key("vorgang/", id))
+        self.children(VORGAENGE_BY_AKTE, akte_id, VORGAENGE)
     }
 
     /// Fails with `VorgangNotFound` unless Vorgang `id` exists in `akte`.
     pub fn check_vorgang_in(&self, akte: &Akte, id: u64) -> Result<(), RecordsError> {
-        match self.load::<Vorgang>(&key("vorgang/", id))? {
-            Some((vorgang, _)) if vorgang.akte_id == akte.id => Ok(()),
+        match VORGAENGE.get(self.store.meta(), &id)? {
+            Some(vorgang) if vorgang.akte_id == akte.id => Ok(()),
             _ => Err(RecordsError::VorgangNotFound { akte: akte.aktenzeichen.clone(), vorgang: id }),
         }
     }
@@ -590,7 +502,7 @@ impl Records {
         if let Some(vorgang_id) = new.vorgang_id {
             self.check_vorgang_in(&akte, vorgang_id)?;
         }
-        let now = Utc::now();
+        let now = self.store.clock().now();
         let dokument = Dokument {
             id: self.next_dokument.fetch_add(1, Ordering::Relaxed),
             akte_id: akte.id,
@@ -624,17 +536,12 @@ impl Records {
             fields.insert(key.to_string(), value);
         }
         let mut txn = Txn::new(actor, "dokument.add", payload.to_string());
-        txn.require_value(Cf::Records, akte_key(akte.id), Some(akte_bytes))
-            .put(Cf::Records, dok_key(dokument.id), json(&dokument))
-            .put(Cf::Records, version_key(dokument.id, 1), json(&first))
-            .put(
-                Cf::Index,
-                [key("doks/", akte.id), b"/".to_vec(), be(dokument.id).to_vec()].concat(),
-                Vec::new(),
-            )
-            .index_journal_entry(Cf::Index, history_prefix("akte", akte.id))
-            .index_journal_entry(Cf::Index, history_prefix("dok", dokument.id))
-            .add_blob_ref(original.digest);
+        AKTEN.require(&mut txn, &akte.id, Some(akte_bytes));
+        DOKUMENTE.put(&mut txn, &dokument.id, &dokument);
+        VERSIONEN.put(&mut txn, &(dokument.id, 1), &first);
+        DOKUMENTE_BY_AKTE.put(&mut txn, &(akte.id, dokument.id), &());
+        Self::record_in_history(&mut txn, &dokument);
+        txn.add_blob_ref(original.digest);
         for (_, content) in renditions {
             txn.add_blob_ref(content.digest);
         }
@@ -652,8 +559,8 @@ impl Records {
     ) -> Result<(Dokument, Version), RecordsError> {
         new.check()?;
         let reason = required("reason", &new.reason)?;
-        let (mut dokument, dok_bytes) = self
-            .load::<Dokument>(&dok_key(new.dokument_id))?
+        let (mut dokument, dok_bytes) = DOKUMENTE
+            .get_with_bytes(self.store.meta(), &new.dokument_id)?
             .ok_or(RecordsError::DokumentNotFound(new.dokument_id))?;
         let (akte, akte_bytes) = self.open_akte(&AkteRef::Id(dokument.akte_id))?;
         let number = dokument.current_version + 1;
@@ -665,18 +572,17 @@ impl Records {
                 filename: new.filename.clone(),
                 media_type: new.media_type.clone(),
             };
-            let next = new_version(number, actor, Utc::now(), reason, &content);
+            let next = new_version(number, actor, self.store.clock().now(), reason, &content);
             let payload = serde_json::json!({
                 "dokument_id": dokument.id, "version": number, "reason": reason,
                 "blake3": next.original.blake3, "sha256": next.original.sha256,
             });
             let mut txn = Txn::new(actor, "version.add", payload.to_string());
-            txn.require_value(Cf::Records, akte_key(akte.id), Some(akte_bytes.clone()))
-                .require_value(Cf::Records, dok_key(dokument.id), Some(dok_bytes.clone()))
-                .put(Cf::Records, dok_key(dokument.id), json(&dokument))
-                .put(Cf::Records, version_key(dokument.id, number), json(&next))
-                .index_journal_entry(Cf::Index, history_prefix("akte", akte.id))
-                .index_journal_entry(Cf::Index, history_prefix("dok", dokument.id));
+            AKTEN.require(&mut txn, &akte.id, Some(akte_bytes.clone()));
+            DOKUMENTE.require(&mut txn, &dokument.id, Some(dok_bytes.clone()));
+            DOKUMENTE.put(&mut txn, &dokument.id, &dokument);
+            VERSIONEN.put(&mut txn, &(dokument.id, number), &next);
+            Self::record_in_history(&mut txn, &dokument);
             version = Some(next);
             txn
         });
@@ -697,8 +603,8 @@ impl Records {
         extra: impl FnOnce(&mut Txn, &Dokument, &Version),
     ) -> Result<(Dokument, Version), RecordsError> {
         let reason = required("reason", &derived.reason)?;
-        let (mut dokument, dok_bytes) = self
-            .load::<Dokument>(&dok_key(derived.dokument_id))?
+        let (mut dokument, dok_bytes) = DOKUMENTE
+            .get_with_bytes(self.store.meta(), &derived.dokument_id)?
             .ok_or(RecordsError::DokumentNotFound(derived.dokument_id))?;
         if dokument.current_version != derived.source {
             return Err(RecordsError::StaleVersion {
@@ -710,7 +616,7 @@ impl Records {
         let source = self.version(&dokument, derived.source)?;
         let number = derived.source + 1;
         dokument.current_version = number;
-        let mut next = new_version(number, actor, Utc::now(), reason, &derived.output);
+        let mut next = new_version(number, actor, self.store.clock().now(), reason, &derived.output);
         next.derived_from = Some(derived.source);
         next.renditions =
             source.renditions.into_iter().filter(|r| derived.carried_renditions.contains(&r.kind)).collect();
@@ -723,10 +629,10 @@ impl Records {
             "event": derived.event,
         });
         let mut txn = Txn::new(actor, "version.add", payload.to_string());
-        txn.require_value(Cf::Records, dok_key(dokument.id), Some(dok_bytes))
-            .put(Cf::Records, dok_key(dokument.id), json(&dokument))
-            .put(Cf::Records, version_key(dokument.id, number), json(&next))
-            .add_blob_ref(derived.output.digest);
+        DOKUMENTE.require(&mut txn, &dokument.id, Some(dok_bytes));
+        DOKUMENTE.put(&mut txn, &dokument.id, &dokument);
+        VERSIONEN.put(&mut txn, &(dokument.id, number), &next);
+        txn.add_blob_ref(derived.output.digest);
         for rendition in &next.renditions {
             let digest = rendition
                 .content
@@ -736,7 +642,7 @@ impl Records {
                 .transpose()?
                 .flatten()
                 .ok_or_else(|| RecordsError::Undecodable {
-                    key: String::from_utf8_lossy(&version_key(dokument.id, derived.source)).into_owned(),
+                    key: format!("ver/{}/{}", dokument.id, derived.source),
                     reason: format!("rendition {} names a blob the store does not know", rendition.kind),
                 })?;
             txn.add_blob_ref(digest);
@@ -760,20 +666,20 @@ impl Records {
     /// Lists `txn`'s journal entry in the history of `dokument` and of its Akte: for changes made
     /// elsewhere (a failed migration, say) that concern a Dokument.
     pub fn record_in_history(txn: &mut Txn, dokument: &Dokument) {
-        txn.index_journal_entry(Cf::Index, history_prefix("akte", dokument.akte_id))
-            .index_journal_entry(Cf::Index, history_prefix("dok", dokument.id));
+        txn.index_journal_entry(Cf::Index, history_prefix(AKTE_HISTORY, dokument.akte_id))
+            .index_journal_entry(Cf::Index, history_prefix(DOKUMENT_HISTORY, dokument.id));
     }
 
     pub fn dokument(&self, id: u64) -> Result<Dokument, RecordsError> {
-        Ok(self.load::<Dokument>(&dok_key(id))?.ok_or(RecordsError::DokumentNotFound(id))?.0)
+        DOKUMENTE.get(self.store.meta(), &id)?.ok_or(RecordsError::DokumentNotFound(id))
     }
 
     /// All Versions of a Dokument, oldest first.
     pub fn versions(&self, dokument: &Dokument) -> Result<Vec<Version>, RecordsError> {
         (1..=dokument.current_version)
             .map(|n| {
-                self.load::<Version>(&version_key(dokument.id, n))?
-                    .map(|(v, _)| v)
+                VERSIONEN
+                    .get(self.store.meta(), &(dokument.id, n))?
                     .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: n })
             })
             .collect()
@@ -781,15 +687,15 @@ impl Records {
 
     /// One Version of a Dokument.
     pub fn version(&self, dokument: &Dokument, number: u32) -> Result<Version, RecordsError> {
-        self.load::<Version>(&version_key(dokument.id, number))?
-            .map(|(v, _)| v)
+        VERSIONEN
+            .get(self.store.meta(), &(dokument.id, number))?
             .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: number })
     }
 
     /// Every Dokument with an id above `after`, in id order, at most `limit`: a walk over all of them.
     pub fn dokumente_after(&self, after: u64, limit: usize) -> Result<Vec<Dokument>, RecordsError> {
         let mut out = Vec::new();
-        visit_json(&self.store, b"dok/", Some(&dok_key(after)), |dokument| {
+        visit_records(&self.store, DOKUMENTE, Some(&DOKUMENTE.key(&after)), |dokument| {
             out.push(dokument);
             if out.len() >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
         })?;
@@ -802,7 +708,7 @@ impl Records {
     }
 
     pub fn dokumente(&self, akte_id: u64) -> Result<Vec<Dokument>, RecordsError> {
-        self.children(&[key("doks/", akte_id), b"/".to_vec()].concat(), dok_key)
+        self.children(DOKUMENTE_BY_AKTE, akte_id, DOKUMENTE)
     }
 
     /// The content of a Version (`None`: the newest) — its original, or the rendition of `kind`.
@@ -813,8 +719,8 @@ impl Records {
         kind: Option<&str>,
     ) -> Result<Content, RecordsError> {
         let number = version.unwrap_or(dokument.current_version);
-        let (record, _) = self
-            .load::<Version>(&version_key(dokument.id, number))?
+        let record = VERSIONEN
+            .get(self.store.meta(), &(dokument.id, number))?
             .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: number })?;
         match kind {
             None => Ok(record.original),
@@ -838,14 +744,14 @@ impl Records {
         &self,
         akte_id: u64,
     ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
-        self.history(&history_prefix("akte", akte_id))
+        self.history(&history_prefix(AKTE_HISTORY, akte_id))
     }
 
     pub fn dokument_history(
         &self,
         dokument_id: u64,
     ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
-        self.history(&history_prefix("dok", dokument_id))
+        self.history(&history_prefix(DOKUMENT_HISTORY, dokument_id))
     }
 
     fn history(
@@ -889,18 +795,16 @@ impl Records {
         }
     }
 
-    /// Loads the records listed under an index prefix whose keys end in a big-endian id.
-    fn children<T: DeserializeOwned>(
+    /// Loads the records an Akte's listing in `listing` names, in id order.
+    fn children<T: Versioned>(
         &self,
-        prefix: &[u8],
-        record_key: impl Fn(u64) -> Vec<u8>,
+        listing: Table<IdPair, Marker>,
+        akte_id: u64,
+        records: Table<registratur_storage::table::Id, Json<T>>,
     ) -> Result<Vec<T>, RecordsError> {
         let mut out = Vec::new();
-        for (index_key, _) in self.store.meta().scan_prefix(Cf::Index, prefix)? {
-            let Some(id) = index_key.get(prefix.len()..).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
-                continue;
-            };
-            if let Some((record, _)) = self.load::<T>(&record_key(u64::from_be_bytes(id)))? {
+        for ((_, id), ()) in listing.scan(self.store.meta(), &akte_id.to_be_bytes())? {
+            if let Some(record) = records.get(self.store.meta(), &id)? {
                 out.push(record);
             }
         }

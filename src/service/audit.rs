@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::{Engine, ServiceError};
 use crate::auth::{Principal, Role};
-use crate::records::model::{Dokument, Version};
+use crate::records::model::{Content, Dokument, Version};
 use crate::records::repo::AkteRef;
 
 /// Name and version of the export format; a change that breaks readers gets a new number.
@@ -26,14 +26,116 @@ pub struct HistoryExport {
     pub exported_at: DateTime<Utc>,
     pub exported_by: String,
     pub aktenzeichen: String,
-    pub dokument: Dokument,
-    pub versionen: Vec<Version>,
+    pub dokument: ExportedDokument,
+    pub versionen: Vec<ExportedVersion>,
     /// The journal entries that concern the Dokument, in sequence order.
     pub journal: Vec<ExportedEntry>,
     /// The newest journal entry when the export was made.
     pub journal_head: Option<JournalAnchor>,
     /// Whether the whole journal verified when the export was made.
     pub journal_check: JournalCheckResult,
+}
+
+/// The Dokument as exported: the fields `docs/audit-export.md` promises, kept apart from the records
+/// model so that a change there does not change the export (that takes a new [`EXPORT_FORMAT`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportedDokument {
+    pub id: u64,
+    pub akte_id: u64,
+    pub vorgang_id: Option<u64>,
+    pub title: String,
+    pub sender: String,
+    pub fremdes_geschaeftszeichen: String,
+    pub eingang: ExportedEingang,
+    pub created_by: String,
+    pub current_version: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportedEingang {
+    pub posteingangsdatum: chrono::NaiveDate,
+    pub channel: &'static str,
+    pub source: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A Version as exported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportedVersion {
+    pub number: u32,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub reason: String,
+    pub derived_from: Option<u32>,
+    pub original: ExportedContent,
+    pub renditions: Vec<ExportedRendition>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportedRendition {
+    pub kind: String,
+    pub content: ExportedContent,
+}
+
+/// Bytes as exported: both hashes, size, media type and file name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExportedContent {
+    pub blake3: String,
+    pub sha256: String,
+    pub size: u64,
+    pub media_type: String,
+    pub filename: String,
+}
+
+impl From<&Dokument> for ExportedDokument {
+    fn from(dokument: &Dokument) -> Self {
+        Self {
+            id: dokument.id,
+            akte_id: dokument.akte_id,
+            vorgang_id: dokument.vorgang_id,
+            title: dokument.title.clone(),
+            sender: dokument.sender.clone(),
+            fremdes_geschaeftszeichen: dokument.fremdes_geschaeftszeichen.clone(),
+            eingang: ExportedEingang {
+                posteingangsdatum: dokument.eingang.posteingangsdatum,
+                channel: dokument.eingang.channel.as_str(),
+                source: dokument.eingang.source.clone(),
+                received_at: dokument.eingang.received_at,
+            },
+            created_by: dokument.created_by.clone(),
+            current_version: dokument.current_version,
+        }
+    }
+}
+
+impl From<&Content> for ExportedContent {
+    fn from(content: &Content) -> Self {
+        Self {
+            blake3: content.blake3.clone(),
+            sha256: content.sha256.clone(),
+            size: content.size,
+            media_type: content.media_type.clone(),
+            filename: content.filename.clone(),
+        }
+    }
+}
+
+impl From<&Version> for ExportedVersion {
+    fn from(version: &Version) -> Self {
+        Self {
+            number: version.number,
+            created_at: version.created_at,
+            created_by: version.created_by.clone(),
+            reason: version.reason.clone(),
+            derived_from: version.derived_from,
+            original: (&version.original).into(),
+            renditions: version
+                .renditions
+                .iter()
+                .map(|r| ExportedRendition { kind: r.kind.clone(), content: (&r.content).into() })
+                .collect(),
+        }
+    }
 }
 
 /// One journal entry with every field its hash covers.
@@ -137,11 +239,11 @@ impl Engine {
             };
             Ok(HistoryExport {
                 format: EXPORT_FORMAT,
-                exported_at: Utc::now(),
+                exported_at: engine.store().clock().now(),
                 exported_by,
                 aktenzeichen,
-                dokument,
-                versionen,
+                dokument: (&dokument).into(),
+                versionen: versionen.iter().map(ExportedVersion::from).collect(),
                 journal,
                 journal_head,
                 journal_check,
@@ -154,6 +256,66 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The export's Dokument and Version keep exactly the fields `docs/audit-export.md` names, in
+    /// their documented form, whatever the records model does.
+    #[test]
+    fn the_exported_dokument_and_version_have_the_documented_fields() {
+        let content = Content {
+            blake3: "b3".into(),
+            sha256: "s2".into(),
+            size: 5,
+            media_type: "text/plain".into(),
+            filename: "a.txt".into(),
+        };
+        let at = DateTime::<Utc>::from_timestamp_millis(1_700_000_000_123).unwrap();
+        let dokument = Dokument {
+            id: 3,
+            akte_id: 1,
+            vorgang_id: None,
+            title: "Antrag".into(),
+            sender: "Erika".into(),
+            fremdes_geschaeftszeichen: "X-1".into(),
+            eingang: crate::records::model::Eingang {
+                posteingangsdatum: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                channel: crate::records::model::Channel::PaperScan,
+                source: "batch-7".into(),
+                received_at: at,
+            },
+            created_by: "poststelle".into(),
+            current_version: 1,
+        };
+        let version = Version {
+            number: 1,
+            created_at: at,
+            created_by: "poststelle".into(),
+            reason: "eingang".into(),
+            original: content.clone(),
+            renditions: vec![crate::records::model::Rendition { kind: "ocr-text".into(), content }],
+            derived_from: None,
+        };
+        let dokument = serde_json::to_value(ExportedDokument::from(&dokument)).unwrap();
+        assert_eq!(
+            dokument,
+            serde_json::json!({
+                "id": 3, "akte_id": 1, "vorgang_id": null, "title": "Antrag", "sender": "Erika",
+                "fremdes_geschaeftszeichen": "X-1", "created_by": "poststelle", "current_version": 1,
+                "eingang": { "posteingangsdatum": "2026-03-01", "channel": "paper_scan", "source": "batch-7",
+                             "received_at": "2023-11-14T22:13:20.123Z" },
+            })
+        );
+        let content = serde_json::json!({
+            "blake3": "b3", "sha256": "s2", "size": 5, "media_type": "text/plain", "filename": "a.txt",
+        });
+        assert_eq!(
+            serde_json::to_value(ExportedVersion::from(&version)).unwrap(),
+            serde_json::json!({
+                "number": 1, "created_at": "2023-11-14T22:13:20.123Z", "created_by": "poststelle",
+                "reason": "eingang", "derived_from": null, "original": content,
+                "renditions": [{ "kind": "ocr-text", "content": content }],
+            })
+        );
+    }
 
     #[test]
     fn entries_keep_every_hashed_field_and_fall_back_to_base64() {

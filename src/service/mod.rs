@@ -6,6 +6,7 @@
 
 mod audit;
 mod error;
+pub mod keyspaces;
 mod mailroom;
 mod migration;
 mod records;
@@ -18,7 +19,10 @@ use std::sync::Arc;
 
 use registratur_storage::Store;
 
-pub use audit::{EXPORT_FORMAT, ExportedEntry, HistoryExport, JournalAnchor};
+pub use audit::{
+    EXPORT_FORMAT, ExportedContent, ExportedDokument, ExportedEingang, ExportedEntry, ExportedRendition,
+    ExportedVersion, HistoryExport, JournalAnchor,
+};
 pub use error::{ErrorCode, ServiceError};
 pub use mailroom::{BatchQuery, BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use migration::{DEFAULT_REPORT_PAGE, JobView, MAX_REPORT_PAGE, PolicyView, ScopeRequest};
@@ -63,6 +67,9 @@ pub struct EngineSettings {
     pub search: SearchSettings,
     pub scrub: ScrubSettings,
     pub migration: MigrationSettings,
+    /// The clock records and journal entries are stamped with (`None`: the system clock). Tests set a
+    /// `registratur_storage::clock::ManualClock` to see retention run out.
+    pub clock: Option<Arc<dyn registratur_storage::clock::Clock>>,
 }
 
 /// Which OCR engine the mailroom uses.
@@ -209,7 +216,11 @@ impl Engine {
 
     /// Opens the store in `data_dir` (creating it if needed).
     pub fn open(data_dir: impl Into<PathBuf>, settings: EngineSettings) -> Result<Self, ServiceError> {
-        let store = Store::open(data_dir.into())?;
+        let meta = registratur_storage::meta::MetaOptions {
+            clock: settings.clock.clone().unwrap_or_else(registratur_storage::clock::system),
+            ..Default::default()
+        };
+        let store = Store::open_with(data_dir.into(), registratur_storage::Durability::Fsync, meta)?;
         Self::new(store, settings)
     }
 

@@ -23,6 +23,9 @@ use chrono::{DateTime, Utc};
 use registratur_storage::Store;
 use registratur_storage::fixity::FixityReport;
 use registratur_storage::meta::{Cf, Txn};
+use registratur_storage::table::{
+    Keyspace, Single, Table, ValueCodec, Versioned, decode_versioned, encode_versioned,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -50,7 +53,46 @@ impl Default for ScrubSettings {
 
 /// The actor the scheduled scrub's journal entries name.
 pub const SCRUB_ACTOR: &str = "registratur/fixity-scrub";
-const LAST_SCRUB_KEY: &[u8] = b"fixity/last-scrub";
+/// The last completed scrub's report (one entry).
+const LAST_SCRUB: Table<Single, LastScrubCodec> = Table::new("last-scrub", Cf::Meta, b"fixity/last-scrub");
+
+/// The keyspaces of the scrub, for the registry.
+pub fn keyspaces() -> Vec<Keyspace> {
+    vec![LAST_SCRUB.keyspace()]
+}
+
+impl Versioned for ScrubReport {
+    const VERSION: u16 = 1;
+}
+
+/// What `fixity/last-scrub` holds: a report, or, as written before reports were kept, only the start
+/// time (milliseconds, i64 BE).
+#[derive(Clone, Debug, PartialEq)]
+enum LastScrub {
+    StartedAt(i64),
+    Report(Box<ScrubReport>),
+}
+
+struct LastScrubCodec;
+
+impl ValueCodec for LastScrubCodec {
+    type Value = LastScrub;
+    fn shape() -> String {
+        format!("ScrubReport v{} (or an i64 BE start time)", ScrubReport::VERSION)
+    }
+    fn encode(value: &LastScrub) -> Vec<u8> {
+        match value {
+            LastScrub::StartedAt(ms) => ms.to_be_bytes().to_vec(),
+            LastScrub::Report(report) => encode_versioned(report.as_ref()),
+        }
+    }
+    fn decode(bytes: &[u8]) -> Result<LastScrub, String> {
+        if let Ok(ms) = <[u8; 8]>::try_from(bytes) {
+            return Ok(LastScrub::StartedAt(i64::from_be_bytes(ms)));
+        }
+        decode_versioned(bytes).map(|report| LastScrub::Report(Box::new(report)))
+    }
+}
 /// How often an on-demand scrub reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
@@ -176,23 +218,19 @@ impl ScrubHandle {
 
 /// When the last recorded scrub started (reports written before they were JSON held only that time).
 fn last_scrub_ms(store: &Store) -> Option<i64> {
-    let bytes = store.meta().get(Cf::Meta, LAST_SCRUB_KEY).ok()??;
-    match serde_json::from_slice::<ScrubReport>(&bytes) {
-        Ok(report) => Some(report.started_at.timestamp_millis()),
-        Err(_) => Some(i64::from_be_bytes(bytes.as_slice().try_into().ok()?)),
+    match LAST_SCRUB.get(store.meta(), &()).ok()?? {
+        LastScrub::Report(report) => Some(report.started_at.timestamp_millis()),
+        LastScrub::StartedAt(ms) => Some(ms),
     }
 }
 
 /// The report of the last completed scrub, if one was recorded.
 pub(crate) fn last_report(store: &Store) -> Result<Option<ScrubReport>, ServiceError> {
-    let Some(bytes) = store.meta().get(Cf::Meta, LAST_SCRUB_KEY)? else { return Ok(None) };
-    if bytes.len() == 8 {
+    match LAST_SCRUB.get(store.meta(), &())? {
+        Some(LastScrub::Report(report)) => Ok(Some(*report)),
         // Written before reports were kept: only the start time is known.
-        return Ok(None);
+        Some(LastScrub::StartedAt(_)) | None => Ok(None),
     }
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| ServiceError::Internal(format!("the stored scrub report cannot be read: {e}")))
 }
 
 /// Every record of the quarantine register, in hash order.
@@ -202,12 +240,12 @@ pub(crate) fn quarantine_records(store: &Store) -> Result<Vec<QuarantineRecord>,
 
 fn run(store: &Store, interval: Duration, bytes_per_second: u64, lock: &ScrubLock, signal: &StopSignal) {
     // Without a recorded scrub, the first one is due one interval after this start.
-    let first_start = Utc::now().timestamp_millis();
+    let first_start = store.clock().now().timestamp_millis();
     let mut retry_after: Option<i64> = None;
     loop {
         let last = last_scrub_ms(store).unwrap_or(first_start);
         let due = retry_after.unwrap_or(last + interval.as_millis() as i64);
-        let due_in = Duration::from_millis((due - Utc::now().timestamp_millis()).max(0) as u64);
+        let due_in = Duration::from_millis((due - store.clock().now().timestamp_millis()).max(0) as u64);
         if !due_in.is_zero() {
             if !signal.sleep(due_in.min(Duration::from_secs(60))) {
                 return;
@@ -239,7 +277,7 @@ fn run(store: &Store, interval: Duration, bytes_per_second: u64, lock: &ScrubLoc
             Ok(None) => return,
             Err(error) => {
                 tracing::error!(%error, "the fixity scrub failed; trying again in an hour");
-                retry_after = Some(Utc::now().timestamp_millis() + 3_600_000);
+                retry_after = Some(store.clock().now().timestamp_millis() + 3_600_000);
             }
         }
     }
@@ -253,7 +291,7 @@ fn scrub_once(
     started_by: &str,
     mut pace: impl FnMut(&ScrubProgress) -> ControlFlow<()>,
 ) -> Result<Option<ScrubReport>, ServiceError> {
-    let started_at = Utc::now();
+    let started_at = store.clock().now();
     let started = Instant::now();
     let totals = store.status()?;
     let mut progress = ScrubProgress {
@@ -283,11 +321,11 @@ fn scrub_once(
         .map(|hash| (*hash, Damage::Corrupted))
         .chain(fixity.missing.iter().map(|hash| (*hash, registered_as(hash).unwrap_or(Damage::Missing))))
         .collect();
-    let mut txn_writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+    let mut txn_writes: Vec<(String, Option<QuarantineRecord>)> = Vec::new();
     for record in &registered {
         if !damaged.iter().any(|(hash, _)| hash.to_hex() == record.blake3) {
             tracing::info!(hash = %record.blake3, "fixity: a quarantined blob is intact again (restored)");
-            txn_writes.push((quarantine::key(&record.blake3), None));
+            txn_writes.push((record.blake3.clone(), None));
         }
     }
     for (hash, damage) in &damaged {
@@ -295,8 +333,7 @@ fn scrub_once(
             continue;
         }
         let record = quarantine::new_record(store, hash, *damage, started_by)?;
-        let value = serde_json::to_vec(&record).expect("quarantine records serialise");
-        txn_writes.push((quarantine::key(&record.blake3), Some(value)));
+        txn_writes.push((record.blake3.clone(), Some(record)));
     }
 
     let named = |damage: Damage| {
@@ -304,7 +341,7 @@ fn scrub_once(
     };
     let report = ScrubReport {
         started_at,
-        finished_at: Utc::now(),
+        finished_at: store.clock().now(),
         started_by: started_by.to_string(),
         blobs_checked: fixity.blobs_checked,
         bytes_checked: fixity.bytes_checked,
@@ -316,11 +353,11 @@ fn scrub_once(
     };
     let json = serde_json::to_string(&report).expect("scrub reports serialise");
     let mut txn = Txn::new(started_by, "fixity.scrub", json.clone());
-    txn.put(Cf::Meta, LAST_SCRUB_KEY.to_vec(), json.into_bytes());
+    LAST_SCRUB.put(&mut txn, &(), &LastScrub::Report(Box::new(report.clone())));
     for (key, value) in txn_writes {
         match value {
-            Some(value) => txn.put(Cf::Meta, key, value),
-            None => txn.delete(Cf::Meta, key),
+            Some(record) => quarantine::REGISTER.put(&mut txn, &key, &record),
+            None => quarantine::REGISTER.delete(&mut txn, &key),
         };
     }
     store.meta().commit(txn)?;

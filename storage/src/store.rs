@@ -57,6 +57,11 @@ pub struct StoredBlob {
 }
 
 impl Store {
+    /// The engine's clock (the one the journal is stamped with).
+    pub fn clock(&self) -> &Arc<dyn crate::clock::Clock> {
+        self.meta.clock()
+    }
+
     /// Opens (creating if needed) the store in `data_dir` with full durability.
     pub fn open(data_dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         Self::open_with(data_dir, Durability::Fsync, MetaOptions::default())

@@ -1,6 +1,7 @@
 //! The one integration-test binary (matklad's "delete cargo integration tests"): a module per area.
 
 mod audit;
+mod compat;
 mod crash;
 mod grpc_admin;
 mod grpc_records;

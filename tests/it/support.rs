@@ -73,6 +73,13 @@ impl TestServer {
         Self::start_in(dir, EngineLimits { max_upload_bytes: 64 << 20, ..Default::default() }, None).await
     }
 
+    /// A server on a copy of the data directory `data` (an old build's data, say), left as it is.
+    pub async fn start_on_copy_of(data: &std::path::Path) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(data, &dir.path().join("data"));
+        Self::start_in(dir, EngineLimits { max_upload_bytes: 64 << 20, ..Default::default() }, None).await
+    }
+
     async fn start_in(dir: tempfile::TempDir, limits: EngineLimits, tls: Option<TlsPem>) -> Self {
         let data_dir = dir.path().join("data");
         // Commit the search index often, so that tests do not wait a second for each change.
@@ -120,6 +127,20 @@ impl TestServer {
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap();
+        }
+    }
+}
+
+/// Copies a directory tree (files writable, whatever they were).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
         }
     }
 }

@@ -20,7 +20,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rocksdb::{DB, WriteBatch, WriteOptions};
 
@@ -236,7 +236,7 @@ impl Worker {
         let mut accepted = Vec::with_capacity(group.len());
 
         for Pending { txn, reply } in group {
-            let time_ms = now_ms();
+            let time_ms = self.options.clock.now_ms();
             let (seq, prev) = head.map_or((1, GENESIS), |h| (h.seq + 1, h.hash));
             let staged = match self.stage(&overlay, &txn, time_ms, seq) {
                 Ok(staged) => staged,
@@ -441,8 +441,4 @@ fn sync_loop(db: &DB, published_head: &Mutex<Option<JournalHead>>, syncs: &SyncQ
             }
         }
     }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -95,11 +95,13 @@ pub struct MetaOptions {
     pub sync: bool,
     /// The most transactions one group commit may carry. `1` means one fsync per commit.
     pub max_group: usize,
+    /// Where journal entries get their time from; the layers above read it through `Store::clock`.
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl Default for MetaOptions {
     fn default() -> Self {
-        Self { sync: true, max_group: 512 }
+        Self { sync: true, max_group: 512, clock: crate::clock::system() }
     }
 }
 
@@ -213,12 +215,17 @@ impl Txn {
 pub struct MetaStore {
     db: Arc<DB>,
     committer: Arc<committer::Committer>,
+    clock: Arc<dyn crate::clock::Clock>,
 }
 
 /// Key in `meta` holding the journal head (`seq: u64 BE | hash`), written with every entry.
 const HEAD_KEY: &[u8] = b"journal_head";
 const SCHEMA_KEY: &[u8] = b"schema_version";
-const SCHEMA_VERSION: &[u8] = b"1";
+/// The store's layout version. 2: record values carry a version header (`crate::table`); a store of
+/// version 1 (bare JSON records) is read as it is and marked 2 when opened, so that a build older than
+/// the headers refuses it with a clear message instead of failing on the first record.
+const SCHEMA_VERSION: &[u8] = b"2";
+const READABLE_SCHEMA_VERSIONS: [&[u8]; 2] = [b"1", b"2"];
 
 impl MetaStore {
     /// Opens (creating if needed) the database in `path`.
@@ -236,16 +243,20 @@ impl MetaStore {
         let db = Arc::new(db);
         let store_check = db.cf_handle(Cf::Meta.name()).expect("opened with all column families");
         match db.get_cf(&store_check, SCHEMA_KEY).map_err(MetaError::rocks("reading the schema version"))? {
+            Some(v) if v == SCHEMA_VERSION => {}
             None => db
                 .put_cf(&store_check, SCHEMA_KEY, SCHEMA_VERSION)
                 .map_err(MetaError::rocks("writing the schema version"))?,
-            Some(v) if v == SCHEMA_VERSION => {}
+            Some(v) if READABLE_SCHEMA_VERSIONS.contains(&&v[..]) => db
+                .put_cf(&store_check, SCHEMA_KEY, SCHEMA_VERSION)
+                .map_err(MetaError::rocks("upgrading the schema version"))?,
             Some(v) => {
                 return Err(MetaError::Undecodable {
                     cf: "meta",
                     key: "schema_version".into(),
                     reason: format!(
-                        "schema version {:?} is not supported by this build (expects {:?})",
+                        "schema version {:?} is not supported by this build (reads up to {:?}): \
+                         the store was written by a newer registratur; upgrade registratur",
                         String::from_utf8_lossy(&v),
                         String::from_utf8_lossy(SCHEMA_VERSION)
                     ),
@@ -253,8 +264,9 @@ impl MetaStore {
             }
         }
         let head = read_head(&db)?;
+        let clock = Arc::clone(&options.clock);
         let committer = committer::Committer::start(Arc::clone(&db), options, head);
-        Ok(Self { db, committer: Arc::new(committer) })
+        Ok(Self { db, committer: Arc::new(committer), clock })
     }
 
     /// Applies a transaction atomically and durably, sharing the fsync with concurrent commits.
@@ -263,8 +275,19 @@ impl MetaStore {
         self.committer.commit(txn)
     }
 
+    /// The clock journal entries are stamped with.
+    pub fn clock(&self) -> &Arc<dyn crate::clock::Clock> {
+        &self.clock
+    }
+
     pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
         get(&self.db, cf, key)
+    }
+
+    /// A consistent view of the store as it is now: reads from it never see later commits. For
+    /// exports and checks that must see one state.
+    pub fn snapshot(&self) -> MetaSnapshot<'_> {
+        MetaSnapshot { db: &self.db, snapshot: self.db.snapshot() }
     }
 
     /// All `(key, value)` pairs whose key starts with `prefix`, in key order.
@@ -292,16 +315,8 @@ impl MetaStore {
     ) -> Result<(), MetaError> {
         let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
         let start = start_after.unwrap_or(prefix);
-        for item in self.db.iterator_cf(&handle, IteratorMode::From(start, Direction::Forward)) {
-            let (key, value) = item.map_err(MetaError::rocks(format!("scanning {}", cf.name())))?;
-            if start_after == Some(&key[..]) {
-                continue;
-            }
-            if !key.starts_with(prefix) || visit(&key, &value).is_break() {
-                break;
-            }
-        }
-        Ok(())
+        let items = self.db.iterator_cf(&handle, IteratorMode::From(start, Direction::Forward));
+        visit_items(cf, items, prefix, start_after, &mut visit)
     }
 
     /// The greatest key starting with `prefix`, if any (for example to continue an id sequence).
@@ -433,6 +448,125 @@ impl MetaStore {
         let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
         self.db.put_cf(&handle, key, value).map_err(MetaError::rocks("raw test write"))
     }
+}
+
+/// The store's own keyspaces, for the registry: blob records, the journal, and its facts in `meta`.
+pub fn keyspaces() -> Vec<crate::table::Keyspace> {
+    use crate::table::Keyspace;
+    vec![
+        Keyspace::foreign(
+            "blob-records",
+            Cf::Blobs,
+            b"",
+            "BLAKE3 (32 bytes)",
+            "BlobRecord v1",
+            |key, value| {
+                if key.len() != 32 {
+                    return Err(format!("expected a 32-byte hash, found {} bytes", key.len()));
+                }
+                BlobRecord::decode(value).map(|_| ())
+            },
+        ),
+        Keyspace::foreign(
+            "journal",
+            Cf::Journal,
+            b"",
+            "u64 BE",
+            "JournalEntry (journal.rs layout)",
+            |key, value| {
+                let seq = <[u8; 8]>::try_from(key)
+                    .map_err(|_| "the key is not a u64 sequence number".to_string())?;
+                let entry = JournalEntry::decode(value)?;
+                if entry.seq != u64::from_be_bytes(seq) {
+                    return Err(format!(
+                        "entry {} is stored under sequence number {}",
+                        entry.seq,
+                        u64::from_be_bytes(seq)
+                    ));
+                }
+                Ok(())
+            },
+        ),
+        Keyspace::foreign("journal-head", Cf::Meta, HEAD_KEY, "none", "u64 BE + hash", |key, value| {
+            if !key.is_empty() || value.len() != 40 {
+                return Err(format!("expected 40 bytes, found {}", value.len()));
+            }
+            Ok(())
+        }),
+        Keyspace::foreign("schema-version", Cf::Meta, SCHEMA_KEY, "none", "ASCII number", |key, value| {
+            if !key.is_empty() || !READABLE_SCHEMA_VERSIONS.contains(&value) {
+                return Err(format!("unknown schema version {:?}", String::from_utf8_lossy(value)));
+            }
+            Ok(())
+        }),
+    ]
+}
+
+/// A point-in-time view of the metadata store ([`MetaStore::snapshot`]).
+pub struct MetaSnapshot<'a> {
+    db: &'a DB,
+    snapshot: rocksdb::Snapshot<'a>,
+}
+
+impl MetaSnapshot<'_> {
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+        let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
+        self.snapshot.get_cf(&handle, key).map_err(MetaError::rocks(format!("reading {}", cf.name())))
+    }
+}
+
+impl crate::table::MetaRead for MetaSnapshot<'_> {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+        MetaSnapshot::get(self, cf, key)
+    }
+
+    fn visit_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        visit: &mut crate::table::Visitor<'_>,
+    ) -> Result<(), MetaError> {
+        let handle = self.db.cf_handle(cf.name()).expect("opened with all column families");
+        let start = start_after.unwrap_or(prefix);
+        let items = self.snapshot.iterator_cf(&handle, IteratorMode::From(start, Direction::Forward));
+        visit_items(cf, items, prefix, start_after, visit)
+    }
+}
+
+impl crate::table::MetaRead for MetaStore {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {
+        MetaStore::get(self, cf, key)
+    }
+
+    fn visit_prefix(
+        &self,
+        cf: Cf,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        visit: &mut crate::table::Visitor<'_>,
+    ) -> Result<(), MetaError> {
+        MetaStore::visit_prefix(self, cf, prefix, start_after, visit)
+    }
+}
+
+fn visit_items(
+    cf: Cf,
+    items: impl Iterator<Item = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>>,
+    prefix: &[u8],
+    start_after: Option<&[u8]>,
+    visit: &mut crate::table::Visitor<'_>,
+) -> Result<(), MetaError> {
+    for item in items {
+        let (key, value) = item.map_err(MetaError::rocks(format!("scanning {}", cf.name())))?;
+        if start_after == Some(&key[..]) {
+            continue;
+        }
+        if !key.starts_with(prefix) || visit(&key, &value).is_break() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn get(db: &DB, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, MetaError> {

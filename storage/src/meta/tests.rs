@@ -98,7 +98,11 @@ fn concurrent_writers_share_fsyncs_and_keep_one_unbroken_chain() {
 #[test]
 fn without_group_commit_every_commit_syncs_the_log_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = MetaStore::open(dir.path().join("meta"), MetaOptions { sync: true, max_group: 1 }).unwrap();
+    let store = MetaStore::open(
+        dir.path().join("meta"),
+        MetaOptions { sync: true, max_group: 1, ..MetaOptions::default() },
+    )
+    .unwrap();
     for i in 0..5 {
         let mut txn = Txn::new("a", "put", Vec::new());
         txn.put(Cf::Records, format!("k/{i}"), "v");
@@ -213,4 +217,42 @@ fn a_lone_writer_after_a_crowd_is_answered_and_continues_the_chain() {
     assert_eq!(store.journal_head().unwrap().seq, 180);
     let report = store.verify_journal().unwrap();
     assert_eq!((report.entries_checked, report.first_break), (180, None));
+}
+
+#[test]
+fn journal_entries_are_stamped_by_the_stores_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(2_208_988_800_000).unwrap();
+    let clock = crate::clock::ManualClock::new(at);
+    let options = MetaOptions { clock: Arc::new(clock.clone()), ..MetaOptions::default() };
+    let store = MetaStore::open(dir.path().join("meta"), options).unwrap();
+    store.commit(Txn::new("a", "first", Vec::new())).unwrap();
+    clock.advance(chrono::Duration::seconds(90));
+    store.commit(Txn::new("a", "second", Vec::new())).unwrap();
+    let times: Vec<i64> = store.journal_entries(1, 10).unwrap().iter().map(|e| e.time_ms).collect();
+    assert_eq!(times, [at.timestamp_millis(), at.timestamp_millis() + 90_000]);
+    assert_eq!(store.clock().now(), at + chrono::Duration::seconds(90));
+}
+
+#[test]
+fn a_snapshot_does_not_see_later_commits() {
+    use crate::table::MetaRead;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let mut txn = Txn::new("a", "put", Vec::new());
+    txn.put(Cf::Records, "k/1", "old");
+    store.commit(txn).unwrap();
+    let snapshot = store.snapshot();
+    let mut txn = Txn::new("a", "put", Vec::new());
+    txn.put(Cf::Records, "k/1", "new").put(Cf::Records, "k/2", "added");
+    store.commit(txn).unwrap();
+    assert_eq!(snapshot.get(Cf::Records, b"k/1").unwrap().as_deref(), Some(b"old".as_slice()));
+    let mut seen = Vec::new();
+    MetaRead::visit_prefix(&snapshot, Cf::Records, b"k/", None, &mut |key, _| {
+        seen.push(key.to_vec());
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(seen, [b"k/1".to_vec()]);
+    assert_eq!(store.get(Cf::Records, b"k/1").unwrap().as_deref(), Some(b"new".as_slice()));
 }
