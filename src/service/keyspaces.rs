@@ -77,6 +77,18 @@ mod tests {
     }
 
     #[test]
+    fn docs_stored_formats_lists_every_keyspace() {
+        let doc = include_str!("../../docs/stored-formats.md");
+        for keyspace in registry() {
+            assert!(
+                doc.contains(&format!("`{}`", keyspace.name)),
+                "docs/stored-formats.md lacks `{}`",
+                keyspace.name
+            );
+        }
+    }
+
+    #[test]
     fn a_fresh_store_with_records_decodes_entirely() {
         let dir = tempfile::tempdir().unwrap();
         let store = registratur_storage::Store::open(dir.path()).unwrap();
