@@ -134,8 +134,13 @@ impl Inner {
         if self.fs.is_dir(dir) {
             return Ok(());
         }
-        // Only the file system root has no parent, and it always exists.
-        let Some(parent) = dir.parent() else { return Ok(()) };
+        let parent = match dir.parent() {
+            // A relative path's first directory lies in the working directory.
+            Some(parent) if parent.as_os_str().is_empty() => Path::new("."),
+            Some(parent) => parent,
+            // Only the file system root has no parent, and it always exists.
+            None => return Ok(()),
+        };
         self.ensure_dir(parent)?;
         match self.fs.create_dir(dir) {
             Ok(()) => self.sync_dir(parent),

@@ -126,6 +126,14 @@ int fsync(int fd) { return synced(real_fsync, fd); }
 int fdatasync(int fd) { return synced(real_fdatasync, fd); }
 "#;
 
+/// A temp dir in memory (`/dev/shm`) where there is one: the test decides what survives the power cut,
+/// so a real disk adds nothing but waiting for its syncs.
+fn memory_backed_temp_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    let in_memory = if shm.is_dir() { tempfile::tempdir_in(shm).ok() } else { None };
+    in_memory.unwrap_or_else(|| tempfile::tempdir().expect("creating a temp dir"))
+}
+
 /// Compiles the shim into `dir` and returns the shared object's path.
 fn build_shim(dir: &Path) -> PathBuf {
     let source = dir.join("sync_record.c");
@@ -370,7 +378,7 @@ fn check_after_power_cut(db: &Path, acks: &[Ack]) -> Result<(), String> {
 /// acknowledgements; later rounds write into a store that lost its unsynced log before.
 #[test]
 fn acknowledged_transactions_survive_losing_every_unsynced_log_byte() {
-    let work = tempfile::tempdir().expect("creating a temp dir");
+    let work = memory_backed_temp_dir();
     let shim = build_shim(work.path());
     let db = work.path().join("meta");
     let mut rng = StdRng::seed_from_u64(0x00a1_5eed);
@@ -400,7 +408,7 @@ fn acknowledged_transactions_survive_losing_every_unsynced_log_byte() {
 /// the log sync off, and the same check must find acknowledged transactions missing.
 #[test]
 fn the_power_loss_test_detects_commits_acknowledged_before_their_sync() {
-    let work = tempfile::tempdir().expect("creating a temp dir");
+    let work = memory_backed_temp_dir();
     let shim = build_shim(work.path());
     let db = work.path().join("meta");
     let result = run_child_then_cut_power(&db, work.path(), &shim, false, 50);
