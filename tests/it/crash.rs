@@ -9,6 +9,11 @@
 //! The child is this test binary run again with a filter that selects only [`crash_child_process`] and
 //! with `REGISTRATUR_CRASH_CHILD_DIR` naming the data directory. That works the same under `cargo test`
 //! and `cargo nextest run`, which both run the libtest binary.
+//!
+//! A SIGKILL keeps the page cache: this test proves what a process crash leaves, not what a power cut
+//! leaves, and would pass with every fsync removed. The power-loss tests sit in the storage crate:
+//! `blob/crash_fs.rs` (a file system under the blob store that drops what was not fsynced) and
+//! `meta/power_loss.rs` (RocksDB's log cut back to its last fsync); those fail when a sync is missing.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;

@@ -4,15 +4,17 @@
 //! they are hashed); commit fsyncs the file, renames it to its address and fsyncs the directory, so a
 //! crash leaves either the whole blob or nothing visible. Leftover temp files
 //! are removed when the store is opened. Corrupted blobs are moved to `quarantine/`.
+//!
+//! Every file operation goes through the [`BlobFs`] seam (`fs.rs`): the real file system in the
+//! product, a power-loss simulation in the crash tests (`crash_fs.rs`).
 
-use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::fs::{BlobFile, BlobFs, ReadFile, StdFs};
 use super::{BlobError, BlobStore, BlobWriter, PutOutcome, VerifyingReader};
 use crate::hash::{BlobDigest, BlobHash, DualHasher};
 
@@ -35,6 +37,7 @@ pub struct LocalBlobStore {
 struct Inner {
     root: PathBuf,
     durability: Durability,
+    fs: Arc<dyn BlobFs>,
     /// Temp files are named `<pid>-<counter>.part`.
     pid: u32,
     temp_counter: AtomicU64,
@@ -47,12 +50,22 @@ const WRITE_BUFFER: usize = 1 << 20;
 impl LocalBlobStore {
     /// Opens (creating if needed) a store under `root` and removes temp files left by a crash.
     pub fn open(root: impl AsRef<Path>, durability: Durability) -> Result<Self, BlobError> {
-        let root = root.as_ref().to_path_buf();
+        Self::open_on(Arc::new(StdFs), root.as_ref(), durability)
+    }
+
+    /// Opens the store on the given file system: the crash tests pass their power-loss simulation.
+    pub(crate) fn open_on(
+        fs: Arc<dyn BlobFs>,
+        root: &Path,
+        durability: Durability,
+    ) -> Result<Self, BlobError> {
+        let root = root.to_path_buf();
+        let inner = Inner { root, durability, fs, pid: std::process::id(), temp_counter: AtomicU64::new(0) };
+        // Each directory created is made durable in its parent, so that a power cut cannot take the
+        // whole tree (and every blob in it) away after puts were acknowledged.
         for dir in ["blobs", "tmp", "quarantine"] {
-            let path = root.join(dir);
-            fs::create_dir_all(&path).map_err(BlobError::io(format!("creating {}", path.display())))?;
+            inner.ensure_dir(&inner.root.join(dir))?;
         }
-        let inner = Inner { root, durability, pid: std::process::id(), temp_counter: AtomicU64::new(0) };
         inner.remove_leftover_temp_files()?;
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -69,7 +82,7 @@ impl LocalBlobStore {
     /// Files moved aside because their bytes no longer matched their hash.
     pub fn quarantined(&self) -> Result<Vec<PathBuf>, BlobError> {
         let dir = self.inner.root.join("quarantine");
-        let mut paths = read_dir_paths(&dir)?;
+        let mut paths = self.inner.read_dir_paths(&dir)?;
         paths.sort();
         Ok(paths)
     }
@@ -81,10 +94,14 @@ impl Inner {
         self.root.join("blobs").join(&hex[0..2]).join(&hex[2..4]).join(hex)
     }
 
+    fn read_dir_paths(&self, dir: &Path) -> Result<Vec<PathBuf>, BlobError> {
+        self.fs.read_dir(dir).map_err(BlobError::io(format!("listing {}", dir.display())))
+    }
+
     fn remove_leftover_temp_files(&self) -> Result<(), BlobError> {
-        for path in read_dir_paths(&self.root.join("tmp"))? {
+        for path in self.read_dir_paths(&self.root.join("tmp"))? {
             tracing::info!(path = %path.display(), "removing blob temp file left by an interrupted put");
-            fs::remove_file(&path).map_err(BlobError::io(format!("removing {}", path.display())))?;
+            self.fs.remove_file(&path).map_err(BlobError::io(format!("removing {}", path.display())))?;
         }
         Ok(())
     }
@@ -94,7 +111,7 @@ impl Inner {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let to = self.root.join("quarantine").join(format!("{hash}.{nanos}"));
         tracing::error!(%hash, quarantine = %to.display(), "blob bytes do not match their hash; quarantined");
-        match fs::rename(&from, &to) {
+        match self.fs.rename(&from, &to) {
             Ok(()) => {}
             // Another reader quarantined it first.
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -108,19 +125,24 @@ impl Inner {
         if self.durability == Durability::NoSync {
             return Ok(());
         }
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(BlobError::io(format!("syncing directory {}", dir.display())))
+        self.fs.sync_dir(dir).map_err(BlobError::io(format!("syncing directory {}", dir.display())))
     }
 
-    /// Creates `blobs/ab/cd` if needed, fsyncing each parent whose entries changed.
-    fn ensure_fanout_dir(&self, dir: &Path) -> Result<(), BlobError> {
-        if dir.is_dir() {
+    /// Creates `dir` (the store's own directories, `blobs/ab/cd`) and its missing parents, fsyncing each
+    /// parent whose entries changed.
+    fn ensure_dir(&self, dir: &Path) -> Result<(), BlobError> {
+        if self.fs.is_dir(dir) {
             return Ok(());
         }
-        let parent = dir.parent().expect("fan-out directories have a parent");
-        self.ensure_fanout_dir(parent)?;
-        match fs::create_dir(dir) {
+        let parent = match dir.parent() {
+            // A relative path's first directory lies in the working directory.
+            Some(parent) if parent.as_os_str().is_empty() => Path::new("."),
+            Some(parent) => parent,
+            // Only the file system root has no parent, and it always exists.
+            None => return Ok(()),
+        };
+        self.ensure_dir(parent)?;
+        match self.fs.create_dir(dir) {
             Ok(()) => self.sync_dir(parent),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(BlobError::io(format!("creating {}", dir.display()))(e)),
@@ -128,8 +150,12 @@ impl Inner {
     }
 
     /// Feeds the whole file at `path` to `hash`. `None` when it does not exist.
-    fn read_through(path: &Path, mut hash: impl FnMut(&[u8])) -> io::Result<Option<File>> {
-        let mut file = match File::open(path) {
+    fn read_through(
+        &self,
+        path: &Path,
+        mut hash: impl FnMut(&[u8]),
+    ) -> io::Result<Option<Box<dyn ReadFile>>> {
+        let mut file = match self.fs.open(path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
@@ -148,7 +174,7 @@ impl Inner {
     /// Re-hashes the blob with both functions, quarantining it when its BLAKE3 does not match.
     fn verified_digest(&self, hash: &BlobHash) -> Result<Option<BlobDigest>, BlobError> {
         let mut hasher = DualHasher::new();
-        let read = Self::read_through(&self.path_of(hash), |bytes| hasher.update(bytes));
+        let read = self.read_through(&self.path_of(hash), |bytes| hasher.update(bytes));
         let Some(file) = read.map_err(BlobError::io(format!("reading blob {hash}")))? else {
             return Ok(None);
         };
@@ -160,9 +186,9 @@ impl Inner {
 
     /// Checks the blob's address only (BLAKE3, no SHA-256: reads need no more) and returns the open
     /// file; quarantines a mismatch.
-    fn verified_file(&self, hash: &BlobHash) -> Result<Option<File>, BlobError> {
+    fn verified_file(&self, hash: &BlobHash) -> Result<Option<Box<dyn ReadFile>>, BlobError> {
         let mut hasher = blake3::Hasher::new();
-        let read = Self::read_through(&self.path_of(hash), |bytes| {
+        let read = self.read_through(&self.path_of(hash), |bytes| {
             hasher.update(bytes);
         });
         let Some(file) = read.map_err(BlobError::io(format!("reading blob {hash}")))? else {
@@ -209,7 +235,7 @@ impl BlobStore for LocalBlobStore {
 
     /// Reads the blob once and checks the bytes in memory: what is returned is what was hashed.
     fn get(&self, hash: &BlobHash) -> Result<Vec<u8>, BlobError> {
-        let bytes = match fs::read(self.inner.path_of(hash)) {
+        let bytes = match self.inner.fs.read(&self.inner.path_of(hash)) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::NotFound { hash: *hash }),
             Err(e) => return Err(BlobError::io(format!("reading blob {hash}"))(e)),
@@ -225,8 +251,8 @@ impl BlobStore for LocalBlobStore {
     }
 
     fn size_of(&self, hash: &BlobHash) -> Result<Option<u64>, BlobError> {
-        match fs::metadata(self.inner.path_of(hash)) {
-            Ok(meta) => Ok(Some(meta.len())),
+        match self.inner.fs.len(&self.inner.path_of(hash)) {
+            Ok(len) => Ok(Some(len)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(BlobError::io(format!("reading the size of blob {hash}"))(e)),
         }
@@ -239,9 +265,9 @@ impl BlobStore for LocalBlobStore {
     fn list(&self) -> Result<Vec<BlobHash>, BlobError> {
         let mut hashes = Vec::new();
         let blobs = self.inner.root.join("blobs");
-        for level1 in read_dir_paths(&blobs)? {
-            for level2 in read_dir_paths(&level1)? {
-                for file in read_dir_paths(&level2)? {
+        for level1 in self.inner.read_dir_paths(&blobs)? {
+            for level2 in self.inner.read_dir_paths(&level1)? {
+                for file in self.inner.read_dir_paths(&level2)? {
                     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
                     match BlobHash::from_hex(name) {
                         Ok(hash) => hashes.push(hash),
@@ -268,20 +294,21 @@ struct LocalBlobWriter {
 /// A temp file in `tmp/`, created on first use, read-only from birth (the open handle may still write,
 /// nobody else ever can). Removed on drop unless it was moved into place.
 struct TempFile {
+    fs: Arc<dyn BlobFs>,
     path: PathBuf,
-    file: Option<File>,
+    file: Option<Box<dyn BlobFile>>,
     /// False once the file has been renamed to its address or removed.
     present: bool,
 }
 
 impl TempFile {
-    fn file(&mut self) -> io::Result<&mut File> {
+    fn file(&mut self) -> io::Result<&mut dyn BlobFile> {
         if self.file.is_none() {
-            let file = OpenOptions::new().write(true).create_new(true).mode(0o444).open(&self.path)?;
+            let file = self.fs.create_new_read_only(&self.path)?;
             self.present = true;
             self.file = Some(file);
         }
-        Ok(self.file.as_mut().expect("the temp file was just created"))
+        Ok(self.file.as_deref_mut().expect("the temp file was just created"))
     }
 
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -290,7 +317,7 @@ impl TempFile {
 
     fn remove(&mut self) {
         if std::mem::take(&mut self.present)
-            && let Err(e) = fs::remove_file(&self.path)
+            && let Err(e) = self.fs.remove_file(&self.path)
         {
             tracing::warn!(path = %self.path.display(), error = %e, "could not remove a blob temp file");
         }
@@ -309,7 +336,7 @@ impl LocalBlobWriter {
         let path = store.root.join("tmp").join(format!("{}-{n}.part", store.pid));
         Self {
             store: Arc::clone(store),
-            temp: TempFile { path, file: None, present: false },
+            temp: TempFile { fs: Arc::clone(&store.fs), path, file: None, present: false },
             buffer: Vec::new(),
             hasher: DualHasher::new(),
         }
@@ -370,10 +397,10 @@ impl LocalBlobWriter {
         let dir = target.parent().expect("blob paths have a parent");
         // Most fan-out directories exist already: try the rename first and create them only when it
         // fails for want of them.
-        let renamed = match fs::rename(&self.temp.path, &target) {
+        let renamed = match store.fs.rename(&self.temp.path, &target) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                store.ensure_fanout_dir(dir)?;
-                fs::rename(&self.temp.path, &target)
+                store.ensure_dir(dir)?;
+                store.fs.rename(&self.temp.path, &target)
             }
             other => other,
         };
@@ -413,13 +440,6 @@ impl BlobWriter for LocalBlobWriter {
     fn commit(self: Box<Self>) -> Result<PutOutcome, BlobError> {
         self.finish()
     }
-}
-
-fn read_dir_paths(dir: &Path) -> Result<Vec<PathBuf>, BlobError> {
-    let entries = fs::read_dir(dir).map_err(BlobError::io(format!("listing {}", dir.display())))?;
-    entries
-        .map(|entry| entry.map(|e| e.path()).map_err(BlobError::io(format!("listing {}", dir.display()))))
-        .collect()
 }
 
 /// Reads until `buf` is full or the reader is exhausted.

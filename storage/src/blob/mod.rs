@@ -13,6 +13,9 @@
 //! - **Verified reads**: every read re-hashes the bytes. A mismatch yields [`BlobError::Corrupted`], the
 //!   blob is moved to quarantine, and the bad bytes are never handed out.
 
+#[cfg(test)]
+mod crash_fs;
+mod fs;
 mod local;
 mod memory;
 #[cfg(test)]

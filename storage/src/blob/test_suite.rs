@@ -197,6 +197,14 @@ blob_store_suite!(local, {
     let store = LocalBlobStore::open(dir.path(), Durability::Fsync).unwrap();
     (dir, store)
 });
+// The same store on the power-loss simulation of the crash tests, which must behave like the real file
+// system while the power is on.
+blob_store_suite!(local_on_crash_fs, {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = std::sync::Arc::new(crate::blob::crash_fs::CrashFs::new(dir.path()));
+    let store = LocalBlobStore::open_on(fs, dir.path(), Durability::Fsync).unwrap();
+    (dir, store)
+});
 
 #[test]
 fn local_store_removes_temp_files_left_by_a_crash_and_keeps_blobs_read_only() {

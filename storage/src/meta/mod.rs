@@ -598,4 +598,6 @@ fn encode_head(head: &JournalHead) -> Vec<u8> {
 }
 
 #[cfg(test)]
+mod power_loss;
+#[cfg(test)]
 mod tests;
