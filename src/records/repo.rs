@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use registratur_storage::meta::{Cf, MetaError, Txn};
-use registratur_storage::table::{IdPair, Json, Marker, Table, Versioned};
+use registratur_storage::meta::{journal_entry_in, journal_seqs_in};
+use registratur_storage::table::{IdPair, Json, Marker, MetaRead, Table, Versioned};
 use registratur_storage::{BlobDigest, Store, StoreError};
 
 use super::aktenplan::{Aktenplan, AktenplanError};
@@ -219,6 +220,72 @@ impl Records {
         &self.store
     }
 
+    /// Reads from the store as it is now.
+    pub fn view(&self) -> RecordsView<'_> {
+        RecordsView { meta: self.store.meta(), format: &self.format }
+    }
+
+    /// Reads from one state of the store: a snapshot (`store.meta().snapshot()`), so that an export
+    /// sees every record as of one moment.
+    pub fn at<'a>(&'a self, meta: &'a dyn MetaRead) -> RecordsView<'a> {
+        RecordsView { meta, format: &self.format }
+    }
+
+    fn akte_with_bytes(&self, akte: &AkteRef) -> Result<(Akte, Vec<u8>), RecordsError> {
+        self.view().akte_with_bytes(akte)
+    }
+
+    pub fn akte(&self, akte: &AkteRef) -> Result<Akte, RecordsError> {
+        self.view().akte(akte)
+    }
+
+    pub fn vorgaenge(&self, akte_id: u64) -> Result<Vec<Vorgang>, RecordsError> {
+        self.view().vorgaenge(akte_id)
+    }
+
+    pub fn check_vorgang_in(&self, akte: &Akte, id: u64) -> Result<(), RecordsError> {
+        self.view().check_vorgang_in(akte, id)
+    }
+
+    pub fn dokument(&self, id: u64) -> Result<Dokument, RecordsError> {
+        self.view().dokument(id)
+    }
+
+    pub fn versions(&self, dokument: &Dokument) -> Result<Vec<Version>, RecordsError> {
+        self.view().versions(dokument)
+    }
+
+    pub fn version(&self, dokument: &Dokument, number: u32) -> Result<Version, RecordsError> {
+        self.view().version(dokument, number)
+    }
+
+    pub fn dokumente(&self, akte_id: u64) -> Result<Vec<Dokument>, RecordsError> {
+        self.view().dokumente(akte_id)
+    }
+
+    pub fn content(
+        &self,
+        dokument: &Dokument,
+        version: Option<u32>,
+        kind: Option<&str>,
+    ) -> Result<Content, RecordsError> {
+        self.view().content(dokument, version, kind)
+    }
+
+    pub fn akte_history(
+        &self,
+        akte_id: u64,
+    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
+        self.view().akte_history(akte_id)
+    }
+
+    pub fn dokument_history(
+        &self,
+        dokument_id: u64,
+    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
+        self.view().dokument_history(dokument_id)
+    }
+
     // ----- Aktenplan -----
 
     /// The current Aktenplan and its version.
@@ -326,25 +393,6 @@ impl Records {
         Err(RecordsError::Contention(format!("the running numbers of {unit}/{year}")))
     }
 
-    /// An Akte with its stored bytes (for compare-and-set).
-    fn akte_with_bytes(&self, akte: &AkteRef) -> Result<(Akte, Vec<u8>), RecordsError> {
-        let id = match akte {
-            AkteRef::Id(id) => *id,
-            AkteRef::Aktenzeichen(text) => {
-                let canonical = self.format.format(&self.format.parse(text)?);
-                let id = AKTENZEICHEN.get(self.store.meta(), &canonical)?;
-                id.ok_or(RecordsError::AkteNotFound(canonical))?
-            }
-        };
-        AKTEN
-            .get_with_bytes(self.store.meta(), &id)?
-            .ok_or_else(|| RecordsError::AkteNotFound(id.to_string()))
-    }
-
-    pub fn akte(&self, akte: &AkteRef) -> Result<Akte, RecordsError> {
-        Ok(self.akte_with_bytes(akte)?.0)
-    }
-
     /// Akten under `subtree` (all when `None`) that pass `visible`, in key and id order, after the
     /// position `after` of a previous page.
     pub fn list_akten(
@@ -436,18 +484,6 @@ impl Records {
         txn.index_journal_entry(Cf::Index, history_prefix(AKTE_HISTORY, record.id));
         self.commit_in_akte(txn, &record)?;
         Ok(vorgang)
-    }
-
-    pub fn vorgaenge(&self, akte_id: u64) -> Result<Vec<Vorgang>, RecordsError> {
-        self.children(VORGAENGE_BY_AKTE, akte_id, VORGAENGE)
-    }
-
-    /// Fails with `VorgangNotFound` unless Vorgang `id` exists in `akte`.
-    pub fn check_vorgang_in(&self, akte: &Akte, id: u64) -> Result<(), RecordsError> {
-        match VORGAENGE.get(self.store.meta(), &id)? {
-            Some(vorgang) if vorgang.akte_id == akte.id => Ok(()),
-            _ => Err(RecordsError::VorgangNotFound { akte: akte.aktenzeichen.clone(), vorgang: id }),
-        }
     }
 
     // ----- Dokumente -----
@@ -670,28 +706,6 @@ impl Records {
             .index_journal_entry(Cf::Index, history_prefix(DOKUMENT_HISTORY, dokument.id));
     }
 
-    pub fn dokument(&self, id: u64) -> Result<Dokument, RecordsError> {
-        DOKUMENTE.get(self.store.meta(), &id)?.ok_or(RecordsError::DokumentNotFound(id))
-    }
-
-    /// All Versions of a Dokument, oldest first.
-    pub fn versions(&self, dokument: &Dokument) -> Result<Vec<Version>, RecordsError> {
-        (1..=dokument.current_version)
-            .map(|n| {
-                VERSIONEN
-                    .get(self.store.meta(), &(dokument.id, n))?
-                    .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: n })
-            })
-            .collect()
-    }
-
-    /// One Version of a Dokument.
-    pub fn version(&self, dokument: &Dokument, number: u32) -> Result<Version, RecordsError> {
-        VERSIONEN
-            .get(self.store.meta(), &(dokument.id, number))?
-            .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: number })
-    }
-
     /// Every Dokument with an id above `after`, in id order, at most `limit`: a walk over all of them.
     pub fn dokumente_after(&self, after: u64, limit: usize) -> Result<Vec<Dokument>, RecordsError> {
         let mut out = Vec::new();
@@ -707,64 +721,7 @@ impl Records {
         self.next_dokument.load(Ordering::Relaxed) - 1
     }
 
-    pub fn dokumente(&self, akte_id: u64) -> Result<Vec<Dokument>, RecordsError> {
-        self.children(DOKUMENTE_BY_AKTE, akte_id, DOKUMENTE)
-    }
-
-    /// The content of a Version (`None`: the newest) — its original, or the rendition of `kind`.
-    pub fn content(
-        &self,
-        dokument: &Dokument,
-        version: Option<u32>,
-        kind: Option<&str>,
-    ) -> Result<Content, RecordsError> {
-        let number = version.unwrap_or(dokument.current_version);
-        let record = VERSIONEN
-            .get(self.store.meta(), &(dokument.id, number))?
-            .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: number })?;
-        match kind {
-            None => Ok(record.original),
-            Some(kind) => {
-                let available: Vec<String> = record.renditions.iter().map(|r| r.kind.clone()).collect();
-                record.renditions.into_iter().find(|r| r.kind == kind).map(|r| r.content).ok_or_else(|| {
-                    RecordsError::RenditionNotFound {
-                        dokument: dokument.id,
-                        version: number,
-                        kind: kind.to_string(),
-                        available,
-                    }
-                })
-            }
-        }
-    }
-
     // ----- History -----
-
-    pub fn akte_history(
-        &self,
-        akte_id: u64,
-    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
-        self.history(&history_prefix(AKTE_HISTORY, akte_id))
-    }
-
-    pub fn dokument_history(
-        &self,
-        dokument_id: u64,
-    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
-        self.history(&history_prefix(DOKUMENT_HISTORY, dokument_id))
-    }
-
-    fn history(
-        &self,
-        prefix: &[u8],
-    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
-        let meta = self.store.meta();
-        let mut entries = Vec::new();
-        for seq in meta.journal_seqs_under(Cf::Index, prefix)? {
-            entries.extend(meta.journal_entry(seq)?);
-        }
-        Ok(entries)
-    }
 
     // ----- helpers -----
 
@@ -794,6 +751,123 @@ impl Records {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Reads of the records model from one state of the store: the live store ([`Records::view`]) or a
+/// snapshot ([`Records::at`]). Every read of a record goes through here.
+pub struct RecordsView<'a> {
+    meta: &'a dyn MetaRead,
+    format: &'a AktenzeichenFormat,
+}
+
+impl RecordsView<'_> {
+    /// An Akte with its stored bytes (for compare-and-set).
+    pub fn akte_with_bytes(&self, akte: &AkteRef) -> Result<(Akte, Vec<u8>), RecordsError> {
+        let id = match akte {
+            AkteRef::Id(id) => *id,
+            AkteRef::Aktenzeichen(text) => {
+                let canonical = self.format.format(&self.format.parse(text)?);
+                let id = AKTENZEICHEN.get(self.meta, &canonical)?;
+                id.ok_or(RecordsError::AkteNotFound(canonical))?
+            }
+        };
+        AKTEN.get_with_bytes(self.meta, &id)?.ok_or_else(|| RecordsError::AkteNotFound(id.to_string()))
+    }
+
+    pub fn akte(&self, akte: &AkteRef) -> Result<Akte, RecordsError> {
+        Ok(self.akte_with_bytes(akte)?.0)
+    }
+
+    pub fn vorgaenge(&self, akte_id: u64) -> Result<Vec<Vorgang>, RecordsError> {
+        self.children(VORGAENGE_BY_AKTE, akte_id, VORGAENGE)
+    }
+
+    /// Fails with `VorgangNotFound` unless Vorgang `id` exists in `akte`.
+    pub fn check_vorgang_in(&self, akte: &Akte, id: u64) -> Result<(), RecordsError> {
+        match VORGAENGE.get(self.meta, &id)? {
+            Some(vorgang) if vorgang.akte_id == akte.id => Ok(()),
+            _ => Err(RecordsError::VorgangNotFound { akte: akte.aktenzeichen.clone(), vorgang: id }),
+        }
+    }
+
+    pub fn dokument(&self, id: u64) -> Result<Dokument, RecordsError> {
+        DOKUMENTE.get(self.meta, &id)?.ok_or(RecordsError::DokumentNotFound(id))
+    }
+
+    /// All Versions of a Dokument, oldest first.
+    pub fn versions(&self, dokument: &Dokument) -> Result<Vec<Version>, RecordsError> {
+        (1..=dokument.current_version)
+            .map(|n| {
+                VERSIONEN
+                    .get(self.meta, &(dokument.id, n))?
+                    .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: n })
+            })
+            .collect()
+    }
+
+    /// One Version of a Dokument.
+    pub fn version(&self, dokument: &Dokument, number: u32) -> Result<Version, RecordsError> {
+        VERSIONEN
+            .get(self.meta, &(dokument.id, number))?
+            .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: number })
+    }
+
+    pub fn dokumente(&self, akte_id: u64) -> Result<Vec<Dokument>, RecordsError> {
+        self.children(DOKUMENTE_BY_AKTE, akte_id, DOKUMENTE)
+    }
+
+    /// The content of a Version (`None`: the newest) — its original, or the rendition of `kind`.
+    pub fn content(
+        &self,
+        dokument: &Dokument,
+        version: Option<u32>,
+        kind: Option<&str>,
+    ) -> Result<Content, RecordsError> {
+        let number = version.unwrap_or(dokument.current_version);
+        let record = VERSIONEN
+            .get(self.meta, &(dokument.id, number))?
+            .ok_or(RecordsError::VersionNotFound { dokument: dokument.id, version: number })?;
+        match kind {
+            None => Ok(record.original),
+            Some(kind) => {
+                let available: Vec<String> = record.renditions.iter().map(|r| r.kind.clone()).collect();
+                record.renditions.into_iter().find(|r| r.kind == kind).map(|r| r.content).ok_or_else(|| {
+                    RecordsError::RenditionNotFound {
+                        dokument: dokument.id,
+                        version: number,
+                        kind: kind.to_string(),
+                        available,
+                    }
+                })
+            }
+        }
+    }
+
+    pub fn akte_history(
+        &self,
+        akte_id: u64,
+    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
+        self.history(&history_prefix(AKTE_HISTORY, akte_id))
+    }
+
+    pub fn dokument_history(
+        &self,
+        dokument_id: u64,
+    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
+        self.history(&history_prefix(DOKUMENT_HISTORY, dokument_id))
+    }
+
+    fn history(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<registratur_storage::journal::JournalEntry>, RecordsError> {
+        let meta = self.meta;
+        let mut entries = Vec::new();
+        for seq in journal_seqs_in(meta, Cf::Index, prefix)? {
+            entries.extend(journal_entry_in(meta, seq)?);
+        }
+        Ok(entries)
+    }
 
     /// Loads the records an Akte's listing in `listing` names, in id order.
     fn children<T: Versioned>(
@@ -803,8 +877,8 @@ impl Records {
         records: Table<registratur_storage::table::Id, Json<T>>,
     ) -> Result<Vec<T>, RecordsError> {
         let mut out = Vec::new();
-        for ((_, id), ()) in listing.scan(self.store.meta(), &akte_id.to_be_bytes())? {
-            if let Some(record) = records.get(self.store.meta(), &id)? {
+        for ((_, id), ()) in listing.scan(self.meta, &akte_id.to_be_bytes())? {
+            if let Some(record) = records.get(self.meta, &id)? {
                 out.push(record);
             }
         }

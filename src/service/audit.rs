@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use registratur_storage::journal::JournalEntry;
+use registratur_storage::meta::journal_head_in;
 use serde::Serialize;
 
 use super::{Engine, ServiceError};
@@ -218,17 +219,18 @@ impl Engine {
         super::records::require_role(principal, &[Role::Admin, Role::Archivist], "export histories")?;
         let exported_by = principal.name.clone();
         self.blocking(move |engine| {
-            let records = engine.records();
+            // Everything from one snapshot: the Dokument, its Versionen, its journal entries and the head
+            // agree with each other even while changes arrive.
+            let snapshot = engine.store().meta().snapshot();
+            let records = engine.records().at(&snapshot);
             let dokument = records.dokument(dokument_id)?;
             let aktenzeichen = records.akte(&AkteRef::Id(dokument.akte_id))?.aktenzeichen;
             let versionen = records.versions(&dokument)?;
             let journal: Vec<ExportedEntry> =
                 records.dokument_history(dokument_id)?.iter().map(ExportedEntry::from).collect();
-            // The head first: the chain verified afterwards covers at least the exported entries.
-            let journal_head = engine
-                .store()
-                .meta()
-                .journal_head()
+            // The head before the check: the chain verified afterwards covers at least the exported entries.
+            let journal_head = journal_head_in(&snapshot)
+                .map_err(registratur_storage::StoreError::from)?
                 .map(|head| JournalAnchor { seq: head.seq, hash: hex::encode(head.hash) });
             let check = engine.store().verify_journal()?;
             let journal_check = JournalCheckResult {

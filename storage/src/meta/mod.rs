@@ -29,6 +29,7 @@ pub use blob_record::BlobRecord;
 
 use crate::hash::{BlobDigest, BlobHash};
 use crate::journal::{self, JournalEntry, JournalHead, JournalReport};
+use crate::table::MetaRead;
 
 /// A key and its value, as scans return them.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
@@ -395,26 +396,12 @@ impl MetaStore {
 
     /// The journal entries indexed under `prefix` by [`Txn::index_journal_entry`], in order.
     pub fn journal_seqs_under(&self, cf: Cf, prefix: &[u8]) -> Result<Vec<u64>, MetaError> {
-        self.scan_prefix(cf, prefix)?
-            .into_iter()
-            .map(|(key, _)| {
-                let tail = key.len().checked_sub(8).filter(|&at| at == prefix.len());
-                let seq = tail.and_then(|at| <[u8; 8]>::try_from(&key[at..]).ok());
-                seq.map(u64::from_be_bytes).ok_or_else(|| {
-                    undecodable(cf, &key, "journal index key does not end in a sequence number".into())
-                })
-            })
-            .collect()
+        journal_seqs_in(self, cf, prefix)
     }
 
     /// One journal entry by sequence number.
     pub fn journal_entry(&self, seq: u64) -> Result<Option<JournalEntry>, MetaError> {
-        let key = seq.to_be_bytes();
-        self.get(Cf::Journal, &key)?
-            .map(|bytes| {
-                JournalEntry::decode(&bytes).map_err(|reason| undecodable(Cf::Journal, &key, reason))
-            })
-            .transpose()
+        journal_entry_in(self, seq)
     }
 
     /// Walks the whole journal and reports the first broken link, if any.
@@ -578,17 +565,53 @@ fn undecodable(cf: Cf, key: &[u8], reason: String) -> MetaError {
     MetaError::Undecodable { cf: cf.name(), key: hex::encode(key), reason }
 }
 
+/// The journal entries indexed under `prefix` by [`Txn::index_journal_entry`], in order, as `meta` (the
+/// store or a snapshot of it) holds them.
+pub fn journal_seqs_in(meta: &dyn MetaRead, cf: Cf, prefix: &[u8]) -> Result<Vec<u64>, MetaError> {
+    let mut seqs = Vec::new();
+    let mut failure = None;
+    meta.visit_prefix(cf, prefix, None, &mut |key, _| {
+        let tail = key.len().checked_sub(8).filter(|&at| at == prefix.len());
+        match tail.and_then(|at| <[u8; 8]>::try_from(&key[at..]).ok()) {
+            Some(seq) => {
+                seqs.push(u64::from_be_bytes(seq));
+                std::ops::ControlFlow::Continue(())
+            }
+            None => {
+                failure =
+                    Some(undecodable(cf, key, "journal index key does not end in a sequence number".into()));
+                std::ops::ControlFlow::Break(())
+            }
+        }
+    })?;
+    failure.map_or(Ok(seqs), Err)
+}
+
+/// One journal entry by sequence number, as `meta` (the store or a snapshot of it) holds it.
+pub fn journal_entry_in(meta: &dyn MetaRead, seq: u64) -> Result<Option<JournalEntry>, MetaError> {
+    let key = seq.to_be_bytes();
+    meta.get(Cf::Journal, &key)?
+        .map(|bytes| JournalEntry::decode(&bytes).map_err(|reason| undecodable(Cf::Journal, &key, reason)))
+        .transpose()
+}
+
+/// The newest journal entry's position as `meta` (the store or a snapshot of it) records it.
+pub fn journal_head_in(meta: &dyn MetaRead) -> Result<Option<JournalHead>, MetaError> {
+    meta.get(Cf::Meta, HEAD_KEY)?.map(|bytes| decode_head(&bytes)).transpose()
+}
+
 fn read_head(db: &DB) -> Result<Option<JournalHead>, MetaError> {
-    let Some(bytes) = get(db, Cf::Meta, HEAD_KEY)? else {
-        return Ok(None);
-    };
+    get(db, Cf::Meta, HEAD_KEY)?.map(|bytes| decode_head(&bytes)).transpose()
+}
+
+fn decode_head(bytes: &[u8]) -> Result<JournalHead, MetaError> {
     if bytes.len() != 40 {
         return Err(undecodable(Cf::Meta, HEAD_KEY, format!("head is {} bytes, expected 40", bytes.len())));
     }
-    Ok(Some(JournalHead {
+    Ok(JournalHead {
         seq: u64::from_be_bytes(bytes[..8].try_into().expect("checked length")),
         hash: bytes[8..].try_into().expect("checked length"),
-    }))
+    })
 }
 
 fn encode_head(head: &JournalHead) -> Vec<u8> {
