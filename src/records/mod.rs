@@ -6,6 +6,7 @@
 
 pub mod aktenplan;
 pub mod aktenzeichen;
+pub mod lifecycle;
 pub mod model;
 pub mod repo;
 pub mod tables;

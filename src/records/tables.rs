@@ -6,6 +6,7 @@
 //! - `akte/<id BE>`, `vorgang/<id BE>`, `dok/<id BE>`, `ver/<dok BE>/<n BE>` → the record
 //! - `az/<Aktenzeichen>` → Akte id (makes Aktenzeichen unique)
 //! - `aznr/<key>/<year>` → the last running number assigned (u32 BE)
+//! - `hold/<akte BE>` → the Akte's legal hold, while it stands
 //!
 //! `index` column family (derived, rebuildable from `records` and the journal):
 //! - `unit/<key>/<akte BE>`, `vorg/<akte BE>/<id BE>`, `doks/<akte BE>/<dok BE>` → empty
@@ -22,6 +23,7 @@ use registratur_storage::table::{
 };
 
 use super::aktenplan::Aktenplan;
+use super::lifecycle::Hold;
 use super::model::{Akte, Dokument, Version, Vorgang};
 
 impl Versioned for Aktenplan {
@@ -44,6 +46,10 @@ impl Versioned for Version {
     const VERSION: u16 = 1;
 }
 
+impl Versioned for Hold {
+    const VERSION: u16 = 1;
+}
+
 pub const AKTENPLAN_CURRENT: Table<Single, U32Value> =
     Table::new("aktenplan-current", Cf::Records, b"aktenplan/current");
 pub const AKTENPLAENE: Table<Number, Json<Aktenplan>> =
@@ -55,6 +61,8 @@ pub const RUNNING_NUMBERS: Table<Text, U32Value> = Table::new("running-numbers",
 pub const VORGAENGE: Table<Id, Json<Vorgang>> = Table::new("vorgaenge", Cf::Records, b"vorgang/");
 pub const DOKUMENTE: Table<Id, Json<Dokument>> = Table::new("dokumente", Cf::Records, b"dok/");
 pub const VERSIONEN: Table<IdNumber, Json<Version>> = Table::new("versionen", Cf::Records, b"ver/");
+/// Legal holds, one per Akte id, while they stand.
+pub const HOLDS: Table<Id, Json<Hold>> = Table::new("holds", Cf::Records, b"hold/");
 
 pub const AKTEN_BY_UNIT: Table<TextId, Marker> = Table::new("akten-by-unit", Cf::Index, b"unit/");
 pub const VORGAENGE_BY_AKTE: Table<IdPair, Marker> = Table::new("vorgaenge-by-akte", Cf::Index, b"vorg/");
@@ -88,6 +96,7 @@ pub fn keyspaces() -> Vec<Keyspace> {
         VORGAENGE.keyspace(),
         DOKUMENTE.keyspace(),
         VERSIONEN.keyspace(),
+        HOLDS.keyspace(),
         AKTEN_BY_UNIT.keyspace(),
         VORGAENGE_BY_AKTE.keyspace(),
         DOKUMENTE_BY_AKTE.keyspace(),
