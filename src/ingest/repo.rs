@@ -22,7 +22,7 @@ use super::model::{
     Batch, BatchFile, BatchHeader, BatchState, BatchSummary, Klaerfall, KlaerfallState, PieceRecord,
     piece_title,
 };
-use crate::records::model::{Content, Dokument};
+use crate::records::model::{Content, Dokument, RenditionKind};
 use crate::records::repo::{
     AkteRef, NewDokument, Records, RecordsError, StoredContent, load_json, visit_json,
 };
@@ -292,7 +292,7 @@ impl MailroomRepo {
         records: &Records,
         new: &NewDokument,
         original: &StoredContent,
-        renditions: &[(String, StoredContent)],
+        renditions: &[(RenditionKind, StoredContent)],
         (batch, piece_number): (u64, u32),
         piece: impl FnOnce(&Dokument) -> PieceRecord,
     ) -> Result<PieceRecord, RecordsError> {
@@ -420,8 +420,8 @@ impl MailroomRepo {
         };
         let original = stored(&klaerfall.rendition)?;
         let renditions = vec![
-            ("ocr-text".to_string(), stored(&klaerfall.text)?),
-            ("transfervermerk".to_string(), stored(&klaerfall.transfervermerk)?),
+            (RenditionKind::OcrText, stored(&klaerfall.text)?),
+            (RenditionKind::Transfervermerk, stored(&klaerfall.transfervermerk)?),
         ];
         let mut resolved = klaerfall.clone();
         let at = Utc::now();

@@ -26,7 +26,9 @@ use serde::de::DeserializeOwned;
 
 use super::aktenplan::{Aktenplan, AktenplanError};
 use super::aktenzeichen::{AktenplanKey, Aktenzeichen, AktenzeichenError, AktenzeichenFormat};
-use super::model::{Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, Version, Vorgang};
+use super::model::{
+    Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, RenditionKind, Version, Vorgang,
+};
 use super::text::check_text;
 
 /// Errors of the records layer.
@@ -128,7 +130,7 @@ pub struct DerivedVersion {
     pub reason: String,
     pub output: StoredContent,
     /// Kinds of the source's renditions that stay true for the output (its OCR text, say), carried over.
-    pub carried_renditions: Vec<String>,
+    pub carried_renditions: Vec<RenditionKind>,
     /// What the journal entry records besides the Version: tool, parameters, validation (the event).
     pub event: serde_json::Value,
 }
@@ -566,7 +568,7 @@ impl Records {
         actor: &str,
         new: &NewDokument,
         original: &StoredContent,
-        renditions: &[(String, StoredContent)],
+        renditions: &[(RenditionKind, StoredContent)],
         extra: impl FnOnce(&mut Txn, &Dokument),
     ) -> Result<(Dokument, Version), RecordsError> {
         self.file_dokument_noting(actor, new, original, renditions, None, extra)
@@ -580,7 +582,7 @@ impl Records {
         actor: &str,
         new: &NewDokument,
         original: &StoredContent,
-        renditions: &[(String, StoredContent)],
+        renditions: &[(RenditionKind, StoredContent)],
         noting: Option<(&str, serde_json::Value)>,
         extra: impl FnOnce(&mut Txn, &Dokument),
     ) -> Result<(Dokument, Version), RecordsError> {
@@ -819,15 +821,15 @@ impl Records {
         match kind {
             None => Ok(record.original),
             Some(kind) => {
-                let available: Vec<String> = record.renditions.iter().map(|r| r.kind.clone()).collect();
-                record.renditions.into_iter().find(|r| r.kind == kind).map(|r| r.content).ok_or_else(|| {
-                    RecordsError::RenditionNotFound {
+                let available: Vec<String> = record.renditions.iter().map(|r| r.kind.to_string()).collect();
+                record.renditions.into_iter().find(|r| r.kind.as_str() == kind).map(|r| r.content).ok_or_else(
+                    || RecordsError::RenditionNotFound {
                         dokument: dokument.id,
                         version: number,
                         kind: kind.to_string(),
                         available,
-                    }
-                })
+                    },
+                )
             }
         }
     }
