@@ -107,6 +107,20 @@ pub struct Page {
     pub embedded: Option<EmbeddedImage>,
 }
 
+impl Page {
+    /// SHA-256 over the decoded samples (row by row, no padding), in hex, so that the scan protocol
+    /// names each page image as scanned independently of the file format that carried it.
+    pub fn raw_sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        match &self.raster {
+            Raster::Bilevel(image) | Raster::Gray(image) => hasher.update(image.as_raw()),
+            Raster::Rgb(image) => hasher.update(image.as_raw()),
+        }
+        hex::encode(hasher.finalize())
+    }
+}
+
 /// How many quarter turns clockwise make a page upright (0..=3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct QuarterTurns(u8);

@@ -7,7 +7,7 @@ use tonic::Status;
 use super::pb;
 use crate::records::aktenzeichen::AktenplanKey;
 use crate::records::model::{
-    Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, Version, Vorgang,
+    Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, RenditionKind, Version, Vorgang,
 };
 use crate::records::repo::AkteRef;
 use crate::service::{DokumentDetails, HistoryItem};
@@ -77,7 +77,7 @@ fn version(version: &Version) -> pb::Version {
         renditions: version
             .renditions
             .iter()
-            .map(|r| pb::Rendition { kind: r.kind.clone(), content: Some(content(&r.content)) })
+            .map(|r| pb::Rendition { kind: r.kind.to_string(), content: Some(content(&r.content)) })
             .collect(),
         derived_from: version.derived_from.unwrap_or(0),
     }
@@ -170,7 +170,9 @@ fn version_from_pb(version: pb::Version) -> Result<Version, String> {
         renditions: version
             .renditions
             .into_iter()
-            .map(|r| Ok(Rendition { kind: r.kind, content: content_from_pb(r.content)? }))
+            .map(|r| {
+                Ok(Rendition { kind: RenditionKind::parse(&r.kind), content: content_from_pb(r.content)? })
+            })
             .collect::<Result<_, String>>()?,
         derived_from: Some(version.derived_from).filter(|&v| v != 0),
     })

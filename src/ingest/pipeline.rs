@@ -5,47 +5,38 @@
 //! one core per call):
 //! 1. **analyse**: decode each page, measure blankness, read QR codes and 1D barcodes, hash the raw
 //!    samples. Deterministic, so a restart splits the batch exactly as before.
-//! 2. **read**: for every content page, one task per page in batch order: detect orientation, turn
-//!    upright, OCR.
+//! 2. **read**: for every content page, one task per page in batch order: the page and its findings
+//!    go to the `PageReader` (`registratur_scan::read`), which turns it upright and reads it.
 //! 3. **file**: on the batch's own thread while the pool goes on reading, per piece as soon as its
-//!    pages are read, write the PDF/A rendition, decide the route, store rendition, text and
-//!    Transfervermerk, and commit the piece (filed or Klärfall) in one transaction.
+//!    pages are read: render, decide, commit (`filing`).
 //!
 //! Pieces already committed (a restart after a crash) are skipped; the batch leaves the queue only
 //! with its summary. A file that cannot be decoded is reported in the summary and its pages are left
 //! out; its bytes stay stored with the batch.
 
 use std::collections::HashMap;
-use std::io::{Cursor, Read};
+use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::Months;
-use image::GrayImage;
 use rayon::prelude::*;
-use registratur_scan::analyse::{self, Symbology, blank, updown};
+use registratur_scan::analyse::{self, Symbology, blank};
 use registratur_scan::decode::{self, InputFormat, Limits, OpenedFile};
-use registratur_scan::ocr::{OcrEngine, OcrPage};
-
-use crate::metrics::Metrics;
-use registratur_scan::pdfa::{self, DocumentInfo, RenditionPage};
+use registratur_scan::ocr::OcrEngine;
+use registratur_scan::read::{LocalPageReader, PageReader, PageToRead, ReadError, ReadPage, ReadSettings};
 use registratur_scan::{Dpi, Page, PixelRect, QuarterTurns};
-use registratur_storage::{BlobDigest, Store};
-use sha2::{Digest, Sha256};
+use registratur_storage::Store;
 use tokio::sync::broadcast;
 
-use super::model::{
-    Batch, BatchSummary, FileOutcome, Klaerfall, KlaerfallState, PageRef, PieceDestination, PieceRecord,
-    StoredPage, Transfervermerk, piece_title,
-};
-use super::repo::{MailroomRepo, content_of};
+use super::filing::{self, CommitInput, DecideInput, FilingError, PieceToFile, Router, Targets};
+use super::model::{Batch, BatchSummary, FileOutcome, PageRef, PieceDestination, PieceRecord};
+use super::repo::MailroomRepo;
 use super::split::{self, FileScan, PageScan, PiecePlan, SplitPlan};
+use crate::metrics::Metrics;
 use crate::records::model::{AkteState, Content};
-use crate::records::repo::{AkteRef, NewDokument, Records, RecordsError, StoredContent};
+use crate::records::repo::{AkteRef, Records, RecordsError};
 use crate::route::code::RoutingKeyRing;
-use crate::route::resolve::{
-    self, AkteLookup, AkteSummary, Decision, KlaerfallReason, ReadCode, RoutingRules,
-};
+use crate::route::resolve::{AkteLookup, AkteSummary, RoutingRules};
 
 /// Mailroom settings (the `[mailroom]` section of the configuration).
 #[derive(Clone, Debug)]
@@ -67,6 +58,16 @@ pub struct MailroomSettings {
     pub page_threads: usize,
 }
 
+impl MailroomSettings {
+    /// When the page reader turns a page.
+    pub fn read_settings(&self) -> ReadSettings {
+        ReadSettings {
+            orientation_min_confidence: self.orientation_min_confidence,
+            confident_reading: self.confident_reading,
+        }
+    }
+}
+
 impl Default for MailroomSettings {
     fn default() -> Self {
         Self {
@@ -74,8 +75,8 @@ impl Default for MailroomSettings {
             blank_threshold: blank::DEFAULT_BLANK_THRESHOLD,
             routing: RoutingRules::default(),
             limits: Limits::default(),
-            orientation_min_confidence: 6.0,
-            confident_reading: 70.0,
+            orientation_min_confidence: ReadSettings::default().orientation_min_confidence,
+            confident_reading: ReadSettings::default().confident_reading,
             preview_dpi: 60.0,
             page_threads: 0,
         }
@@ -101,13 +102,30 @@ pub enum PipelineError {
     Internal(String),
 }
 
+impl From<FilingError> for PipelineError {
+    /// The batch stays queued whatever the piece's error; the messages are those the pipeline logged
+    /// before filing had its own error type.
+    fn from(error: FilingError) -> Self {
+        match error {
+            FilingError::AkteClosed(aktenzeichen) => RecordsError::AkteClosed(aktenzeichen).into(),
+            FilingError::Contention(what) => RecordsError::Contention(what).into(),
+            FilingError::Store(error) => RecordsError::Store(error).into(),
+            FilingError::Records(error) => error.into(),
+            error @ (FilingError::Page(_)
+            | FilingError::Rendition { .. }
+            | FilingError::Preview(_)
+            | FilingError::Route(_)) => PipelineError::Internal(error.to_string()),
+        }
+    }
+}
+
 /// The mailroom: everything the pipeline needs, shared by the worker and the service.
 pub struct Mailroom {
     store: Store,
     records: Arc<Records>,
     repo: MailroomRepo,
     ring: RoutingKeyRing,
-    ocr: Arc<dyn OcrEngine>,
+    reader: Arc<dyn PageReader>,
     settings: MailroomSettings,
     pool: rayon::ThreadPool,
     events: broadcast::Sender<MailroomEvent>,
@@ -116,27 +134,35 @@ pub struct Mailroom {
 
 /// What phase 1 learns about a page beyond what splitting needs.
 #[derive(Clone, Debug)]
-struct PageFacts {
-    raw_sha256: String,
-    width: u32,
-    height: u32,
-    dpi: Dpi,
+pub struct PageFacts {
+    /// SHA-256 of the decoded samples (`Page::raw_sha256`).
+    pub raw_sha256: String,
+    pub width: u32,
+    pub height: u32,
+    pub dpi: Dpi,
     /// Where codes were decoded, in the pixels of the page as scanned: painted out before OCR.
-    code_regions: Vec<PixelRect>,
-}
-
-/// What phase 2 learns about a content page.
-struct ReadPage {
-    turns: QuarterTurns,
-    ocr: Result<OcrPage, String>,
+    pub code_regions: Vec<PixelRect>,
 }
 
 impl Mailroom {
+    /// A mailroom that reads pages on its own threads with `ocr` (`LocalPageReader`).
     pub fn new(
         store: Store,
         records: Arc<Records>,
         ring: RoutingKeyRing,
         ocr: Arc<dyn OcrEngine>,
+        settings: MailroomSettings,
+    ) -> Result<Self, RecordsError> {
+        let reader = Arc::new(LocalPageReader::new(ocr, settings.read_settings()));
+        Self::with_reader(store, records, ring, reader, settings)
+    }
+
+    /// A mailroom whose pages are read by `reader` (one call per page, from the page threads).
+    pub fn with_reader(
+        store: Store,
+        records: Arc<Records>,
+        ring: RoutingKeyRing,
+        reader: Arc<dyn PageReader>,
         settings: MailroomSettings,
     ) -> Result<Self, RecordsError> {
         let threads = match settings.page_threads {
@@ -154,7 +180,7 @@ impl Mailroom {
             store,
             records,
             ring,
-            ocr,
+            reader,
             settings,
             pool,
             events,
@@ -368,7 +394,7 @@ impl Mailroom {
                         .collect();
                     codes.dedup();
                     let facts = PageFacts {
-                        raw_sha256: raw_sha256(&decoded),
+                        raw_sha256: decoded.raw_sha256(),
                         width: decoded.raster.width(),
                         height: decoded.raster.height(),
                         dpi: decoded.dpi,
@@ -389,7 +415,8 @@ impl Mailroom {
         results.into_iter().collect()
     }
 
-    /// Phase 2 for one page: orientation, turn, OCR. Failures are kept per page.
+    /// Phase 2 for one page: decode it again and hand it with its findings to the page reader, which
+    /// turns it upright and reads it. Failures are kept per page. The time counts as OCR time.
     fn read_page(
         &self,
         opened: &[Result<OpenedFile<'_>, String>],
@@ -397,63 +424,21 @@ impl Mailroom {
         facts: &HashMap<PageRef, PageFacts>,
     ) -> ReadPage {
         let started = std::time::Instant::now();
-        let read = self.read_page_timed(opened, at, facts);
+        // The reader's log lines (a failed orientation detection) name the page through this span.
+        let _page = tracing::info_span!("read_page", file = at.file, page = at.page).entered();
+        let read = match decode_again(opened, at) {
+            Ok(page) => {
+                let dpi = facts.get(&at).map_or(page.dpi, |f| f.dpi);
+                let code_regions = facts.get(&at).map_or(&[][..], |f| &f.code_regions[..]);
+                self.reader.read(PageToRead { page: &page, dpi, code_regions })
+            }
+            Err(error) => ReadPage { turns: QuarterTurns::NONE, ocr: Err(ReadError::Page(error)) },
+        };
         crate::metrics::global().add_ocr_time(started.elapsed());
         read
     }
 
-    fn read_page_timed(
-        &self,
-        opened: &[Result<OpenedFile<'_>, String>],
-        at: PageRef,
-        facts: &HashMap<PageRef, PageFacts>,
-    ) -> ReadPage {
-        let page = match decode_again(opened, at) {
-            Ok(page) => page,
-            Err(error) => return ReadPage { turns: QuarterTurns::NONE, ocr: Err(error) },
-        };
-        let dpi = facts.get(&at).map_or(page.dpi, |f| f.dpi);
-        let regions = facts.get(&at).map_or(&[][..], |f| &f.code_regions[..]);
-        let gray = picture_to_read(&page, regions, dpi);
-        // Most pages arrive upright. A quick look at the ascenders (a few milliseconds) catches a page
-        // fed upside down, so it is turned before it is read and read once. Then read; only when the
-        // text reads badly ask orientation detection (a page turned by a quarter, or one the quick look
-        // could not judge), read again turned as it says, and keep the better reading.
-        let first_turns = if updown::upright_confidence(&gray, dpi) <= -updown::MIN_CONFIDENCE {
-            QuarterTurns::HALF
-        } else {
-            QuarterTurns::NONE
-        };
-        let first = match self.ocr.recognize(&turn(&gray, first_turns), dpi) {
-            Ok(ocr) => ocr,
-            Err(error) => return ReadPage { turns: first_turns, ocr: Err(error.to_string()) },
-        };
-        if first.mean_confidence >= self.settings.confident_reading {
-            return ReadPage { turns: first_turns, ocr: Ok(first) };
-        }
-        let turns = match self.ocr.detect_orientation(&gray, dpi) {
-            Ok(found) if found.confidence >= self.settings.orientation_min_confidence => found.turns,
-            Ok(_) => QuarterTurns::NONE,
-            Err(error) => {
-                tracing::warn!(file = at.file, page = at.page, %error, "orientation detection failed; page left as scanned");
-                QuarterTurns::NONE
-            }
-        };
-        if turns == first_turns {
-            return ReadPage { turns, ocr: Ok(first) };
-        }
-        let upright_dpi = if turns.get() % 2 == 1 { Dpi { x: dpi.y, y: dpi.x } } else { dpi };
-        match self.ocr.recognize(&turn(&gray, turns), upright_dpi) {
-            Ok(second) if second.mean_confidence > first.mean_confidence => {
-                ReadPage { turns, ocr: Ok(second) }
-            }
-            Ok(_) => ReadPage { turns: first_turns, ocr: Ok(first) },
-            Err(error) => ReadPage { turns, ocr: Err(error.to_string()) },
-        }
-    }
-
-    /// Phase 3 for one piece.
-    #[allow(clippy::too_many_arguments)]
+    /// Phase 3 for one piece: render, decide, commit (`filing`).
     fn file_piece(
         &self,
         batch: &Batch,
@@ -469,260 +454,41 @@ impl Mailroom {
             .iter()
             .map(|at| decode_again(opened, *at))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(PipelineError::Internal)?;
+            .map_err(FilingError::Page)?;
         let reads: Vec<ReadPage> = piece
             .pages
             .iter()
             .map(|at| {
                 read.remove(at)
-                    .unwrap_or(ReadPage { turns: QuarterTurns::NONE, ocr: Err("page was not read".into()) })
+                    .unwrap_or(ReadPage { turns: QuarterTurns::NONE, ocr: Err(ReadError::NotRead) })
             })
             .collect();
-        let empty = OcrPage::default();
-        let ocr_pages: Vec<&OcrPage> = reads.iter().map(|r| r.ocr.as_ref().unwrap_or(&empty)).collect();
-        let ocr_failures: Vec<String> = reads
-            .iter()
-            .zip(&piece.batch_pages)
-            .filter_map(|(r, n)| r.ocr.as_ref().err().map(|e| format!("page {n}: OCR failed: {e}")))
-            .collect();
-        let rendition_pages: Vec<RenditionPage<'_>> = pages
-            .iter()
-            .zip(&reads)
-            .zip(&ocr_pages)
-            .map(|((page, read), ocr)| RenditionPage { page, turns: read.turns, words: &ocr.words })
-            .collect();
-        let title = piece_title(batch.header.posteingangsdatum, &batch.header.scanner_batch_id, piece.index);
-        let info = DocumentInfo {
-            title: title.clone(),
-            author: None,
-            creator_tool: format!("registratur {} mailroom", env!("CARGO_PKG_VERSION")),
-            created_unix_seconds: batch.received_at.timestamp(),
-            document_id: document_id(batch, piece.index),
+        let to_file = PieceToFile {
+            batch,
+            piece,
+            pages,
+            reads,
+            scans: piece.pages.iter().map(|at| scans.get(at).copied()).collect(),
+            facts: piece.pages.iter().map(|at| facts.get(at)).collect(),
         };
-        let pdf = pdfa::write_pdfa(&rendition_pages, &info).map_err(|e| {
-            PipelineError::Internal(format!("PDF/A rendition of piece {}: {e}", piece.index + 1))
-        })?;
-        let text: String = ocr_pages.iter().map(|p| p.text.trim_end()).collect::<Vec<_>>().join("\n\u{c}\n");
-        let stem = format!("{}-{}", safe_name(&batch.header.scanner_batch_id), piece.index + 1);
-        let pdf_digest = self.put(&pdf)?;
-        let text_digest = self.put(text.as_bytes())?;
-
-        let codes: Vec<ReadCode> = piece
-            .pages
-            .iter()
-            .enumerate()
-            .flat_map(|(i, at)| {
-                scans.get(at).into_iter().flat_map(move |scan| {
-                    scan.codes.iter().map(move |(symbology, text)| ReadCode {
-                        page: i as u32 + 1,
-                        symbology: symbology.clone(),
-                        text: text.clone(),
-                    })
-                })
-            })
-            .collect();
+        let rendered = filing::render(&to_file)?;
         let lookup = RecordsLookup { records: &self.records };
-        let mut decision = if ocr_failures.is_empty() {
-            resolve::decide(&self.ring, self.records.format(), &self.settings.routing, &lookup, &codes, &text)
-                .map_err(PipelineError::Internal)?
-        } else {
-            Decision::Klaerfall {
-                reason: KlaerfallReason::ProcessingFailed,
-                detail: ocr_failures.join("; "),
-                evidence: Vec::new(),
-                candidates: Vec::new(),
-            }
+        let router = Router {
+            ring: &self.ring,
+            format: self.records.format(),
+            rules: &self.settings.routing,
+            lookup: &lookup,
         };
-        let mut qc = ocr_failures.clone();
-        let routing_conflicts = match &decision {
-            Decision::File { conflicts, .. } => conflicts.clone(),
-            Decision::Klaerfall { .. } => Vec::new(),
+        let decision = filing::decide(DecideInput { router, piece: &to_file, rendered: &rendered })?;
+        let ocr_engine = self.reader.describe();
+        let commit = CommitInput {
+            targets: Targets { store: &self.store, records: &self.records, repo: &self.repo },
+            piece: &to_file,
+            rendered: &rendered,
+            ocr_engine: &ocr_engine,
+            preview_dpi: self.settings.preview_dpi,
         };
-        qc.extend(routing_conflicts.iter().cloned());
-        for (at, n) in piece.pages.iter().zip(&piece.batch_pages) {
-            if let Some(reason) = scans.get(at).and_then(|scan| scan.blank_doubt.as_deref()) {
-                qc.push(split::kept_in_doubt_note(*n, reason));
-            }
-        }
-        let stored_pages: Vec<StoredPage> = piece
-            .pages
-            .iter()
-            .zip(&piece.batch_pages)
-            .zip(&reads)
-            .zip(&ocr_pages)
-            .map(|(((at, n), read), ocr)| {
-                let f = facts.get(at);
-                StoredPage {
-                    at: *at,
-                    batch_page: *n,
-                    raw_sha256: f.map(|f| f.raw_sha256.clone()).unwrap_or_default(),
-                    width: f.map_or(0, |f| f.width),
-                    height: f.map_or(0, |f| f.height),
-                    dpi: f.map_or(0.0, |f| f.dpi.x),
-                    turned_degrees: read.turns.degrees(),
-                    ocr_confidence: ocr.mean_confidence,
-                }
-            })
-            .collect();
-        if stored_pages.iter().any(|p| p.ocr_confidence > 0.0 && p.ocr_confidence < 50.0) {
-            qc.push("low OCR confidence on some pages; check the scan quality".to_string());
-        }
-        let processed_at = self.store.clock().now();
-        let protocol = Transfervermerk {
-            batch_id: batch.id,
-            scanner_batch_id: batch.header.scanner_batch_id.clone(),
-            piece: piece.index,
-            operator: batch.header.operator.clone(),
-            profile: batch.header.profile.clone(),
-            received_at: batch.received_at,
-            scanned_at: batch.header.scanned_at,
-            processed_at,
-            pages_fed: (piece.pages.len() + piece.blanks.len() + piece.separators.len()) as u32,
-            pages_stored: piece.pages.len() as u32,
-            blank_pages: piece.blanks.clone(),
-            separator_sheets: piece.separators.clone(),
-            pages: stored_pages,
-            rendition_sha256: pdf_digest.sha256.to_hex(),
-            ocr_engine: self.ocr.describe(),
-            qc: if qc.is_empty() { "ok".to_string() } else { qc.join("; ") },
-            routing_conflicts,
-            destroy_eligible_at: (batch.received_at.date_naive())
-                .checked_add_months(Months::new(6))
-                .unwrap_or(batch.received_at.date_naive()),
-        };
-        let protocol_json = serde_json::to_vec_pretty(&protocol).expect("the protocol serialises");
-        let protocol_digest = self.put(&protocol_json)?;
-        let rendition = content_of(&pdf_digest, &format!("{stem}.pdf"), "application/pdf");
-        let text_content = content_of(&text_digest, &format!("{stem}.txt"), "text/plain; charset=utf-8");
-        let protocol_content =
-            content_of(&protocol_digest, &format!("{stem}.transfervermerk.json"), "application/json");
-        let record = |destination, evidence| PieceRecord {
-            batch_id: batch.id,
-            piece: piece.index,
-            destination,
-            evidence,
-            pages: piece.pages.clone(),
-            rendition: rendition.clone(),
-            text: text_content.clone(),
-            transfervermerk: protocol_content.clone(),
-            protocol: protocol.clone(),
-        };
-
-        if let Decision::File { akte, method, evidence, .. } = &decision {
-            let new = NewDokument {
-                akte: AkteRef::Id(akte.id),
-                vorgang_id: None,
-                title: title.clone(),
-                sender: String::new(),
-                fremdes_geschaeftszeichen: String::new(),
-                posteingangsdatum: batch.header.posteingangsdatum,
-                channel: batch.header.channel,
-                source: batch.header.scanner_batch_id.clone(),
-                filename: rendition.filename.clone(),
-                media_type: rendition.media_type.clone(),
-            };
-            let original = StoredContent {
-                digest: pdf_digest,
-                filename: rendition.filename.clone(),
-                media_type: rendition.media_type.clone(),
-            };
-            let renditions = vec![
-                (
-                    "ocr-text".to_string(),
-                    StoredContent {
-                        digest: text_digest,
-                        filename: text_content.filename.clone(),
-                        media_type: text_content.media_type.clone(),
-                    },
-                ),
-                (
-                    "transfervermerk".to_string(),
-                    StoredContent {
-                        digest: protocol_digest,
-                        filename: protocol_content.filename.clone(),
-                        media_type: protocol_content.media_type.clone(),
-                    },
-                ),
-            ];
-            let filed = self.repo.file_piece(
-                &self.records,
-                &new,
-                &original,
-                &renditions,
-                (batch.id, piece.index),
-                |dokument| {
-                    record(
-                        PieceDestination::Filed {
-                            akte_id: akte.id,
-                            aktenzeichen: akte.aktenzeichen.clone(),
-                            dokument_id: dokument.id,
-                            method: *method,
-                        },
-                        evidence.clone(),
-                    )
-                },
-            );
-            match filed {
-                Ok(record) => return Ok(record),
-                // Closed between the decision and the commit: a person decides.
-                Err(RecordsError::AkteClosed(aktenzeichen)) => {
-                    decision = Decision::Klaerfall {
-                        reason: KlaerfallReason::AkteClosed,
-                        detail: format!("Akte {aktenzeichen} was closed while the piece was processed"),
-                        evidence: evidence.clone(),
-                        candidates: vec![aktenzeichen],
-                    };
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        let Decision::Klaerfall { reason, detail, evidence, candidates } = decision else {
-            unreachable!("a filed piece returned above")
-        };
-        let mut digests = vec![pdf_digest, text_digest, protocol_digest];
-        let mut previews = Vec::new();
-        for (number, (page, read)) in pages.iter().zip(&reads).enumerate() {
-            let png = preview_png(page, read.turns, self.settings.preview_dpi)?;
-            let digest = self.put(&png)?;
-            digests.push(digest);
-            previews.push(content_of(&digest, &format!("{stem}-page-{}.png", number + 1), "image/png"));
-        }
-        let klaerfall = Klaerfall {
-            id: 0,
-            batch_id: batch.id,
-            piece: piece.index,
-            reason,
-            detail: detail.clone(),
-            evidence: evidence.clone(),
-            candidates,
-            posteingangsdatum: batch.header.posteingangsdatum,
-            channel: batch.header.channel,
-            source: batch.header.scanner_batch_id.clone(),
-            pages: piece.pages.len() as u32,
-            rendition: rendition.clone(),
-            text: text_content.clone(),
-            transfervermerk: protocol_content.clone(),
-            previews,
-            excerpt: text.chars().take(400).collect(),
-            created_at: processed_at,
-            state: KlaerfallState::Open,
-        };
-        let (_, record) = self.repo.open_klaerfall(klaerfall, &digests, |id| {
-            record(
-                PieceDestination::Klaerfall { klaerfall_id: id, reason, detail: detail.clone() },
-                evidence.clone(),
-            )
-        })?;
-        Ok(record)
-    }
-
-    fn put(&self, bytes: &[u8]) -> Result<BlobDigest, PipelineError> {
-        let outcome = self
-            .store
-            .blobs()
-            .put_reader(&mut Cursor::new(bytes))
-            .map_err(|e| PipelineError::Records(RecordsError::Store(e.into())))?;
-        Ok(outcome.digest)
+        Ok(filing::commit_or_park(&commit, decision)?)
     }
 
     fn summarise(
@@ -773,8 +539,8 @@ impl Mailroom {
 }
 
 /// Answers routing lookups from the records store.
-struct RecordsLookup<'a> {
-    records: &'a Records,
+pub(crate) struct RecordsLookup<'a> {
+    pub(crate) records: &'a Records,
 }
 
 impl AkteLookup for RecordsLookup<'_> {
@@ -810,78 +576,6 @@ fn decode_again(opened: &[Result<OpenedFile<'_>, String>], at: PageRef) -> Resul
     file.page(at.page).map_err(|e| format!("page {}: {e}", at.page + 1))
 }
 
-/// The grey page that OCR reads: as scanned, with the codes found by analysis (`regions`, in the
-/// pixels of the page as scanned) painted out, so that tesseract neither reads them as junk words nor
-/// lets them scramble the reading order of the text beside them. Masked before any turning, so the
-/// mask turns with the page; the rendition is made from the page as scanned.
-fn picture_to_read<'a>(page: &'a Page, regions: &[PixelRect], dpi: Dpi) -> std::borrow::Cow<'a, GrayImage> {
-    let mut gray = page.raster.to_gray();
-    if !regions.is_empty() {
-        registratur_scan::ocr::mask_regions(gray.to_mut(), regions, dpi);
-    }
-    gray
-}
-
-/// The page turned by `turns` quarter turns clockwise (borrowed as it is when there is nothing to turn).
-fn turn(gray: &GrayImage, turns: QuarterTurns) -> std::borrow::Cow<'_, GrayImage> {
-    match turns.get() {
-        1 => std::borrow::Cow::Owned(image::imageops::rotate90(gray)),
-        2 => std::borrow::Cow::Owned(image::imageops::rotate180(gray)),
-        3 => std::borrow::Cow::Owned(image::imageops::rotate270(gray)),
-        _ => std::borrow::Cow::Borrowed(gray),
-    }
-}
-
-/// A small upright grey PNG of a page, for people looking at a Klärfall.
-fn preview_png(page: &Page, turns: QuarterTurns, dpi: f32) -> Result<Vec<u8>, PipelineError> {
-    let gray = page.raster.to_gray();
-    let scale = (dpi / page.dpi.x.max(1.0)).min(1.0);
-    let width = ((gray.width() as f32 * scale).round() as u32).max(1);
-    let height = ((gray.height() as f32 * scale).round() as u32).max(1);
-    let small = image::imageops::resize(&*gray, width, height, image::imageops::FilterType::Triangle);
-    let upright = turn(&small, turns);
-    let mut png = Vec::new();
-    upright
-        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| PipelineError::Internal(format!("preview: {e}")))?;
-    Ok(png)
-}
-
-/// SHA-256 over the decoded samples, so that the Transfervermerk names each page image as scanned.
-fn raw_sha256(page: &Page) -> String {
-    let mut hasher = Sha256::new();
-    match &page.raster {
-        registratur_scan::Raster::Bilevel(image) | registratur_scan::Raster::Gray(image) => {
-            hasher.update(image.as_raw())
-        }
-        registratur_scan::Raster::Rgb(image) => hasher.update(image.as_raw()),
-    }
-    hex::encode(hasher.finalize())
-}
-
-/// A stable PDF document id: the same batch and piece give the same id.
-fn document_id(batch: &Batch, piece: u32) -> [u8; 16] {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&batch.id.to_be_bytes());
-    for file in &batch.files {
-        hasher.update(file.content.blake3.as_bytes());
-    }
-    hasher.update(&piece.to_be_bytes());
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-    id
-}
-
-/// A batch id made safe for a file name.
-fn safe_name(text: &str) -> String {
-    let name: String = text
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .take(60)
-        .collect();
-    if name.is_empty() { "batch".to_string() } else { name }
-}
-
 fn symbology_name(symbology: Symbology) -> &'static str {
     match symbology {
         Symbology::Qr => "QR",
@@ -903,9 +597,11 @@ fn format_name(format: InputFormat) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Cursor;
     use std::sync::Mutex;
 
-    use registratur_scan::ocr::{FakeOcrEngine, OcrError, Orientation};
+    use image::GrayImage;
+    use registratur_scan::ocr::{FakeOcrEngine, OcrError, OcrPage, Orientation};
     use registratur_testkit::{LetterSpec, Routing, render_letter};
 
     use super::*;

@@ -15,7 +15,7 @@ use super::model::{
 use super::tables::{
     BATCH_HISTORY, BATCHES, INGEST_QUEUE, KLAERFAELLE, KLAERFALL_HISTORY, OPEN_KLAERFAELLE, PIECES, SUMMARIES,
 };
-use crate::records::model::{Content, Dokument};
+use crate::records::model::{Content, Dokument, RenditionKind};
 use crate::records::repo::{AkteRef, NewDokument, Records, RecordsError, StoredContent, visit_records};
 use crate::records::text::{MAX_TEXT_CHARS, check_text};
 
@@ -227,7 +227,7 @@ impl MailroomRepo {
         records: &Records,
         new: &NewDokument,
         original: &StoredContent,
-        renditions: &[(String, StoredContent)],
+        renditions: &[(RenditionKind, StoredContent)],
         (batch, piece_number): (u64, u32),
         piece: impl FnOnce(&Dokument) -> PieceRecord,
     ) -> Result<PieceRecord, RecordsError> {
@@ -357,8 +357,8 @@ impl MailroomRepo {
         };
         let original = stored(&klaerfall.rendition)?;
         let renditions = vec![
-            ("ocr-text".to_string(), stored(&klaerfall.text)?),
-            ("transfervermerk".to_string(), stored(&klaerfall.transfervermerk)?),
+            (RenditionKind::OcrText, stored(&klaerfall.text)?),
+            (RenditionKind::Transfervermerk, stored(&klaerfall.transfervermerk)?),
         ];
         let mut resolved = klaerfall.clone();
         let at = self.store.clock().now();

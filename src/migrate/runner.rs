@@ -22,7 +22,7 @@ use super::tools::{About, Failure, Identification, Output, Target, Toolchain};
 use crate::background::StopSignal;
 use crate::quarantine;
 use crate::records::aktenzeichen::AktenplanKey;
-use crate::records::model::{Akte, Dokument, Version};
+use crate::records::model::{Akte, Dokument, RenditionKind, Version};
 use crate::records::repo::{AkteRef, DerivedVersion, Records, RecordsError, StoredContent};
 
 /// The actor migration jobs' journal entries name besides the archivist who started the job.
@@ -429,7 +429,7 @@ impl Runner {
                 job.policy.version
             ),
             output: StoredContent { digest, filename, media_type: output.media_type.clone() },
-            carried_renditions: vec![crate::search::source::OCR_TEXT.to_string()],
+            carried_renditions: vec![RenditionKind::OcrText],
             event,
         };
         let mut counted = progress.clone();

@@ -102,11 +102,65 @@ impl Content {
     }
 }
 
-/// A derived form of a Version's original, e.g. its PDF/A rendition or OCR text.
+/// A derived form of a Version's original, e.g. its OCR text or its scan protocol.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rendition {
-    pub kind: String,
+    pub kind: RenditionKind,
     pub content: Content,
+}
+
+/// What a rendition is. Stored, journaled and sent over gRPC as its string (`as_str`), exactly the
+/// strings earlier releases wrote: those strings are a promise to every record kept, so a variant's
+/// string never changes. A string this build does not know (written by a newer or an older release)
+/// loads as `Other` and is kept and shown as it was stored, never refused.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RenditionKind {
+    /// `ocr-text`: the OCR text of a scanned piece, pages separated by form feeds; what the search
+    /// index reads for it.
+    OcrText,
+    /// `transfervermerk`: the TR-RESISCAN scan protocol of a scanned piece, as JSON.
+    Transfervermerk,
+    /// A kind this build does not know, as stored. Never constructed for a known kind: use `parse`.
+    Other(String),
+}
+
+impl RenditionKind {
+    /// The stored string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RenditionKind::OcrText => "ocr-text",
+            RenditionKind::Transfervermerk => "transfervermerk",
+            RenditionKind::Other(kind) => kind,
+        }
+    }
+
+    /// The kind a stored (or requested) string names; unknown strings are `Other`, kept as they are.
+    pub fn parse(text: &str) -> RenditionKind {
+        match text {
+            "ocr-text" => RenditionKind::OcrText,
+            "transfervermerk" => RenditionKind::Transfervermerk,
+            other => RenditionKind::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for RenditionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RenditionKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RenditionKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(RenditionKind::parse(&text))
+    }
 }
 
 /// One immutable state of a Dokument's content.
@@ -146,5 +200,41 @@ impl Channel {
             "other" => Some(Channel::Other),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendition_kinds_are_stored_as_the_strings_earlier_releases_wrote() {
+        // These strings are in records kept for decades: a failure here is a broken promise, not a
+        // test to update.
+        for (kind, stored) in [
+            (RenditionKind::OcrText, "ocr-text"),
+            (RenditionKind::Transfervermerk, "transfervermerk"),
+            (RenditionKind::Other("pdfa".to_string()), "pdfa"),
+        ] {
+            assert_eq!(kind.as_str(), stored);
+            assert_eq!(kind.to_string(), stored);
+            assert_eq!(serde_json::to_string(&kind).expect("serialises"), format!("\"{stored}\""));
+            assert_eq!(serde_json::from_str::<RenditionKind>(&format!("\"{stored}\"")).expect("loads"), kind);
+            assert_eq!(RenditionKind::parse(stored), kind);
+        }
+    }
+
+    #[test]
+    fn a_rendition_of_an_unknown_kind_still_loads_and_is_written_back_unchanged() {
+        // A Version record as a later release might write it, with a kind this build does not know.
+        let stored = r#"{"kind":"thumbnail-webp","content":{"blake3":"ab","sha256":"cd","size":3,"media_type":"image/webp","filename":"p.webp"}}"#;
+        let rendition: Rendition = serde_json::from_str(stored).expect("an unknown kind loads");
+        assert_eq!(rendition.kind, RenditionKind::Other("thumbnail-webp".to_string()));
+        assert_eq!(serde_json::to_string(&rendition).expect("serialises"), stored);
+
+        let known = r#"{"kind":"ocr-text","content":{"blake3":"ab","sha256":"cd","size":3,"media_type":"text/plain; charset=utf-8","filename":"p.txt"}}"#;
+        let rendition: Rendition = serde_json::from_str(known).expect("loads");
+        assert_eq!(rendition.kind, RenditionKind::OcrText);
+        assert_eq!(serde_json::to_string(&rendition).expect("serialises"), known);
     }
 }

@@ -16,7 +16,9 @@ use registratur_storage::{BlobDigest, Store, StoreError};
 
 use super::aktenplan::{Aktenplan, AktenplanError};
 use super::aktenzeichen::{AktenplanKey, Aktenzeichen, AktenzeichenError, AktenzeichenFormat};
-use super::model::{Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, Version, Vorgang};
+use super::model::{
+    Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, RenditionKind, Version, Vorgang,
+};
 use super::tables::{
     AKTE_HISTORY, AKTEN, AKTEN_BY_UNIT, AKTENPLAENE, AKTENPLAN_CURRENT, AKTENZEICHEN, DOKUMENT_HISTORY,
     DOKUMENTE, DOKUMENTE_BY_AKTE, RUNNING_NUMBERS, VERSIONEN, VORGAENGE, VORGAENGE_BY_AKTE, history_prefix,
@@ -122,7 +124,7 @@ pub struct DerivedVersion {
     pub reason: String,
     pub output: StoredContent,
     /// Kinds of the source's renditions that stay true for the output (its OCR text, say), carried over.
-    pub carried_renditions: Vec<String>,
+    pub carried_renditions: Vec<RenditionKind>,
     /// What the journal entry records besides the Version: tool, parameters, validation (the event).
     pub event: serde_json::Value,
 }
@@ -514,7 +516,7 @@ impl Records {
         actor: &str,
         new: &NewDokument,
         original: &StoredContent,
-        renditions: &[(String, StoredContent)],
+        renditions: &[(RenditionKind, StoredContent)],
         extra: impl FnOnce(&mut Txn, &Dokument),
     ) -> Result<(Dokument, Version), RecordsError> {
         self.file_dokument_noting(actor, new, original, renditions, None, extra)
@@ -528,7 +530,7 @@ impl Records {
         actor: &str,
         new: &NewDokument,
         original: &StoredContent,
-        renditions: &[(String, StoredContent)],
+        renditions: &[(RenditionKind, StoredContent)],
         noting: Option<(&str, serde_json::Value)>,
         extra: impl FnOnce(&mut Txn, &Dokument),
     ) -> Result<(Dokument, Version), RecordsError> {
@@ -830,15 +832,15 @@ impl RecordsView<'_> {
         match kind {
             None => Ok(record.original),
             Some(kind) => {
-                let available: Vec<String> = record.renditions.iter().map(|r| r.kind.clone()).collect();
-                record.renditions.into_iter().find(|r| r.kind == kind).map(|r| r.content).ok_or_else(|| {
-                    RecordsError::RenditionNotFound {
+                let available: Vec<String> = record.renditions.iter().map(|r| r.kind.to_string()).collect();
+                record.renditions.into_iter().find(|r| r.kind.as_str() == kind).map(|r| r.content).ok_or_else(
+                    || RecordsError::RenditionNotFound {
                         dokument: dokument.id,
                         version: number,
                         kind: kind.to_string(),
                         available,
-                    }
-                })
+                    },
+                )
             }
         }
     }

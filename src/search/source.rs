@@ -11,14 +11,11 @@ use std::collections::HashMap;
 use registratur_scan::decode::Limits;
 
 use super::schema::{IndexedDokument, media_essence};
-use crate::records::model::{Akte, Content, Dokument};
+use crate::records::model::{Akte, Content, Dokument, RenditionKind};
 use crate::records::repo::{Records, RecordsError};
 
 /// Who the indexer's findings of damaged bytes name.
 pub const INDEXER_ACTOR: &str = "registratur/search";
-
-/// The rendition kind holding a scanned piece's OCR text.
-pub const OCR_TEXT: &str = "ocr-text";
 
 /// At most this much text per Dokument goes into the index; the rest is cut at a character boundary.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -53,7 +50,8 @@ impl<'a> Loader<'a> {
             }
         };
         let version = self.records.version(dokument, dokument.current_version)?;
-        let ocr_text = version.renditions.iter().find(|r| r.kind == OCR_TEXT).map(|r| &r.content);
+        let ocr_text =
+            version.renditions.iter().find(|r| r.kind == RenditionKind::OcrText).map(|r| &r.content);
         let body = match ocr_text {
             Some(content) => self.text_of(dokument.id, content, TextKind::Plain),
             None => self.text_of(dokument.id, &version.original, TextKind::of(&version.original.media_type)),

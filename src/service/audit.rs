@@ -133,7 +133,7 @@ impl From<&Version> for ExportedVersion {
             renditions: version
                 .renditions
                 .iter()
-                .map(|r| ExportedRendition { kind: r.kind.clone(), content: (&r.content).into() })
+                .map(|r| ExportedRendition { kind: r.kind.to_string(), content: (&r.content).into() })
                 .collect(),
         }
     }
@@ -293,7 +293,10 @@ mod tests {
             created_by: "poststelle".into(),
             reason: "eingang".into(),
             original: content.clone(),
-            renditions: vec![crate::records::model::Rendition { kind: "ocr-text".into(), content }],
+            renditions: vec![crate::records::model::Rendition {
+                kind: crate::records::model::RenditionKind::OcrText,
+                content,
+            }],
             derived_from: None,
         };
         let dokument = serde_json::to_value(ExportedDokument::from(&dokument)).unwrap();

@@ -448,7 +448,7 @@ impl Engine {
                 for dokument in &page {
                     for version in engine.records().versions(dokument)? {
                         let parts = std::iter::once(("original".to_string(), &version.original))
-                            .chain(version.renditions.iter().map(|r| (r.kind.clone(), &r.content)));
+                            .chain(version.renditions.iter().map(|r| (r.kind.to_string(), &r.content)));
                         for (part, content) in parts {
                             let Some(entry) = entries.iter_mut().find(|e| e.record.blake3 == content.blake3)
                             else {

@@ -101,8 +101,8 @@ async fn every_fixture_serves_what_it_served_when_it_was_written() {
                 let document = client.document(dokument.id).await.unwrap();
                 assert_eq!(document.versions.len() as u32, dokument.current_version, "{name}");
                 for version in &document.versions {
-                    let kinds =
-                        std::iter::once(None).chain(version.renditions.iter().map(|r| Some(r.kind.clone())));
+                    let kinds = std::iter::once(None)
+                        .chain(version.renditions.iter().map(|r| Some(r.kind.to_string())));
                     for kind in kinds {
                         let mut bytes = Vec::new();
                         let content = client
