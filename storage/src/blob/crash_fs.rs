@@ -57,7 +57,11 @@ pub(crate) enum Tear {
 pub(crate) struct CrashFs {
     root: PathBuf,
     state: Arc<Mutex<State>>,
+    /// Runs once, right after the directory it names is created: lets a test act in that moment.
+    after_create_dir: Mutex<Option<(PathBuf, AfterCreateDir)>>,
 }
+
+type AfterCreateDir = Box<dyn FnOnce() + Send>;
 
 struct State {
     dirs: Vec<Dir>,
@@ -115,7 +119,22 @@ impl CrashFs {
             fault: None,
         };
         state.scan(ROOT, root);
-        Self { root: root.to_path_buf(), state: Arc::new(Mutex::new(state)) }
+        Self {
+            root: root.to_path_buf(),
+            state: Arc::new(Mutex::new(state)),
+            after_create_dir: Mutex::new(None),
+        }
+    }
+
+    /// Runs `act` once, on the creating thread, right after `dir` is created.
+    pub(crate) fn after_creating(&self, dir: &Path, act: impl FnOnce() + Send + 'static) {
+        *self.after_create_dir.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((dir.to_path_buf(), Box::new(act)));
+    }
+
+    /// Cuts the power now: every later step fails.
+    pub(crate) fn cut_power(&self) {
+        lock(&self.state).powered_off = true;
     }
 
     pub(crate) fn with_power_cut_after(self, steps: u64) -> Self {
@@ -304,6 +323,14 @@ impl BlobFs for CrashFs {
         state.dirs.push(Dir::default());
         let node = Node::Dir(state.dirs.len() - 1);
         state.dirs[parent].current.insert(name, node);
+        drop(state);
+        let mut hook = self.after_create_dir.lock().unwrap_or_else(|e| e.into_inner());
+        if hook.as_ref().is_some_and(|(path, _)| path == dir)
+            && let Some((_, act)) = hook.take()
+        {
+            drop(hook);
+            act();
+        }
         Ok(())
     }
 
@@ -571,6 +598,45 @@ mod tests {
             failure.contains("was lost") && failure.contains("not found"),
             "after {cut} steps: {failure}"
         );
+    }
+
+    /// Two puts whose blobs share a fan-out directory: the first creates it, and in the moment before it
+    /// syncs the parent, the second renames its blob into it, syncs it, and is acknowledged; then the
+    /// power fails. The acknowledged blob must survive, so the second put must have made the new
+    /// directory's entry durable itself.
+    #[test]
+    fn a_put_into_a_fan_out_directory_another_put_just_created_survives_a_power_cut() {
+        // Two blobs whose hashes share their first four hex digits: the same `blobs/ab/cd`.
+        let mut first_by_prefix = std::collections::HashMap::new();
+        let (first, second) = (0u64..)
+            .find_map(|seed| {
+                let data = bytes(seed, 32);
+                let prefix = BlobDigest::of(&data).blake3.to_hex()[..4].to_string();
+                first_by_prefix.insert(prefix, data.clone()).map(|earlier| (earlier, data))
+            })
+            .expect("a shared prefix turns up within some hundred blobs");
+        let dir = memory_backed_temp_dir();
+        let root = fresh_root(dir.path());
+        let fs = Arc::new(CrashFs::new(&root));
+        let blob_fs: Arc<dyn BlobFs> = Arc::clone(&fs) as Arc<dyn BlobFs>;
+        let store = LocalBlobStore::open_on(blob_fs, &root, Durability::Fsync).expect("opening the store");
+        let shared_dir =
+            store.path_of(&BlobDigest::of(&first).blake3).parent().expect("a parent").to_path_buf();
+
+        let second_acked = Arc::new(Mutex::new(None));
+        let (in_hook, acked, power) = (store.clone(), Arc::clone(&second_acked), Arc::clone(&fs));
+        fs.after_creating(&shared_dir, move || {
+            *acked.lock().unwrap() = Some(in_hook.put(&second).map(|outcome| outcome.digest));
+            power.cut_power();
+        });
+        let first_put = store.put(&first);
+        assert!(first_put.is_err(), "the first put ended after the power cut, yet succeeded: {first_put:?}");
+        let second_put = second_acked.lock().unwrap().take().expect("the second put ran in the moment");
+        let second_digest = second_put.expect("the second put, before the power cut, failed");
+        fs.crash(Tear::DropUnsynced);
+        if let Err(failure) = check_after_crash(&root, &[second_digest]) {
+            panic!("{failure}");
+        }
     }
 
     /// Many rounds in one directory, each cut at a seeded random step and torn at random (some unsynced

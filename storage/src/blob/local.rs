@@ -8,10 +8,11 @@
 //! Every file operation goes through the [`BlobFs`] seam (`fs.rs`): the real file system in the
 //! product, a power-loss simulation in the crash tests (`crash_fs.rs`).
 
+use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::fs::{BlobFile, BlobFs, ReadFile, StdFs};
@@ -41,6 +42,10 @@ struct Inner {
     /// Temp files are named `<pid>-<counter>.part`.
     pid: u32,
     temp_counter: AtomicU64,
+    /// Directories being created whose entry in their parent may not be durable yet, with how many
+    /// creators are at it. Another put can rename its blob into such a directory in that moment; it
+    /// then syncs the parent itself before it answers (see [`Inner::sync_new_ancestors`]).
+    unsynced_dirs: Mutex<HashMap<PathBuf, usize>>,
 }
 
 /// Size of the buffer a writer fills before hashing and writing; large enough that BLAKE3 and
@@ -60,7 +65,14 @@ impl LocalBlobStore {
         durability: Durability,
     ) -> Result<Self, BlobError> {
         let root = root.to_path_buf();
-        let inner = Inner { root, durability, fs, pid: std::process::id(), temp_counter: AtomicU64::new(0) };
+        let inner = Inner {
+            root,
+            durability,
+            fs,
+            pid: std::process::id(),
+            temp_counter: AtomicU64::new(0),
+            unsynced_dirs: Mutex::new(HashMap::new()),
+        };
         // Each directory created is made durable in its parent, so that a power cut cannot take the
         // whole tree (and every blob in it) away after puts were acknowledged.
         for dir in ["blobs", "tmp", "quarantine"] {
@@ -134,19 +146,63 @@ impl Inner {
         if self.fs.is_dir(dir) {
             return Ok(());
         }
-        let parent = match dir.parent() {
-            // A relative path's first directory lies in the working directory.
-            Some(parent) if parent.as_os_str().is_empty() => Path::new("."),
-            Some(parent) => parent,
-            // Only the file system root has no parent, and it always exists.
-            None => return Ok(()),
-        };
+        // Only the file system root has no parent, and it always exists.
+        let Some(parent) = parent_dir(dir) else { return Ok(()) };
         self.ensure_dir(parent)?;
+        // Registered before it exists, so that a put that finds it before its parent is synced knows.
+        *self.unsynced_dirs().entry(dir.to_path_buf()).or_default() += 1;
         match self.fs.create_dir(dir) {
-            Ok(()) => self.sync_dir(parent),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-            Err(e) => Err(BlobError::io(format!("creating {}", dir.display()))(e)),
+            // Created here, or by another put that may not have synced the parent yet: sync it.
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                self.settle_dir(dir);
+                return Err(BlobError::io(format!("creating {}", dir.display()))(e));
+            }
         }
+        // Left registered when the sync fails: later puts into it then sync the parent themselves.
+        self.sync_dir(parent)?;
+        self.settle_dir(dir);
+        Ok(())
+    }
+
+    /// One creator of `dir` is done with it (see `unsynced_dirs`).
+    fn settle_dir(&self, dir: &Path) {
+        let mut unsynced = self.unsynced_dirs();
+        if let Some(creators) = unsynced.get_mut(dir) {
+            *creators -= 1;
+            if *creators == 0 {
+                unsynced.remove(dir);
+            }
+        }
+    }
+
+    /// Makes the entries that lead to `dir` durable where a concurrent put created them and may not
+    /// have synced their parent yet; without this, a blob renamed into a fan-out directory that another
+    /// put just made could be acknowledged while the directory itself can still vanish.
+    fn sync_new_ancestors(&self, dir: &Path) -> Result<(), BlobError> {
+        let mut to_sync = Vec::new();
+        {
+            let unsynced = self.unsynced_dirs();
+            // The usual case: no directory is being created.
+            if unsynced.is_empty() {
+                return Ok(());
+            }
+            let mut level = dir;
+            while level.starts_with(&self.root) && level != self.root {
+                let Some(parent) = parent_dir(level) else { break };
+                if unsynced.contains_key(level) {
+                    to_sync.push(parent.to_path_buf());
+                }
+                level = parent;
+            }
+        }
+        to_sync.iter().try_for_each(|parent| self.sync_dir(parent))
+    }
+
+    fn unsynced_dirs(&self) -> MutexGuard<'_, HashMap<PathBuf, usize>> {
+        // The map stays consistent under a panic elsewhere: every update is a single call.
+        self.unsynced_dirs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Feeds the whole file at `path` to `hash`. `None` when it does not exist.
@@ -407,6 +463,7 @@ impl LocalBlobWriter {
         renamed.map_err(BlobError::io(format!("moving blob {hash} into place")))?;
         self.temp.present = false;
         store.sync_dir(dir)?;
+        store.sync_new_ancestors(dir)?;
         Ok(PutOutcome { digest, newly_stored: true })
     }
 }
@@ -439,6 +496,14 @@ impl Write for LocalBlobWriter {
 impl BlobWriter for LocalBlobWriter {
     fn commit(self: Box<Self>) -> Result<PutOutcome, BlobError> {
         self.finish()
+    }
+}
+
+/// The directory `dir` is in: `.` for a relative path's first component, `None` for the root.
+fn parent_dir(dir: &Path) -> Option<&Path> {
+    match dir.parent() {
+        Some(parent) if parent.as_os_str().is_empty() => Some(Path::new(".")),
+        other => other,
     }
 }
 

@@ -9,14 +9,19 @@
 //! the file's length as it was *before* the call (bytes written concurrently with the sync are not
 //! known to be durable). Writer threads commit transactions through the group committer and print
 //! `ACK <seq> <entry hash> <key>` once `commit` has returned. The parent kills the child with SIGKILL
-//! after a seeded number of acknowledgements, truncates every log to the length its last sync covered,
-//! which is what a power cut leaves of it, reopens the store and checks that every acknowledged
-//! transaction is there, record and journal entry together, and that the journal chain is unbroken.
+//! after a seeded number of acknowledgements, at a moment when the log holds written but unsynced
+//! bytes, truncates every log to the length its last sync covered, which is what a power cut leaves
+//! of it (later rounds keep a seeded random part of the unsynced tail, as a disk that wrote some of
+//! it, often cutting a record in two), reopens the store and checks that every acknowledged
+//! transaction is there, record and journal entry together, that nothing else is half there, and that
+//! the journal chain is unbroken. The shim pauses a millisecond per sync, as a disk would: on tmpfs a
+//! sync is free and the kill would hardly ever find unsynced bytes.
 //!
-//! Without the WAL sync (the committer's `sync: false`, or the syncer's `flush_wal(true)` made
-//! `flush_wal(false)`) nothing of the child's log is synced, the truncation drops the acknowledged
-//! transactions, and the check fails; [`the_power_loss_test_detects_commits_acknowledged_before_their_sync`]
-//! keeps that so.
+//! Without the WAL sync nothing of the child's log is durable, the truncation drops the acknowledged
+//! transactions, and the check fails. Two tests keep that so: one runs the committer with
+//! `sync: false` (acknowledged at once, never synced), one keeps the production committer and has the
+//! shim answer every sync without making anything durable. (Turning the syncer's `flush_wal(true)` into
+//! `flush_wal(false)` by hand fails the main test the same way.)
 //!
 //! **What the simulation leaves alone, and why that is sound.** Only write-ahead-log bytes are dropped.
 //! The other files RocksDB writes it makes durable itself before it relies on them, so a power cut
@@ -56,6 +61,9 @@ const CHILD_DIR_VAR: &str = "REGISTRATUR_POWER_LOSS_CHILD_DIR";
 const CHILD_SYNC_VAR: &str = "REGISTRATUR_POWER_LOSS_CHILD_SYNC";
 /// Where the shim appends `<length> <path>` for each successful sync of a `*.log` file.
 const SYNC_RECORD_VAR: &str = "REGISTRATUR_SYNC_RECORD";
+/// Set for the shim to answer every sync with success without syncing or recording anything: a disk
+/// that never makes the log durable, as if the syncer's sync were gone.
+const DROP_SYNCS_VAR: &str = "REGISTRATUR_SYNC_DROP";
 const CHILD_TEST: &str = "meta::power_loss::power_loss_child";
 /// Concurrent writers in the child, so that group commit carries several transactions per sync.
 const WRITERS: usize = 4;
@@ -76,12 +84,14 @@ const SHIM_SOURCE: &str = r#"
 #include <unistd.h>
 
 static int record_fd = -1;
+static int drop_syncs = 0;
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 
 __attribute__((constructor)) static void init(void) {
     real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
     real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    drop_syncs = getenv("REGISTRATUR_SYNC_DROP") != NULL;
     const char *path = getenv("REGISTRATUR_SYNC_RECORD");
     if (path != NULL) {
         record_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -111,10 +121,16 @@ static void record(int fd, long long length) {
     }
 }
 
-/* The length is taken before the sync: only bytes written before it began are known to be durable. */
+/* The length is taken before the sync: only bytes written before it began are known to be durable.
+   The millisecond's pause is what a disk's sync costs (a sync on tmpfs costs nothing, and the window in
+   which written bytes are not yet durable would be too short for the kill to land in). */
 static int synced(int (*real)(int), int fd) {
+    if (drop_syncs) {
+        return 0;
+    }
     struct stat st;
     int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    usleep(1000);
     int rc = real(fd);
     if (rc == 0 && regular) {
         record(fd, (long long)st.st_size);
@@ -240,6 +256,25 @@ fn log_lengths(db: &Path) -> HashMap<String, u64> {
         .collect()
 }
 
+/// How long each log is known to be durable (by file name): the longest length a sync of it covered,
+/// or what it held before the round; and how many log syncs the shim recorded.
+fn synced_lengths(record: &Path, durable_before: &HashMap<String, u64>) -> (HashMap<String, u64>, usize) {
+    let mut synced = durable_before.clone();
+    let records = std::fs::read_to_string(record).unwrap_or_default();
+    // A line being appended while the parent reads has no line break yet; it is read next time.
+    let complete = records.rfind('\n').map_or("", |end| &records[..end]);
+    let mut log_syncs = 0;
+    for line in complete.lines() {
+        let (length, path) = line.split_once(' ').unwrap_or_else(|| panic!("malformed sync record {line:?}"));
+        let length: u64 = length.parse().unwrap_or_else(|e| panic!("malformed sync record {line:?}: {e}"));
+        let name = Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let entry = synced.entry(name).or_default();
+        *entry = (*entry).max(length);
+        log_syncs += 1;
+    }
+    (synced, log_syncs)
+}
+
 /// What one round did.
 struct Round {
     acks: Vec<Ack>,
@@ -249,26 +284,46 @@ struct Round {
     log_syncs: usize,
 }
 
-/// Runs the child on `db` until it has acknowledged `kill_after` transactions, kills it, and cuts every
-/// log back to what its last sync covered.
-fn run_child_then_cut_power(db: &Path, work: &Path, shim: &Path, sync: bool, kill_after: usize) -> Round {
+/// How one round runs.
+struct Plan {
+    /// The committer's `MetaOptions::sync`.
+    commit_sync: bool,
+    /// The shim makes no sync durable (see [`DROP_SYNCS_VAR`]).
+    drop_syncs: bool,
+    kill_after: usize,
+    /// Cut each log at a seeded random length between its synced length and its end, as a disk that
+    /// wrote part of the unsynced tail (possibly mid-record); `None` cuts at the synced length.
+    tear_seed: Option<u64>,
+}
+
+impl Plan {
+    fn killed_after(kill_after: usize) -> Self {
+        Self { commit_sync: true, drop_syncs: false, kill_after, tear_seed: None }
+    }
+}
+
+/// Runs the child on `db` until it has acknowledged `plan.kill_after` transactions, kills it, and cuts
+/// every log back to what its last sync covered (or somewhat beyond, torn).
+fn run_child_then_cut_power(db: &Path, work: &Path, shim: &Path, plan: &Plan) -> Round {
+    let mut tear = plan.tear_seed.map(StdRng::seed_from_u64);
     // Logs as they are now are durable: the previous round's cut or the parent's clean close left them.
     let durable_before = log_lengths(db);
     let record = work.join("syncs.txt");
     let _ = std::fs::remove_file(&record);
-    let mut child = ChildGuard(
-        Command::new(std::env::current_exe().expect("locating the test binary"))
-            .args(["--exact", CHILD_TEST, "--include-ignored", "--nocapture"])
-            .env(CHILD_DIR_VAR, db)
-            .env(CHILD_SYNC_VAR, if sync { "1" } else { "0" })
-            .env(SYNC_RECORD_VAR, &record)
-            .env("LD_PRELOAD", shim)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting the power-loss child"),
-    );
+    let mut command = Command::new(std::env::current_exe().expect("locating the test binary"));
+    command
+        .args(["--exact", CHILD_TEST, "--include-ignored", "--nocapture"])
+        .env(CHILD_DIR_VAR, db)
+        .env(CHILD_SYNC_VAR, if plan.commit_sync { "1" } else { "0" })
+        .env(SYNC_RECORD_VAR, &record)
+        .env("LD_PRELOAD", shim)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if plan.drop_syncs {
+        command.env(DROP_SYNCS_VAR, "1");
+    }
+    let mut child = ChildGuard(command.spawn().expect("starting the power-loss child"));
     let stdout = child.0.stdout.take().expect("the child's stdout is piped");
     let (lines, received) = mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -282,7 +337,7 @@ fn run_child_then_cut_power(db: &Path, work: &Path, shim: &Path, sync: bool, kil
 
     let started = Instant::now();
     let mut acks = Vec::new();
-    while acks.len() < kill_after {
+    while acks.len() < plan.kill_after {
         assert!(
             started.elapsed() < CHILD_TIMEOUT,
             "the power-loss child acknowledged only {} transactions in {CHILD_TIMEOUT:?}",
@@ -298,6 +353,16 @@ fn run_child_then_cut_power(db: &Path, work: &Path, shim: &Path, sync: bool, kil
             ),
         }
     }
+    // Kill while the log holds written but unsynced bytes, if that happens within a moment (it
+    // usually does at once: writers commit while the syncer syncs), so that the cut has work to do.
+    let moment = Instant::now();
+    while moment.elapsed() < Duration::from_millis(500) {
+        let (synced, _) = synced_lengths(&record, &durable_before);
+        if log_lengths(db).iter().any(|(name, length)| *length > synced.get(name).copied().unwrap_or(0)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
     let pid = libc::pid_t::try_from(child.0.id()).expect("process ids fit pid_t");
     // SAFETY: kill(2) has no memory-safety preconditions; the pid is our unreaped child, so it cannot
     // have been reused by another process.
@@ -310,19 +375,14 @@ fn run_child_then_cut_power(db: &Path, work: &Path, shim: &Path, sync: bool, kil
     acks.extend(received.try_iter().filter_map(|line| parse_ack(&line)));
 
     // The power cut: each log keeps what was durable before the round or its last sync covered.
-    let mut synced: HashMap<String, u64> = HashMap::new();
-    let records = std::fs::read_to_string(&record).unwrap_or_default();
-    let log_syncs = records.lines().count();
-    for line in records.lines() {
-        let (length, path) = line.split_once(' ').unwrap_or_else(|| panic!("malformed sync record {line:?}"));
-        let length: u64 = length.parse().unwrap_or_else(|e| panic!("malformed sync record {line:?}: {e}"));
-        let name = Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        let entry = synced.entry(name).or_default();
-        *entry = (*entry).max(length);
-    }
+    let (synced, log_syncs) = synced_lengths(&record, &durable_before);
     let mut dropped_bytes = 0;
     for (name, length) in log_lengths(db) {
-        let durable = synced.get(&name).copied().max(durable_before.get(&name).copied()).unwrap_or(0);
+        let synced = synced.get(&name).copied().unwrap_or(0);
+        let durable = match tear.as_mut() {
+            Some(rng) if length > synced => rng.random_range(synced..=length),
+            _ => synced,
+        };
         if length > durable {
             let file = std::fs::OpenOptions::new().write(true).open(db.join(&name)).expect("opening a log");
             file.set_len(durable).expect("cutting a log back to its synced length");
@@ -384,9 +444,11 @@ fn acknowledged_transactions_survive_losing_every_unsynced_log_byte() {
     let mut rng = StdRng::seed_from_u64(0x00a1_5eed);
     let mut acks = Vec::new();
     let mut dropped = 0;
-    for round in 1..=4 {
-        let kill_after = rng.random_range(20..=300);
-        let result = run_child_then_cut_power(&db, work.path(), &shim, true, kill_after);
+    for round in 1..=6 {
+        let mut plan = Plan::killed_after(rng.random_range(20..=300));
+        // The later rounds keep a random part of the unsynced tail, often cutting a record in two.
+        plan.tear_seed = (round > 3).then(|| rng.random());
+        let result = run_child_then_cut_power(&db, work.path(), &shim, &plan);
         eprintln!(
             "round {round}: killed after {} acknowledgements; {} log syncs recorded; {} unsynced log bytes dropped",
             result.acks.len(),
@@ -411,7 +473,23 @@ fn the_power_loss_test_detects_commits_acknowledged_before_their_sync() {
     let work = memory_backed_temp_dir();
     let shim = build_shim(work.path());
     let db = work.path().join("meta");
-    let result = run_child_then_cut_power(&db, work.path(), &shim, false, 50);
+    let plan = Plan { commit_sync: false, ..Plan::killed_after(50) };
+    let result = run_child_then_cut_power(&db, work.path(), &shim, &plan);
+    let failure =
+        check_after_power_cut(&db, &result.acks).expect_err("losing unsynced log bytes went unnoticed");
+    eprintln!("detected: {failure}");
+    assert!(failure.contains("was lost"), "{failure}");
+}
+
+/// The test above fails when the syncer's sync does not reach the disk: the committer runs as in
+/// production, but the shim answers every sync without making anything durable.
+#[test]
+fn the_power_loss_test_detects_a_log_sync_that_does_nothing() {
+    let work = memory_backed_temp_dir();
+    let shim = build_shim(work.path());
+    let db = work.path().join("meta");
+    let plan = Plan { drop_syncs: true, ..Plan::killed_after(50) };
+    let result = run_child_then_cut_power(&db, work.path(), &shim, &plan);
     let failure =
         check_after_power_cut(&db, &result.acks).expect_err("losing unsynced log bytes went unnoticed");
     eprintln!("detected: {failure}");
