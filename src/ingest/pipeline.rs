@@ -720,7 +720,7 @@ impl Mailroom {
         let outcome = self
             .store
             .blobs()
-            .put_reader(&mut Cursor::new(bytes))
+            .put(bytes)
             .map_err(|e| PipelineError::Records(RecordsError::Store(e.into())))?;
         Ok(outcome.digest)
     }

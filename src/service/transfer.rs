@@ -8,7 +8,7 @@
 use std::io::{self, Read};
 
 use registratur_storage::meta::Txn;
-use registratur_storage::{BlobDigest, BlobHash};
+use registratur_storage::{BlobDigest, BlobError, BlobHash};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -215,7 +215,8 @@ fn stream_out(
                 quarantine::found_changed_while_read(&store, &hash, &found_by, &what),
                 &what,
             )),
-            Err(error) => Err(ServiceError::Internal(format!("reading blob {hash}: {error}"))),
+            // A remote store's transient failure mid-stream is UNAVAILABLE (the client reads again).
+            Err(error) => Err(BlobError::from_read(&hash, error).into()),
         };
         let failed = result.is_err();
         if sender.blocking_send(result).is_err() || failed {

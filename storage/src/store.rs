@@ -3,12 +3,19 @@
 //! Writing a document's bytes always goes blob first, metadata second: the blob is durable before the
 //! transaction that references it commits, so a crash in between leaves at worst an unreferenced blob
 //! (reported by fixity, collectable later), never a record pointing at missing bytes.
+//!
+//! Every blob store call of the engine goes through [`Store::blobs`], which retries what is safe to
+//! retry when the backend reports a transient failure ([`RetryingBlobStore`]): every read, and puts of
+//! bytes in memory (content addressing makes a repeated put harmless). A failure that outlasts the
+//! retries reaches the caller as [`BlobError::Unavailable`].
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::blob::{BlobError, BlobStore, Durability, LocalBlobStore, PutOutcome};
+use crate::blob::{
+    BlobError, BlobStore, Durability, LocalBlobStore, PutOutcome, RetryPolicy, RetryingBlobStore,
+};
 use crate::fixity::{self, FixityError, FixityReport};
 use crate::hash::BlobDigest;
 use crate::journal::JournalReport;
@@ -72,18 +79,30 @@ impl Store {
         // removes temp files, which would belong to the first process's in-flight puts.
         let meta = MetaStore::open(data_dir.join("meta"), meta_options)?;
         let blobs = LocalBlobStore::open(data_dir.join("blobs"), durability)?;
-        Ok(Self { data_dir, blobs: Arc::new(blobs), meta })
+        Ok(Self::with_parts(data_dir, Arc::new(blobs), meta))
     }
 
-    /// A store over any blob store implementation (tests use the in-memory one).
+    /// A store over any blob store implementation (tests use the in-memory one), whose transient
+    /// failures are retried with the default [`RetryPolicy`].
     pub fn with_parts(data_dir: PathBuf, blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Self {
-        Self { data_dir, blobs, meta }
+        Self::with_retry_policy(data_dir, blobs, meta, RetryPolicy::default())
+    }
+
+    /// As [`Store::with_parts`], retrying transient blob store failures as `policy` says.
+    pub fn with_retry_policy(
+        data_dir: PathBuf,
+        blobs: Arc<dyn BlobStore>,
+        meta: MetaStore,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self { data_dir, blobs: Arc::new(RetryingBlobStore::new(blobs, policy)), meta }
     }
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
 
+    /// The blob store, with transient failures retried (see the module documentation).
     pub fn blobs(&self) -> &dyn BlobStore {
         &*self.blobs
     }
