@@ -127,11 +127,21 @@ impl Store {
 
     /// Counts of blobs, bytes and journal entries.
     pub fn status(&self) -> Result<StoreStatus, StoreError> {
-        let records = self.meta.blob_records()?;
+        // A page of records at a time: a large store's records are never all in memory.
+        let (mut blob_count, mut blob_bytes, mut after) = (0, 0, None);
+        loop {
+            let page = self.meta.blob_records_page(after.as_ref(), crate::blob::LIST_PAGE)?;
+            blob_count += page.len() as u64;
+            blob_bytes += page.iter().map(|(_, record)| record.size).sum::<u64>();
+            if page.len() < crate::blob::LIST_PAGE {
+                break;
+            }
+            after = page.last().map(|(hash, _)| *hash);
+        }
         let head = self.meta.journal_head();
         Ok(StoreStatus {
-            blob_count: records.len() as u64,
-            blob_bytes: records.iter().map(|(_, r)| r.size).sum(),
+            blob_count,
+            blob_bytes,
             journal_length: head.map_or(0, |h| h.seq),
             journal_head: head.map(|h| h.hash),
         })
