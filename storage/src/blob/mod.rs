@@ -333,3 +333,40 @@ impl<R: Read> Read for VerifyingReader<R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_stream_read_is_classified_by_what_it_means() {
+        let hash = BlobHash::of(b"x");
+        let error = |kind| io::Error::new(kind, "read failed");
+        assert!(matches!(
+            BlobError::from_read(&hash, error(io::ErrorKind::InvalidData)),
+            BlobError::Corrupted { .. }
+        ));
+        for kind in [io::ErrorKind::TimedOut, io::ErrorKind::ConnectionReset, io::ErrorKind::BrokenPipe] {
+            assert!(BlobError::from_read(&hash, error(kind)).is_transient(), "{kind:?}");
+        }
+        // A remote reader carries its own BlobError through io::Error; it comes out as it went in.
+        let carried = io::Error::other(BlobError::unavailable("reading part 3", "HTTP 503"));
+        assert!(BlobError::from_read(&hash, carried).is_transient());
+        let carried = io::Error::other(BlobError::NotFound { hash });
+        assert!(matches!(BlobError::from_read(&hash, carried), BlobError::NotFound { .. }));
+        let other = BlobError::from_read(&hash, error(io::ErrorKind::PermissionDenied));
+        assert!(matches!(other, BlobError::Io { .. }) && !other.is_transient(), "{other:?}");
+    }
+
+    #[test]
+    fn hashes_walks_every_page_including_an_exactly_full_last_one() {
+        let store = MemoryBlobStore::new();
+        assert_eq!(hashes(&store, 5).count(), 0);
+        let mut stored: Vec<BlobHash> = (0..25u8).map(|i| store.put(&[i]).unwrap().digest.blake3).collect();
+        stored.sort();
+        for page in [1, 5, 7, 25, 1000] {
+            let listed: Vec<BlobHash> = hashes(&store, page).collect::<Result<_, _>>().unwrap();
+            assert_eq!(listed, stored, "page size {page}");
+        }
+    }
+}
