@@ -8,8 +8,6 @@
 //! between the decision and the commit is not a failure of the piece: [`commit_or_park`] turns it into
 //! a Klärfall that names the Akte, as a person must decide where the piece goes.
 
-use std::io::Cursor;
-
 use chrono::Months;
 use registratur_scan::Page;
 use registratur_scan::ocr::OcrPage;
@@ -440,7 +438,7 @@ pub fn commit(
 }
 
 fn put(store: &Store, bytes: &[u8]) -> Result<BlobDigest, FilingError> {
-    let outcome = store.blobs().put_reader(&mut Cursor::new(bytes)).map_err(StoreError::from)?;
+    let outcome = store.blobs().put(bytes).map_err(StoreError::from)?;
     Ok(outcome.digest)
 }
 

@@ -15,7 +15,6 @@
 //! out; its bytes stay stored with the batch.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -369,11 +368,10 @@ impl Mailroom {
             ));
         }
         let hash = content.blob_hash().map_err(|e| e.to_string())?;
-        let mut reader = crate::quarantine::open(&self.store, &hash, super::repo::WORKER_ACTOR, what)
-            .map_err(|e| format!("cannot read the stored file: {e}"))?;
-        let mut bytes = Vec::with_capacity(content.size as usize);
-        reader.read_to_end(&mut bytes).map_err(|e| format!("cannot read the stored file: {e}"))?;
-        Ok(bytes)
+        // The decoders need the whole file: one verified read (damage found at its end is registered
+        // too, which a stream read to the end here would not do).
+        crate::quarantine::read(&self.store, &hash, super::repo::WORKER_ACTOR, what)
+            .map_err(|e| format!("cannot read the stored file: {e}"))
     }
 
     fn analyse_file(&self, file: u32, opened: &OpenedFile<'_>) -> Result<Vec<(PageScan, PageFacts)>, String> {

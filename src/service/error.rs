@@ -144,6 +144,8 @@ fn store_code(error: &StoreError) -> ErrorCode {
         StoreError::Blob(BlobError::NotFound { .. }) => ErrorCode::NotFound,
         StoreError::Blob(BlobError::Corrupted { .. }) => ErrorCode::DataLoss,
         StoreError::Blob(BlobError::Io { .. }) => ErrorCode::Internal,
+        // Its message says the failure is temporary and to retry.
+        StoreError::Blob(BlobError::Unavailable { .. }) => ErrorCode::Unavailable,
         StoreError::Meta(MetaError::Conflict(_)) => ErrorCode::Aborted,
         StoreError::Meta(MetaError::Closed) => ErrorCode::Unavailable,
         StoreError::Meta(

@@ -4,8 +4,6 @@
 //! Roles: `mailroom` and `admin`. The mailroom role sees Klärfall previews because deciding where a
 //! piece belongs is the Poststelle's job.
 
-use std::io::Read;
-
 use chrono::NaiveDate;
 use registratur_storage::BlobDigest;
 use tokio::sync::{broadcast, mpsc};
@@ -355,11 +353,9 @@ impl Engine {
             })?;
             let hash = content.blob_hash().map_err(|e| ServiceError::Internal(e.to_string()))?;
             let what = format!("page {page} of Klärfall {id}'s preview");
-            let mut png = Vec::new();
-            crate::quarantine::open(engine.store(), &hash, &principal_name, &what)
-                .map_err(|error| ServiceError::unreadable(error, &what))?
-                .read_to_end(&mut png)
-                .map_err(|e| ServiceError::Internal(format!("reading preview {hash}: {e}")))?;
+            // One message carries the whole PNG: one verified read, damage registered wherever it shows.
+            let png = crate::quarantine::read(engine.store(), &hash, &principal_name, &what)
+                .map_err(|error| ServiceError::unreadable(error, &what))?;
             Ok(PagePreview { png, page, pages })
         })
         .await

@@ -2,13 +2,15 @@
 //!
 //! An upload feeds chunks over a bounded channel to a blocking task that reads them as one byte stream
 //! (into a blob, or into a new Dokument); only an explicit [`Upload::finish`] lets that stream end
-//! cleanly, so a client that disconnects mid-upload leaves nothing behind. A download verifies the blob
-//! before the first byte is sent.
+//! cleanly, so a client that disconnects mid-upload leaves nothing behind. A download streams the blob
+//! from the store (`BlobStore::open`), never holding it whole: the local store verifies it before the first
+//! byte is sent, a remote one while it streams; either way bytes that do not match end the stream with
+//! DATA_LOSS instead of a clean end, so a client keeps only a download that ended cleanly.
 
 use std::io::{self, Read};
 
 use registratur_storage::meta::Txn;
-use registratur_storage::{BlobDigest, BlobHash};
+use registratur_storage::{BlobDigest, BlobError, BlobHash};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -215,7 +217,8 @@ fn stream_out(
                 quarantine::found_changed_while_read(&store, &hash, &found_by, &what),
                 &what,
             )),
-            Err(error) => Err(ServiceError::Internal(format!("reading blob {hash}: {error}"))),
+            // A remote store's transient failure mid-stream is UNAVAILABLE (the client reads again).
+            Err(error) => Err(BlobError::from_read(&hash, error).into()),
         };
         let failed = result.is_err();
         if sender.blocking_send(result).is_err() || failed {

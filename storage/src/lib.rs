@@ -4,7 +4,8 @@
 //! This crate knows nothing about OCR, QR codes, PDFs or gRPC. Its pieces:
 //! - [`hash`]: BLAKE3 addresses and the SHA-256 digests computed beside them in one pass.
 //! - [`clock`]: the one source of the time (system clock, or a manual one in tests).
-//! - [`blob`]: the [`BlobStore`](blob::BlobStore) contract with a local-file and an in-memory implementation.
+//! - [`blob`]: the [`BlobStore`](blob::BlobStore) contract with a local-file and an in-memory implementation,
+//!   the wrapper that retries transient failures, and the contract suite (public with the `test-suite` feature).
 //! - [`meta`]: RocksDB column families, atomic transactions (records + blob reference counts + journal
 //!   entry in one write batch) and group commit.
 //! - [`journal`]: the append-only, hash-chained log and its verification.

@@ -3,12 +3,19 @@
 //! Writing a document's bytes always goes blob first, metadata second: the blob is durable before the
 //! transaction that references it commits, so a crash in between leaves at worst an unreferenced blob
 //! (reported by fixity, collectable later), never a record pointing at missing bytes.
+//!
+//! Every blob store call of the engine goes through [`Store::blobs`], which retries what is safe to
+//! retry when the backend reports a transient failure ([`RetryingBlobStore`]): every read, and puts of
+//! bytes in memory (content addressing makes a repeated put harmless). A failure that outlasts the
+//! retries reaches the caller as [`BlobError::Unavailable`].
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::blob::{BlobError, BlobStore, Durability, LocalBlobStore, PutOutcome};
+use crate::blob::{
+    BlobError, BlobStore, Durability, LocalBlobStore, PutOutcome, RetryPolicy, RetryingBlobStore,
+};
 use crate::fixity::{self, FixityError, FixityReport};
 use crate::hash::BlobDigest;
 use crate::journal::JournalReport;
@@ -77,18 +84,30 @@ impl Store {
         // removes temp files, which would belong to the first process's in-flight puts.
         let meta = MetaStore::open(data_dir.join("meta"), meta_options)?;
         let blobs = LocalBlobStore::open(data_dir.join("blobs"), durability)?;
-        Ok(Self { data_dir, blobs: Arc::new(blobs), meta })
+        Ok(Self::with_parts(data_dir, Arc::new(blobs), meta))
     }
 
-    /// A store over any blob store implementation (tests use the in-memory one).
+    /// A store over any blob store implementation (tests use the in-memory one), whose transient
+    /// failures are retried with the default [`RetryPolicy`].
     pub fn with_parts(data_dir: PathBuf, blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Self {
-        Self { data_dir, blobs, meta }
+        Self::with_retry_policy(data_dir, blobs, meta, RetryPolicy::default())
+    }
+
+    /// As [`Store::with_parts`], retrying transient blob store failures as `policy` says.
+    pub fn with_retry_policy(
+        data_dir: PathBuf,
+        blobs: Arc<dyn BlobStore>,
+        meta: MetaStore,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self { data_dir, blobs: Arc::new(RetryingBlobStore::new(blobs, policy)), meta }
     }
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
 
+    /// The blob store, with transient failures retried (see the module documentation).
     pub fn blobs(&self) -> &dyn BlobStore {
         &*self.blobs
     }
@@ -113,11 +132,21 @@ impl Store {
 
     /// Counts of blobs, bytes and journal entries.
     pub fn status(&self) -> Result<StoreStatus, StoreError> {
-        let records = self.meta.blob_records()?;
+        // A page of records at a time: a large store's records are never all in memory.
+        let (mut blob_count, mut blob_bytes, mut after) = (0, 0, None);
+        loop {
+            let page = self.meta.blob_records_page(after.as_ref(), crate::blob::LIST_PAGE)?;
+            blob_count += page.len() as u64;
+            blob_bytes += page.iter().map(|(_, record)| record.size).sum::<u64>();
+            if page.len() < crate::blob::LIST_PAGE {
+                break;
+            }
+            after = page.last().map(|(hash, _)| *hash);
+        }
         let head = self.meta.journal_head();
         Ok(StoreStatus {
-            blob_count: records.len() as u64,
-            blob_bytes: records.iter().map(|(_, r)| r.size).sum(),
+            blob_count,
+            blob_bytes,
             journal_length: head.map_or(0, |h| h.seq),
             journal_head: head.map(|h| h.hash),
         })

@@ -242,3 +242,59 @@ async fn wait_until_tmp_is_empty(server: &TestServer) {
     let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().path()).collect();
     panic!("a temp file of an aborted upload stayed in {}: {left:?}", tmp.display());
 }
+
+/// A blob store outage reaches clients as UNAVAILABLE with a message that says to retry (never INTERNAL),
+/// for reads and uploads alike; a short one is ridden out by the engine's retries, and once the store is
+/// back everything works again.
+#[tokio::test]
+async fn a_blob_store_outage_is_unavailable_with_a_message_to_retry() {
+    use std::sync::Arc;
+
+    use registratur_storage::blob::test_suite::{FailureMode, FlakyBlobStore};
+    use registratur_storage::blob::{BlobStore, RetryPolicy};
+    use registratur_storage::meta::MetaOptions;
+    use registratur_storage::{MemoryBlobStore, MetaStore, Store};
+
+    let flaky = Arc::new(FlakyBlobStore::new(MemoryBlobStore::new(), 0, FailureMode::Before));
+    let blobs: Arc<dyn BlobStore> = flaky.clone();
+    let server = TestServer::start_over_store(|data_dir| {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let meta = MetaStore::open(data_dir.join("meta"), MetaOptions::default()).unwrap();
+        let policy = RetryPolicy {
+            attempts: 3,
+            first_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(10),
+        };
+        Store::with_retry_policy(data_dir.to_path_buf(), blobs, meta, policy)
+    })
+    .await;
+    let mut client = server.client().await;
+    let bytes = sample(100_000, 3);
+    let stored = client.put_blob(std::io::Cursor::new(bytes.clone()), "before the outage").await.unwrap();
+    let hex = stored.digest.blake3.to_hex();
+
+    // Two failed attempts, then the store answers: the caller never notices.
+    flaky.fail_next(2);
+    let mut read = Vec::new();
+    client.get_blob(&hex, &mut read).await.unwrap();
+    assert_eq!(read, bytes);
+
+    flaky.fail_next(u32::MAX);
+    let unavailable = |error: ClientError| match error {
+        ClientError::Rpc { code, message } => {
+            assert_eq!(code, Code::Unavailable, "{message}");
+            assert!(message.contains("retry"), "the message says to retry: {message}");
+        }
+        other => panic!("expected UNAVAILABLE, got {other}"),
+    };
+    unavailable(client.get_blob(&hex, &mut Vec::new()).await.unwrap_err());
+    unavailable(client.put_blob(std::io::Cursor::new(sample(10_000, 4)), "during").await.unwrap_err());
+
+    flaky.fail_next(0);
+    let mut read = Vec::new();
+    client.get_blob(&hex, &mut read).await.unwrap();
+    assert_eq!(read, bytes);
+    let later = client.put_blob(std::io::Cursor::new(sample(10_000, 4)), "after").await.unwrap();
+    assert!(later.newly_stored, "the failed upload stored nothing");
+    server.stop().await;
+}

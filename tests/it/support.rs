@@ -9,6 +9,7 @@ use registratur::grpc::server::TlsPem;
 use registratur::records::aktenzeichen::AktenplanKey;
 use registratur::search::SearchSettings;
 use registratur::service::{Engine, EngineLimits, EngineSettings};
+use registratur_storage::Store;
 use tokio::sync::oneshot;
 
 /// Tokens the test server accepts.
@@ -82,14 +83,22 @@ impl TestServer {
 
     async fn start_in(dir: tempfile::TempDir, limits: EngineLimits, tls: Option<TlsPem>) -> Self {
         let data_dir = dir.path().join("data");
-        // Commit the search index often, so that tests do not wait a second for each change.
-        let search = SearchSettings {
-            commit_interval: std::time::Duration::from_millis(50),
-            poll_interval: std::time::Duration::from_millis(10),
-            ..SearchSettings::default()
-        };
-        let settings = EngineSettings { limits, search, ..EngineSettings::default() };
-        let engine = Engine::open(&data_dir, settings).unwrap();
+        let engine = Engine::open(&data_dir, test_settings(limits)).unwrap();
+        Self::serve(dir, data_dir, engine, tls).await
+    }
+
+    /// A server over a store the test assembled (a blob store that fails on purpose, say); `make_store`
+    /// gets the data directory to use.
+    pub async fn start_over_store(make_store: impl FnOnce(&std::path::Path) -> Store) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let store = make_store(&data_dir);
+        let limits = EngineLimits { max_upload_bytes: 64 << 20, ..Default::default() };
+        let engine = Engine::new(store, test_settings(limits)).unwrap();
+        Self::serve(dir, data_dir, engine, None).await
+    }
+
+    async fn serve(dir: tempfile::TempDir, data_dir: PathBuf, engine: Engine, tls: Option<TlsPem>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{}", listener.local_addr().unwrap());
@@ -143,6 +152,16 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+fn test_settings(limits: EngineLimits) -> EngineSettings {
+    // Commit the search index often, so that tests do not wait a second for each change.
+    let search = SearchSettings {
+        commit_interval: std::time::Duration::from_millis(50),
+        poll_interval: std::time::Duration::from_millis(10),
+        ..SearchSettings::default()
+    };
+    EngineSettings { limits, search, ..EngineSettings::default() }
 }
 
 /// `TCP_NODELAY` of every connection this process has accepted on `port`: read with `getsockopt` from

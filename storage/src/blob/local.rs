@@ -110,6 +110,27 @@ impl Inner {
         self.fs.read_dir(dir).map_err(BlobError::io(format!("listing {}", dir.display())))
     }
 
+    fn read_dir_names(&self, dir: &Path) -> Result<Vec<String>, BlobError> {
+        let names = self.read_dir_paths(dir)?.into_iter();
+        Ok(names.filter_map(|path| path.file_name().and_then(|n| n.to_str()).map(str::to_owned)).collect())
+    }
+
+    /// The fan-out directories (two lowercase hex digits) in `dir`, sorted; anything else is logged and
+    /// skipped, so that a stray file cannot break the hash order of a listing.
+    fn sorted_fanout_names(&self, dir: &Path) -> Result<Vec<String>, BlobError> {
+        let mut names = Vec::new();
+        for name in self.read_dir_names(dir)? {
+            let fanout = name.len() == 2 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            if fanout && self.fs.is_dir(&dir.join(&name)) {
+                names.push(name);
+            } else {
+                tracing::warn!(path = %dir.join(&name).display(), "ignoring a stray entry in the blob tree");
+            }
+        }
+        names.sort_unstable();
+        Ok(names)
+    }
+
     fn remove_leftover_temp_files(&self) -> Result<(), BlobError> {
         for path in self.read_dir_paths(&self.root.join("tmp"))? {
             tracing::info!(path = %path.display(), "removing blob temp file left by an interrupted put");
@@ -318,18 +339,43 @@ impl BlobStore for LocalBlobStore {
         self.inner.verified_digest(hash)
     }
 
-    fn list(&self) -> Result<Vec<BlobHash>, BlobError> {
+    /// Walks the fan-out directories in name order (which is hash order), skipping those wholly at or
+    /// before `after`: a page reads the directories it lists from, not the whole tree.
+    fn list_page(&self, after: Option<&BlobHash>, limit: usize) -> Result<Vec<BlobHash>, BlobError> {
         let mut hashes = Vec::new();
+        if limit == 0 {
+            return Ok(hashes);
+        }
+        let after_hex = after.map(BlobHash::to_hex).unwrap_or_default();
         let blobs = self.inner.root.join("blobs");
-        for level1 in self.inner.read_dir_paths(&blobs)? {
-            for level2 in self.inner.read_dir_paths(&level1)? {
-                for file in self.inner.read_dir_paths(&level2)? {
-                    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                    match BlobHash::from_hex(name) {
-                        Ok(hash) => hashes.push(hash),
-                        Err(_) => {
-                            tracing::warn!(path = %file.display(), "ignoring a stray file in the blob tree")
+        for level1 in self.inner.sorted_fanout_names(&blobs)? {
+            if level1.as_str() < after_hex.get(..2).unwrap_or("") {
+                continue;
+            }
+            let level1_dir = blobs.join(&level1);
+            for level2 in self.inner.sorted_fanout_names(&level1_dir)? {
+                let prefix = format!("{level1}{level2}");
+                if prefix.as_str() < after_hex.get(..4).unwrap_or("") {
+                    continue;
+                }
+                let level2_dir = level1_dir.join(&level2);
+                let mut names = self.inner.read_dir_names(&level2_dir)?;
+                names.sort_unstable();
+                for name in names {
+                    let hash = match BlobHash::from_hex(&name) {
+                        Ok(hash) if name.starts_with(&prefix) => hash,
+                        _ => {
+                            let path = level2_dir.join(&name);
+                            tracing::warn!(path = %path.display(), "ignoring a stray file in the blob tree");
+                            continue;
                         }
+                    };
+                    if after.is_some_and(|after| hash <= *after) {
+                        continue;
+                    }
+                    hashes.push(hash);
+                    if hashes.len() == limit {
+                        return Ok(hashes);
                     }
                 }
             }
@@ -435,12 +481,15 @@ impl LocalBlobWriter {
         let digest = std::mem::take(&mut self.hasher).finalize();
         let hash = digest.blake3;
 
-        // Identical bytes already stored: keep the existing file if it is intact. A corrupted one is
-        // quarantined by the check and replaced by these good bytes below.
-        match store.verified_file(&hash) {
-            Ok(Some(_)) => return Ok(PutOutcome { digest, newly_stored: false }),
-            Ok(None) | Err(BlobError::Corrupted { .. }) => {}
-            Err(e) => return Err(e),
+        // Identical bytes already stored? Decided by the file's size alone, never by reading it (see the
+        // contract in `blob`): a same-size damaged copy is left for verified reads and the scrub to find.
+        // A file of another size is damaged for certain: it is quarantined and replaced below.
+        let target = store.path_of(&hash);
+        match store.fs.len(&target) {
+            Ok(len) if len == digest.size => return Ok(PutOutcome { digest, newly_stored: false }),
+            Ok(_) => store.quarantine(&hash)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(BlobError::io(format!("looking for stored blob {hash}"))(e)),
         }
 
         // An empty blob has written nothing yet: its file is created here.
@@ -449,7 +498,6 @@ impl LocalBlobWriter {
         if store.durability == Durability::Fsync {
             file.sync_all().map_err(BlobError::io(format!("syncing new blob {hash}")))?;
         }
-        let target = store.path_of(&hash);
         let dir = target.parent().expect("blob paths have a parent");
         // Most fan-out directories exist already: try the rename first and create them only when it
         // fails for want of them.

@@ -1,7 +1,9 @@
-//! `MemoryBlobStore`: the blob store contract kept in a hash map, for tests of code above the store.
+//! `MemoryBlobStore`: the blob store contract kept in an ordered map, for tests of code above the store.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::io::{self, Cursor, Read, Write};
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use super::{BlobError, BlobStore, BlobWriter, PutOutcome, VerifyingReader};
@@ -18,8 +20,11 @@ type Verified = (Arc<Vec<u8>>, BlobDigest);
 
 #[derive(Default)]
 struct Contents {
-    blobs: HashMap<BlobHash, Arc<Vec<u8>>>,
+    /// Ordered by hash, so that listing pages are ranges.
+    blobs: BTreeMap<BlobHash, Arc<Vec<u8>>>,
     quarantine: Vec<(BlobHash, Arc<Vec<u8>>)>,
+    /// Stored bytes handed to readers and verifications so far.
+    bytes_read: AtomicU64,
 }
 
 impl MemoryBlobStore {
@@ -43,6 +48,12 @@ impl MemoryBlobStore {
         true
     }
 
+    /// How many stored bytes reads and verifications have looked at so far: lets tests prove that an
+    /// operation (a duplicate put, say) does not read stored blobs.
+    pub fn bytes_read(&self) -> u64 {
+        self.read().bytes_read.load(Ordering::Relaxed)
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Contents> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -52,6 +63,7 @@ impl MemoryBlobStore {
         let Some(bytes) = self.read().blobs.get(hash).cloned() else {
             return Ok(None);
         };
+        self.read().bytes_read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let digest = BlobDigest::of(&bytes);
         if digest.blake3 != *hash {
             let mut contents = self.inner.write().unwrap_or_else(|e| e.into_inner());
@@ -82,8 +94,9 @@ impl BlobStore for MemoryBlobStore {
         Ok(self.verified(hash)?.map(|(_, digest)| digest))
     }
 
-    fn list(&self) -> Result<Vec<BlobHash>, BlobError> {
-        Ok(self.read().blobs.keys().copied().collect())
+    fn list_page(&self, after: Option<&BlobHash>, limit: usize) -> Result<Vec<BlobHash>, BlobError> {
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        Ok(self.read().blobs.range((from, Bound::Unbounded)).map(|(hash, _)| *hash).take(limit).collect())
     }
 }
 
@@ -108,11 +121,20 @@ impl BlobWriter for MemoryBlobWriter {
         let mut hasher = DualHasher::new();
         hasher.update(&self.bytes);
         let digest = hasher.finalize();
-        let intact = matches!(self.store.verified(&digest.blake3), Ok(Some(_)));
-        if intact {
-            return Ok(PutOutcome { digest, newly_stored: false });
-        }
+        // Stored already? Decided by size alone, never by reading the stored bytes (see the contract): a
+        // copy of another size is damaged and is quarantined and replaced.
         let mut contents = self.store.inner.write().unwrap_or_else(|e| e.into_inner());
+        match contents.blobs.get(&digest.blake3) {
+            Some(stored) if stored.len() as u64 == digest.size => {
+                return Ok(PutOutcome { digest, newly_stored: false });
+            }
+            Some(_) => {
+                if let Some(bad) = contents.blobs.remove(&digest.blake3) {
+                    contents.quarantine.push((digest.blake3, bad));
+                }
+            }
+            None => {}
+        }
         contents.blobs.insert(digest.blake3, Arc::new(self.bytes));
         Ok(PutOutcome { digest, newly_stored: true })
     }

@@ -354,12 +354,32 @@ impl MetaStore {
             .transpose()
     }
 
-    /// Every blob record, in hash order. Feeds fixity checks.
+    /// Every blob record, in hash order.
     pub fn blob_records(&self) -> Result<Vec<(BlobHash, BlobRecord)>, MetaError> {
+        self.blob_records_page(None, usize::MAX)
+    }
+
+    /// At most `limit` blob records whose hash is greater than `after` (from the first when `None`), in
+    /// hash order: fixity walks a large store a page at a time with it.
+    pub fn blob_records_page(
+        &self,
+        after: Option<&BlobHash>,
+        limit: usize,
+    ) -> Result<Vec<(BlobHash, BlobRecord)>, MetaError> {
         let handle = self.db.cf_handle(Cf::Blobs.name()).expect("opened with all column families");
+        let mode = match after {
+            Some(after) => IteratorMode::From(after.as_bytes(), Direction::Forward),
+            None => IteratorMode::Start,
+        };
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(&handle, IteratorMode::Start) {
+        for item in self.db.iterator_cf(&handle, mode) {
+            if out.len() >= limit {
+                break;
+            }
             let (key, value) = item.map_err(MetaError::rocks("scanning blob records"))?;
+            if after.is_some_and(|after| key[..] == after.as_bytes()[..]) {
+                continue;
+            }
             let hash: [u8; 32] =
                 key[..].try_into().map_err(|_| undecodable(Cf::Blobs, &key, "key is not 32 bytes".into()))?;
             let record = BlobRecord::decode(&value).map_err(|reason| undecodable(Cf::Blobs, &key, reason))?;
