@@ -2,28 +2,15 @@
 //! `[server] metrics_listen` at `/metrics`.
 //!
 //! Counters live in one process-wide registry of atomics ([`global`]), bumped where things happen:
-//! the mailroom (pages, pieces, OCR seconds, failed batches), the gRPC status mapping (errors by
-//! code), search (requests, seconds), fixity checks and reads that find damaged bytes (findings).
+//! the mailroom (pages, pieces, OCR seconds, failed batches), the error mappings of gRPC and HTTP
+//! (errors by [`ErrorCode`]), search (requests, seconds), fixity checks and reads that find damaged bytes (findings).
 //! Gauges that describe state (queue depth, index lag) are read from the engine at scrape time, so
 //! they can never drift.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// gRPC status codes counted separately; every other code is counted as `other`.
-const ERROR_CODES: [&str; 11] = [
-    "unauthenticated",
-    "permission_denied",
-    "invalid_argument",
-    "not_found",
-    "already_exists",
-    "failed_precondition",
-    "aborted",
-    "resource_exhausted",
-    "unavailable",
-    "data_loss",
-    "internal",
-];
+use crate::service::ErrorCode;
 
 /// The counters of one process.
 #[derive(Default)]
@@ -42,7 +29,9 @@ pub struct Metrics {
     pub fixity_runs: AtomicU64,
     pub fixity_corrupted: AtomicU64,
     pub fixity_missing: AtomicU64,
-    rpc_errors: [AtomicU64; ERROR_CODES.len() + 1],
+    /// Failed requests by [`ErrorCode`] (in the order of `ErrorCode::ALL`), then those with a gRPC code
+    /// registratur never answers with itself (`other`: cancelled, deadline exceeded, ...).
+    request_errors: [AtomicU64; ErrorCode::ALL.len() + 1],
 }
 
 static GLOBAL: std::sync::OnceLock<Metrics> = std::sync::OnceLock::new();
@@ -81,10 +70,13 @@ impl Metrics {
         self.search_micros.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 
-    /// Counts a failed RPC by its gRPC code name (`not_found`, ...).
-    pub fn rpc_error(&self, code: &str) {
-        let slot = ERROR_CODES.iter().position(|c| *c == code).unwrap_or(ERROR_CODES.len());
-        self.rpc_errors[slot].fetch_add(1, Ordering::Relaxed);
+    /// Counts a failed request, gRPC or HTTP, by its error code; `None` for a gRPC status whose code
+    /// has no [`ErrorCode`] (counted as `other`).
+    pub fn request_error(&self, code: Option<ErrorCode>) {
+        let slot = code
+            .and_then(|code| ErrorCode::ALL.iter().position(|c| *c == code))
+            .unwrap_or(ErrorCode::ALL.len());
+        self.request_errors[slot].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The exposition text.
@@ -206,17 +198,18 @@ impl Metrics {
             "Unix time when the last fixity scrub finished (0 before the first): alert when it grows old.",
             &[("", gauges.last_scrub_finished.to_string())],
         );
-        let errors: Vec<(String, String)> = ERROR_CODES
+        let errors: Vec<(String, String)> = ErrorCode::ALL
             .iter()
-            .chain(std::iter::once(&"other"))
-            .zip(&self.rpc_errors)
+            .map(|code| code.name())
+            .chain(std::iter::once("other"))
+            .zip(&self.request_errors)
             .map(|(code, count)| (format!("{{code=\"{code}\"}}"), get(count).to_string()))
             .collect();
         let errors: Vec<(&str, String)> = errors.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
         metric(
             "registratur_rpc_errors_total",
             "counter",
-            "RPCs that ended in an error, by gRPC code.",
+            "Requests (gRPC and HTTP) that ended in an error, by error code.",
             &errors,
         );
         out
@@ -233,8 +226,8 @@ mod tests {
         Metrics::add(&metrics.ingest_pages, 44);
         Metrics::add(&metrics.pieces_klaerfall, 2);
         metrics.add_ocr_time(std::time::Duration::from_millis(1500));
-        metrics.rpc_error("not_found");
-        metrics.rpc_error("cancelled");
+        metrics.request_error(Some(ErrorCode::NotFound));
+        metrics.request_error(None);
         Metrics::add(&metrics.fixity_corrupted, 1);
         let text = metrics.render(&Gauges {
             ingest_queue_depth: 3,

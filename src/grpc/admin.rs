@@ -9,7 +9,7 @@ use super::convert;
 use super::pb::{self, admin_service_server::AdminService};
 use super::status::to_status;
 use super::stream::{ResponseStream, UploadMessage, download_stream, feed_upload};
-use crate::service::{Engine, ScrubEvent};
+use crate::service::{Engine, ScrubEvent, ServiceError};
 
 pub(crate) struct AdminHandlers {
     pub(crate) engine: Engine,
@@ -39,7 +39,9 @@ impl AdminService for AdminHandlers {
         let principal = principal(&request)?;
         let mut messages = request.into_inner();
         let first = messages.message().await?.ok_or_else(|| {
-            Status::invalid_argument("empty request stream: send at least one PutBlobRequest")
+            to_status(ServiceError::InvalidArgument(
+                "empty request stream: send at least one PutBlobRequest".into(),
+            ))
         })?;
         let upload = self.engine.begin_blob_upload(&principal, &first.note).map_err(to_status)?;
         let stored = feed_upload(first, &mut messages, upload).await?;

@@ -35,5 +35,5 @@ pub(crate) fn principal<T>(request: &Request<T>) -> Result<Principal, Status> {
         .extensions()
         .get::<Principal>()
         .cloned()
-        .ok_or_else(|| Status::unauthenticated("missing bearer token: send `authorization: Bearer <token>`"))
+        .ok_or_else(|| to_status(ServiceError::from(AuthError::MissingToken)))
 }

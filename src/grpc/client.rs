@@ -199,8 +199,12 @@ pub enum ClientError {
     Rpc { code: tonic::Code, message: String },
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// The server's stream did not keep its protocol (it ended early, or a message was empty).
     #[error("the server sent an invalid response: {0}")]
     InvalidResponse(String),
+    /// A message that does not decode into domain types.
+    #[error("the server sent an invalid response: {0}")]
+    Undecodable(#[from] ResponseError),
     #[error("invalid token: {0}")]
     InvalidToken(String),
 }
@@ -211,10 +215,23 @@ impl From<tonic::Status> for ClientError {
     }
 }
 
-impl From<String> for ClientError {
-    fn from(message: String) -> Self {
-        ClientError::InvalidResponse(message)
-    }
+/// A message from the server that the client cannot turn into domain types: a required field is
+/// missing, a time, date or hash does not parse, or a value is one the client does not know. The
+/// server broke the protocol's promise; most likely client and server are of different versions.
+#[derive(Debug, thiserror::Error)]
+pub enum ResponseError {
+    #[error("missing {0}")]
+    Missing(&'static str),
+    #[error("{field}: {source}")]
+    Time { field: &'static str, source: chrono::ParseError },
+    #[error("{field} {text:?}: {source}")]
+    Date { field: &'static str, text: String, source: chrono::ParseError },
+    #[error("unknown {what} {value:?}")]
+    Unknown { what: &'static str, value: String },
+    #[error(transparent)]
+    AktenplanKey(#[from] crate::records::aktenzeichen::AktenzeichenError),
+    #[error(transparent)]
+    Hash(#[from] registratur_storage::hash::ParseHashError),
 }
 
 /// Where and how to connect.
@@ -488,7 +505,7 @@ impl Client {
 
     pub async fn akte(&mut self, akte: &AkteRef) -> Result<AkteDetails, ClientError> {
         let details = self.records.get_akte(pb::GetAkteRequest { akte: akte_ref(akte) }).await?.into_inner();
-        let akte = convert::akte_from_pb(details.akte.ok_or("missing akte".to_string())?)?;
+        let akte = convert::akte_from_pb(details.akte.ok_or(ResponseError::Missing("akte"))?)?;
         let vorgaenge =
             details.vorgaenge.into_iter().map(convert::vorgang_from_pb).collect::<Result<_, _>>()?;
         let dokumente = details
@@ -682,11 +699,10 @@ async fn read_chunk(source: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Ve
 }
 
 fn digest_from_pb(digest: Option<pb::BlobDigest>) -> Result<BlobDigest, ClientError> {
-    let digest = digest.ok_or_else(|| ClientError::InvalidResponse("missing digest".into()))?;
-    let invalid = |e: registratur_storage::hash::ParseHashError| ClientError::InvalidResponse(e.to_string());
+    let digest = digest.ok_or(ResponseError::Missing("digest"))?;
     Ok(BlobDigest {
-        blake3: BlobHash::from_hex(&digest.blake3).map_err(invalid)?,
-        sha256: Sha256Digest::from_hex(&digest.sha256).map_err(invalid)?,
+        blake3: BlobHash::from_hex(&digest.blake3).map_err(ResponseError::from)?,
+        sha256: Sha256Digest::from_hex(&digest.sha256).map_err(ResponseError::from)?,
         size: digest.size,
     })
 }
@@ -818,7 +834,7 @@ impl Client {
             })
             .await?
             .into_inner();
-        let klaerfall = response.klaerfall.ok_or_else(|| "missing klaerfall in the answer".to_string())?;
+        let klaerfall = response.klaerfall.ok_or(ResponseError::Missing("klaerfall in the answer"))?;
         Ok((convert::klaerfall_report(klaerfall), response.dokument_id))
     }
 

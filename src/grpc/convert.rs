@@ -2,15 +2,15 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use registratur_storage::BlobDigest;
-use tonic::Status;
 
+use super::client::ResponseError;
 use super::pb;
 use crate::records::aktenzeichen::AktenplanKey;
 use crate::records::model::{
     Akte, AkteState, Channel, Content, Dokument, Eingang, Rendition, RenditionKind, Version, Vorgang,
 };
 use crate::records::repo::AkteRef;
-use crate::service::{DokumentDetails, HistoryItem};
+use crate::service::{DokumentDetails, HistoryItem, ServiceError};
 
 pub(crate) fn time(at: &DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -21,11 +21,11 @@ pub(crate) fn digest(digest: &BlobDigest) -> pb::BlobDigest {
 }
 
 /// A required `AkteRef` field.
-pub(crate) fn akte_ref(akte: Option<pb::AkteRef>) -> Result<AkteRef, Status> {
+pub(crate) fn akte_ref(akte: Option<pb::AkteRef>) -> Result<AkteRef, ServiceError> {
     match akte.and_then(|a| a.by) {
         Some(pb::akte_ref::By::Id(id)) => Ok(AkteRef::Id(id)),
         Some(pb::akte_ref::By::Aktenzeichen(text)) => Ok(AkteRef::Aktenzeichen(text)),
-        None => Err(Status::invalid_argument("missing akte: give its id or its Aktenzeichen")),
+        None => Err(ServiceError::InvalidArgument("missing akte: give its id or its Aktenzeichen".into())),
     }
 }
 
@@ -118,20 +118,30 @@ pub(crate) fn history_entry(item: &HistoryItem) -> pb::HistoryEntry {
 
 // ----- messages → domain types, for the client -----
 
-fn parse_time(text: &str, field: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| format!("{field}: {e}"))
+fn parse_time(text: &str, field: &'static str) -> Result<DateTime<Utc>, ResponseError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|source| ResponseError::Time { field, source })
 }
 
-pub(crate) fn akte_from_pb(akte: pb::Akte) -> Result<Akte, String> {
+fn parse_date(text: &str, field: &'static str) -> Result<chrono::NaiveDate, ResponseError> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|source| ResponseError::Date {
+        field,
+        text: text.to_string(),
+        source,
+    })
+}
+
+pub(crate) fn akte_from_pb(akte: pb::Akte) -> Result<Akte, ResponseError> {
     let state = match akte.state.as_str() {
         "open" => AkteState::Open,
         "closed" => AkteState::Closed { at: parse_time(&akte.closed_at, "closed_at")?, by: akte.closed_by },
-        other => return Err(format!("unknown Akte state {other:?}")),
+        other => return Err(ResponseError::Unknown { what: "Akte state", value: other.to_string() }),
     };
     Ok(Akte {
         id: akte.id,
         aktenzeichen: akte.aktenzeichen,
-        key: AktenplanKey::parse(&akte.aktenplan_key).map_err(|e| e.to_string())?,
+        key: AktenplanKey::parse(&akte.aktenplan_key)?,
         title: akte.title,
         state,
         created_at: parse_time(&akte.created_at, "created_at")?,
@@ -139,7 +149,7 @@ pub(crate) fn akte_from_pb(akte: pb::Akte) -> Result<Akte, String> {
     })
 }
 
-pub(crate) fn vorgang_from_pb(vorgang: pb::Vorgang) -> Result<Vorgang, String> {
+pub(crate) fn vorgang_from_pb(vorgang: pb::Vorgang) -> Result<Vorgang, ResponseError> {
     Ok(Vorgang {
         id: vorgang.id,
         akte_id: vorgang.akte_id,
@@ -149,8 +159,8 @@ pub(crate) fn vorgang_from_pb(vorgang: pb::Vorgang) -> Result<Vorgang, String> {
     })
 }
 
-pub(crate) fn content_from_pb(content: Option<pb::Content>) -> Result<Content, String> {
-    let content = content.ok_or("missing content")?;
+pub(crate) fn content_from_pb(content: Option<pb::Content>) -> Result<Content, ResponseError> {
+    let content = content.ok_or(ResponseError::Missing("content"))?;
     Ok(Content {
         blake3: content.blake3,
         sha256: content.sha256,
@@ -160,7 +170,7 @@ pub(crate) fn content_from_pb(content: Option<pb::Content>) -> Result<Content, S
     })
 }
 
-fn version_from_pb(version: pb::Version) -> Result<Version, String> {
+fn version_from_pb(version: pb::Version) -> Result<Version, ResponseError> {
     Ok(Version {
         number: version.number,
         created_at: parse_time(&version.created_at, "created_at")?,
@@ -173,13 +183,13 @@ fn version_from_pb(version: pb::Version) -> Result<Version, String> {
             .map(|r| {
                 Ok(Rendition { kind: RenditionKind::parse(&r.kind), content: content_from_pb(r.content)? })
             })
-            .collect::<Result<_, String>>()?,
+            .collect::<Result<_, ResponseError>>()?,
         derived_from: Some(version.derived_from).filter(|&v| v != 0),
     })
 }
 
-pub(crate) fn document_from_pb(document: pb::Document) -> Result<DokumentDetails, String> {
-    let eingang = document.eingang.ok_or("missing eingang")?;
+pub(crate) fn document_from_pb(document: pb::Document) -> Result<DokumentDetails, ResponseError> {
+    let eingang = document.eingang.ok_or(ResponseError::Missing("eingang"))?;
     let dokument = Dokument {
         id: document.id,
         akte_id: document.akte_id,
@@ -188,11 +198,9 @@ pub(crate) fn document_from_pb(document: pb::Document) -> Result<DokumentDetails
         sender: document.sender,
         fremdes_geschaeftszeichen: document.fremdes_geschaeftszeichen,
         eingang: Eingang {
-            posteingangsdatum: eingang
-                .posteingangsdatum
-                .parse()
-                .map_err(|e| format!("posteingangsdatum: {e}"))?,
-            channel: Channel::parse(&eingang.channel).ok_or("unknown channel")?,
+            posteingangsdatum: parse_date(&eingang.posteingangsdatum, "posteingangsdatum")?,
+            channel: Channel::parse(&eingang.channel)
+                .ok_or_else(|| ResponseError::Unknown { what: "channel", value: eingang.channel.clone() })?,
             source: eingang.source,
             received_at: parse_time(&eingang.received_at, "received_at")?,
         },
@@ -203,7 +211,7 @@ pub(crate) fn document_from_pb(document: pb::Document) -> Result<DokumentDetails
     Ok(DokumentDetails { dokument, aktenzeichen: document.aktenzeichen, versions })
 }
 
-pub(crate) fn history_from_pb(entry: pb::HistoryEntry) -> Result<HistoryItem, String> {
+pub(crate) fn history_from_pb(entry: pb::HistoryEntry) -> Result<HistoryItem, ResponseError> {
     Ok(HistoryItem {
         seq: entry.seq,
         time: parse_time(&entry.time, "time")?,
@@ -446,29 +454,31 @@ pub(crate) fn klaerfall_report(k: pb::Klaerfall) -> super::client::KlaerfallRepo
 
 // ----- search -----
 
-fn optional_date(text: &str, field: &str) -> Result<Option<chrono::NaiveDate>, Status> {
+fn optional_date(text: &str, field: &str) -> Result<Option<chrono::NaiveDate>, ServiceError> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map(Some)
-        .map_err(|_| Status::invalid_argument(format!("{field} {text:?} is not a date; write YYYY-MM-DD")))
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map(Some).map_err(|_| {
+        ServiceError::InvalidArgument(format!("{field} {text:?} is not a date; write YYYY-MM-DD"))
+    })
 }
 
-pub(crate) fn search_query(request: pb::SearchRequest) -> Result<crate::search::SearchRequest, Status> {
+pub(crate) fn search_query(request: pb::SearchRequest) -> Result<crate::search::SearchRequest, ServiceError> {
     use crate::search::SortOrder;
     let order = match pb::SortBy::try_from(request.sort) {
         Ok(pb::SortBy::SortDefault) => None,
         Ok(pb::SortBy::SortRelevance) => Some(SortOrder::Relevance),
         Ok(pb::SortBy::SortNewestFirst) => Some(SortOrder::NewestFirst),
         Ok(pb::SortBy::SortOldestFirst) => Some(SortOrder::OldestFirst),
-        Err(_) => return Err(Status::invalid_argument(format!("unknown sort {}", request.sort))),
+        Err(_) => return Err(ServiceError::InvalidArgument(format!("unknown sort {}", request.sort))),
     };
     let akte_open = match pb::AkteStateFilter::try_from(request.akte_state) {
         Ok(pb::AkteStateFilter::AkteStateAny) => None,
         Ok(pb::AkteStateFilter::AkteStateOpen) => Some(true),
         Ok(pb::AkteStateFilter::AkteStateClosed) => Some(false),
-        Err(_) => return Err(Status::invalid_argument(format!("unknown akte_state {}", request.akte_state))),
+        Err(_) => {
+            return Err(ServiceError::InvalidArgument(format!("unknown akte_state {}", request.akte_state)));
+        }
     };
     Ok(crate::search::SearchRequest {
         filters: crate::search::SearchFilters {
@@ -550,13 +560,14 @@ fn search_hit(hit: &crate::search::SearchHit) -> pb::SearchHit {
 }
 
 /// A page of results as the client sees it (Dokumente without their text).
-pub(crate) fn search_results(response: pb::SearchResponse) -> Result<crate::search::SearchResults, String> {
+pub(crate) fn search_results(
+    response: pb::SearchResponse,
+) -> Result<crate::search::SearchResults, ResponseError> {
     let hits = response
         .hits
         .into_iter()
         .map(|hit| {
-            let posteingangsdatum = chrono::NaiveDate::parse_from_str(&hit.posteingangsdatum, "%Y-%m-%d")
-                .map_err(|e| format!("posteingangsdatum {:?}: {e}", hit.posteingangsdatum))?;
+            let posteingangsdatum = parse_date(&hit.posteingangsdatum, "posteingangsdatum")?;
             let snippet = hit.snippet.unwrap_or_default();
             Ok(crate::search::SearchHit {
                 dokument: crate::search::schema::IndexedDokument {
@@ -586,7 +597,7 @@ pub(crate) fn search_results(response: pb::SearchResponse) -> Result<crate::sear
                 },
             })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, ResponseError>>()?;
     Ok(crate::search::SearchResults {
         total: response.total,
         hits,
@@ -600,11 +611,13 @@ pub(crate) fn migration_scope(scope: Option<pb::MigrationScope>) -> crate::servi
     crate::service::ScopeRequest { unit: Some(scope.unit), aktenzeichen: Some(scope.aktenzeichen) }
 }
 
-pub(crate) fn job_mode(mode: i32) -> Result<crate::migrate::JobMode, Status> {
+pub(crate) fn job_mode(mode: i32) -> Result<crate::migrate::JobMode, ServiceError> {
     match pb::JobMode::try_from(mode) {
         Ok(pb::JobMode::Plan) => Ok(crate::migrate::JobMode::Plan),
         Ok(pb::JobMode::Migrate) => Ok(crate::migrate::JobMode::Migrate),
-        _ => Err(Status::invalid_argument("mode must be JOB_MODE_PLAN (a dry run) or JOB_MODE_MIGRATE")),
+        _ => Err(ServiceError::InvalidArgument(
+            "mode must be JOB_MODE_PLAN (a dry run) or JOB_MODE_MIGRATE".into(),
+        )),
     }
 }
 
@@ -725,7 +738,9 @@ pub(crate) fn scrub_report(report: &crate::service::ScrubReport) -> pb::ScrubRep
     }
 }
 
-pub(crate) fn scrub_report_from_pb(report: pb::ScrubReport) -> Result<crate::service::ScrubReport, String> {
+pub(crate) fn scrub_report_from_pb(
+    report: pb::ScrubReport,
+) -> Result<crate::service::ScrubReport, ResponseError> {
     Ok(crate::service::ScrubReport {
         started_at: parse_time(&report.started_at, "started_at")?,
         finished_at: parse_time(&report.finished_at, "finished_at")?,
@@ -782,12 +797,12 @@ pub(crate) fn quarantined_blob(entry: &crate::service::QuarantineEntry) -> pb::Q
 
 pub(crate) fn quarantined_blob_from_pb(
     blob: pb::QuarantinedBlob,
-) -> Result<crate::service::QuarantineEntry, String> {
+) -> Result<crate::service::QuarantineEntry, ResponseError> {
     use crate::service::{BlobReference, Damage, QuarantineEntry, QuarantineRecord};
     let damage = match blob.damage.as_str() {
         "corrupted" => Damage::Corrupted,
         "missing" => Damage::Missing,
-        other => return Err(format!("unknown damage {other:?}")),
+        other => return Err(ResponseError::Unknown { what: "damage", value: other.to_string() }),
     };
     Ok(QuarantineEntry {
         record: QuarantineRecord {

@@ -14,6 +14,11 @@ pub(crate) struct MailroomHandlers {
     pub(crate) engine: Engine,
 }
 
+/// A request the handler cannot decode, mapped like every other error.
+fn invalid(message: &str) -> Status {
+    to_status(ServiceError::InvalidArgument(message.to_string()))
+}
+
 /// Klärfälle per list call when the caller gives no limit, and the most it may ask for.
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
@@ -29,11 +34,9 @@ impl MailroomService for MailroomHandlers {
         let first = messages
             .message()
             .await?
-            .ok_or_else(|| Status::invalid_argument("empty request stream: send the batch header first"))?;
-        let header = first
-            .header
-            .clone()
-            .ok_or_else(|| Status::invalid_argument("the first message must carry the batch header"))?;
+            .ok_or_else(|| invalid("empty request stream: send the batch header first"))?;
+        let header =
+            first.header.clone().ok_or_else(|| invalid("the first message must carry the batch header"))?;
         let mut upload =
             self.engine.begin_ingest(&principal, convert::new_batch(header)).map_err(to_status)?;
         let mut message = first;
@@ -47,13 +50,11 @@ impl MailroomService for MailroomHandlers {
             }
             message = messages.message().await?.ok_or_else(|| to_status(ServiceError::UploadAborted))?;
             if message.header.is_some() {
-                return Err(Status::invalid_argument("the batch header belongs in the first message only"));
+                return Err(invalid("the batch header belongs in the first message only"));
             }
         }
         if messages.message().await?.is_some() {
-            return Err(Status::invalid_argument(
-                "message after the one with last=true; send `last` only on the final message",
-            ));
+            return Err(to_status(ServiceError::MessageAfterLast));
         }
         let batch = upload.finish().await.map_err(to_status)?;
         Ok(Response::new(pb::IngestResponse {

@@ -8,7 +8,7 @@ use super::pb::{self, records_service_server::RecordsService};
 use super::status::to_status;
 use super::stream::{ResponseStream, UploadMessage, download_stream, feed_upload};
 use crate::records::repo::NewVersion;
-use crate::service::{DocumentHeader, DokumentDetails, Engine, HistoryOf};
+use crate::service::{DocumentHeader, DokumentDetails, Engine, HistoryOf, ServiceError};
 
 pub(crate) struct RecordsHandlers {
     pub(crate) engine: Engine,
@@ -22,9 +22,13 @@ fn non_empty(text: String) -> Option<String> {
     Some(text).filter(|t| !t.trim().is_empty())
 }
 
+/// A request the handler cannot decode, mapped like every other error.
+fn invalid(message: impl Into<String>) -> Status {
+    to_status(ServiceError::InvalidArgument(message.into()))
+}
+
 fn first_message<M>(message: Option<M>, what: &str) -> Result<M, Status> {
-    message
-        .ok_or_else(|| Status::invalid_argument(format!("empty request stream: send a {what} header first")))
+    message.ok_or_else(|| invalid(format!("empty request stream: send a {what} header first")))
 }
 
 impl UploadMessage for pb::AddDocumentRequest {
@@ -49,10 +53,7 @@ impl RecordsService for RecordsHandlers {
         let request = request.into_inner();
         let year = match request.year {
             0 => None,
-            year => Some(
-                u16::try_from(year)
-                    .map_err(|_| Status::invalid_argument("year must be a four-digit year"))?,
-            ),
+            year => Some(u16::try_from(year).map_err(|_| invalid("year must be a four-digit year"))?),
         };
         let akte = self
             .engine
@@ -105,9 +106,7 @@ impl RecordsService for RecordsHandlers {
         let after = match request.page_token.as_str() {
             "" => None,
             token => Some(hex::decode(token).map_err(|_| {
-                Status::invalid_argument(
-                    "invalid page_token: pass next_page_token of the previous response unchanged",
-                )
+                invalid("invalid page_token: pass next_page_token of the previous response unchanged")
             })?),
         };
         let page = self
@@ -147,9 +146,10 @@ impl RecordsService for RecordsHandlers {
         let principal = principal(&request)?;
         let mut messages = request.into_inner();
         let mut first = first_message(messages.message().await?, "DocumentHeader")?;
-        let header = first.header.take().ok_or_else(|| {
-            Status::invalid_argument("the first AddDocumentRequest must carry the DocumentHeader")
-        })?;
+        let header = first
+            .header
+            .take()
+            .ok_or_else(|| invalid("the first AddDocumentRequest must carry the DocumentHeader"))?;
         let eingang = header.eingang.unwrap_or_default();
         let header = DocumentHeader {
             akte: convert::akte_ref(header.akte)?,
@@ -175,9 +175,10 @@ impl RecordsService for RecordsHandlers {
         let principal = principal(&request)?;
         let mut messages = request.into_inner();
         let mut first = first_message(messages.message().await?, "VersionHeader")?;
-        let header = first.header.take().ok_or_else(|| {
-            Status::invalid_argument("the first AddVersionRequest must carry the VersionHeader")
-        })?;
+        let header = first
+            .header
+            .take()
+            .ok_or_else(|| invalid("the first AddVersionRequest must carry the VersionHeader"))?;
         let new = NewVersion {
             dokument_id: header.document_id,
             reason: header.reason,
@@ -227,7 +228,7 @@ impl RecordsService for RecordsHandlers {
         let of = match request.into_inner().of {
             Some(pb::get_history_request::Of::Akte(akte)) => HistoryOf::Akte(convert::akte_ref(Some(akte))?),
             Some(pb::get_history_request::Of::DocumentId(id)) => HistoryOf::Dokument(id),
-            None => return Err(Status::invalid_argument("say whose history: an akte or a document_id")),
+            None => return Err(invalid("say whose history: an akte or a document_id")),
         };
         let entries = self.engine.history(principal, of).await.map_err(to_status)?;
         Ok(Response::new(pb::GetHistoryResponse {

@@ -177,7 +177,7 @@ where
                     response.headers_mut().insert(name, value.clone());
                 }
             }
-            crate::metrics::global().rpc_error(super::status::code_name(status.code()));
+            crate::metrics::global().request_error(super::status::error_code(status.code()));
             response.extensions_mut().insert(status);
             Ok(response)
         })

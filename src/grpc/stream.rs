@@ -35,9 +35,7 @@ pub(crate) async fn feed_upload<M: UploadMessage, T>(
         upload.write(chunk).await.map_err(to_status)?;
     }
     if messages.message().await?.is_some() {
-        return Err(Status::invalid_argument(
-            "message after the one with last=true; send `last` only on the final message",
-        ));
+        return Err(to_status(ServiceError::MessageAfterLast));
     }
     upload.finish().await.map_err(to_status)
 }

@@ -15,6 +15,7 @@ use registratur_scan::pdfa::{self, DocumentInfo, RenditionPage};
 use registratur_scan::read::ReadPage;
 use registratur_storage::{BlobDigest, Store, StoreError};
 
+use super::error::PageAgainError;
 use super::model::{
     Batch, Klaerfall, KlaerfallState, PieceDestination, PieceRecord, StoredPage, Transfervermerk, piece_title,
 };
@@ -33,7 +34,7 @@ use crate::route::resolve::{self, AkteLookup, Decision, KlaerfallReason, ReadCod
 pub enum FilingError {
     /// A page of the piece could not be decoded again: permanent, the batch file is damaged.
     #[error("{0}")]
-    Page(String),
+    Page(PageAgainError),
     /// The PDF/A writer refused the pages: permanent for these pages.
     #[error("PDF/A rendition of piece {piece}: {message}")]
     Rendition { piece: u32, message: String },
@@ -41,8 +42,8 @@ pub enum FilingError {
     #[error("preview: {0}")]
     Preview(String),
     /// The routing decision could not read the records it needs (usually a failing store): retryable.
-    #[error("{0}")]
-    Route(String),
+    #[error(transparent)]
+    Route(RecordsError),
     /// The Akte the piece was routed to is closed (z.d.A.): permanent for this decision; a person
     /// decides where the piece goes ([`commit_or_park`] opens the Klärfall).
     #[error("Akte {0} is closed (z.d.A.); nothing can be added to it or changed")]
@@ -143,7 +144,7 @@ pub struct Router<'a> {
     pub ring: &'a RoutingKeyRing,
     pub format: &'a AktenzeichenFormat,
     pub rules: &'a RoutingRules,
-    pub lookup: &'a dyn AkteLookup,
+    pub lookup: &'a dyn AkteLookup<Error = RecordsError>,
 }
 
 /// Step 2's arguments.
@@ -180,7 +181,7 @@ pub fn decide(input: DecideInput<'_>) -> Result<Decision, FilingError> {
         })
         .collect();
     resolve::decide(router.ring, router.format, router.rules, router.lookup, &codes, &rendered.text)
-        .map_err(|e| FilingError::Route(e.to_string()))
+        .map_err(FilingError::Route)
 }
 
 /// Where committing writes.

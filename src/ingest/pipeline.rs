@@ -27,6 +27,7 @@ use registratur_scan::{Dpi, Page, PixelRect, QuarterTurns};
 use registratur_storage::Store;
 use tokio::sync::broadcast;
 
+use super::error::{BatchFileError, MailroomError, PageAgainError};
 use super::filing::{self, CommitInput, DecideInput, FilingError, PieceToFile, Router, Targets};
 use super::model::{Batch, BatchSummary, FileOutcome, PageRef, PieceDestination, PieceRecord};
 use super::repo::MailroomRepo;
@@ -95,6 +96,8 @@ pub enum MailroomEvent {
 pub enum PipelineError {
     #[error(transparent)]
     Records(#[from] RecordsError),
+    #[error(transparent)]
+    Mailroom(#[from] MailroomError),
     #[error("stopping: the server is shutting down")]
     Stopped,
     #[error("{0}")]
@@ -222,7 +225,7 @@ impl Mailroom {
             .enumerate()
             .map(|(index, file)| {
                 let what = format!("file {} ({:?}) of batch {batch_id}", index + 1, file.content.filename);
-                self.read_file(&file.content, &what)
+                self.read_file(&file.content, &what).map_err(|e| e.to_string())
             })
             .collect();
         let opened: Vec<Result<OpenedFile<'_>, String>> = bytes
@@ -360,18 +363,16 @@ impl Mailroom {
 
     /// A batch file's bytes, verified; damage is registered in the quarantine register. `what` names
     /// the file for the journal.
-    fn read_file(&self, content: &Content, what: &str) -> Result<Vec<u8>, String> {
-        if content.size > self.settings.limits.max_file_bytes {
-            return Err(format!(
-                "the file has {} bytes, more than the limit of {}; split the batch",
-                content.size, self.settings.limits.max_file_bytes
-            ));
+    fn read_file(&self, content: &Content, what: &str) -> Result<Vec<u8>, BatchFileError> {
+        let limit = self.settings.limits.max_file_bytes;
+        if content.size > limit {
+            return Err(BatchFileError::TooLarge { size: content.size, limit });
         }
-        let hash = content.blob_hash().map_err(|e| e.to_string())?;
+        let hash = content.blob_hash()?;
         // The decoders need the whole file: one verified read (damage found at its end is registered
         // too, which a stream read to the end here would not do).
         crate::quarantine::read(&self.store, &hash, super::repo::WORKER_ACTOR, what)
-            .map_err(|e| format!("cannot read the stored file: {e}"))
+            .map_err(BatchFileError::Unreadable)
     }
 
     fn analyse_file(&self, file: u32, opened: &OpenedFile<'_>) -> Result<Vec<(PageScan, PageFacts)>, String> {
@@ -430,7 +431,9 @@ impl Mailroom {
                 let code_regions = facts.get(&at).map_or(&[][..], |f| &f.code_regions[..]);
                 self.reader.read(PageToRead { page: &page, dpi, code_regions })
             }
-            Err(error) => ReadPage { turns: QuarterTurns::NONE, ocr: Err(ReadError::Page(error)) },
+            Err(error) => {
+                ReadPage { turns: QuarterTurns::NONE, ocr: Err(ReadError::Page(error.to_string())) }
+            }
         };
         crate::metrics::global().add_ocr_time(started.elapsed());
         read
@@ -542,17 +545,19 @@ pub(crate) struct RecordsLookup<'a> {
 }
 
 impl AkteLookup for RecordsLookup<'_> {
-    fn by_id(&self, id: u64) -> Result<Option<AkteSummary>, String> {
+    type Error = RecordsError;
+
+    fn by_id(&self, id: u64) -> Result<Option<AkteSummary>, RecordsError> {
         self.find(AkteRef::Id(id))
     }
 
-    fn by_aktenzeichen(&self, aktenzeichen: &str) -> Result<Option<AkteSummary>, String> {
+    fn by_aktenzeichen(&self, aktenzeichen: &str) -> Result<Option<AkteSummary>, RecordsError> {
         self.find(AkteRef::Aktenzeichen(aktenzeichen.to_string()))
     }
 }
 
 impl RecordsLookup<'_> {
-    fn find(&self, akte: AkteRef) -> Result<Option<AkteSummary>, String> {
+    fn find(&self, akte: AkteRef) -> Result<Option<AkteSummary>, RecordsError> {
         match self.records.akte(&akte) {
             Ok(akte) => Ok(Some(AkteSummary {
                 id: akte.id,
@@ -560,18 +565,18 @@ impl RecordsLookup<'_> {
                 aktenzeichen: akte.aktenzeichen,
             })),
             Err(RecordsError::AkteNotFound(_)) => Ok(None),
-            Err(error) => Err(error.to_string()),
+            Err(error) => Err(error),
         }
     }
 }
 
-fn decode_again(opened: &[Result<OpenedFile<'_>, String>], at: PageRef) -> Result<Page, String> {
+fn decode_again(opened: &[Result<OpenedFile<'_>, String>], at: PageRef) -> Result<Page, PageAgainError> {
     let file = opened
         .get(at.file as usize)
-        .ok_or_else(|| format!("file {} is not in the batch", at.file + 1))?
+        .ok_or(PageAgainError::NotInBatch { file: at.file })?
         .as_ref()
-        .map_err(Clone::clone)?;
-    file.page(at.page).map_err(|e| format!("page {}: {e}", at.page + 1))
+        .map_err(|message| PageAgainError::FileUnusable(message.clone()))?;
+    file.page(at.page).map_err(|source| PageAgainError::Page { page: at.page, source })
 }
 
 fn symbology_name(symbology: Symbology) -> &'static str {

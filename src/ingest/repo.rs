@@ -8,6 +8,7 @@ use registratur_storage::meta::{Cf, Txn};
 use registratur_storage::table::{IdPair, Marker, Table};
 use registratur_storage::{BlobDigest, Store};
 
+use super::error::MailroomError;
 use super::model::{
     Batch, BatchFile, BatchHeader, BatchState, BatchSummary, Klaerfall, KlaerfallState, PieceRecord,
     piece_title,
@@ -121,8 +122,9 @@ impl MailroomRepo {
         Ok(batch)
     }
 
-    pub fn batch(&self, id: u64) -> Result<Batch, RecordsError> {
-        BATCHES.get(self.store.meta(), &id)?.ok_or(RecordsError::BatchNotFound(id))
+    pub fn batch(&self, id: u64) -> Result<Batch, MailroomError> {
+        let batch = BATCHES.get(self.store.meta(), &id).map_err(RecordsError::from)?;
+        batch.ok_or(MailroomError::BatchNotFound(id))
     }
 
     /// Calls `visit` with every batch, in id order: a walk over all of them (the quarantine listing
@@ -291,12 +293,13 @@ impl MailroomRepo {
         Ok(())
     }
 
-    pub fn klaerfall(&self, id: u64) -> Result<Klaerfall, RecordsError> {
-        KLAERFAELLE.get(self.store.meta(), &id)?.ok_or(RecordsError::KlaerfallNotFound(id))
+    pub fn klaerfall(&self, id: u64) -> Result<Klaerfall, MailroomError> {
+        let klaerfall = KLAERFAELLE.get(self.store.meta(), &id).map_err(RecordsError::from)?;
+        klaerfall.ok_or(MailroomError::KlaerfallNotFound(id))
     }
 
     /// Klärfälle, newest first; only open ones unless `include_resolved`.
-    pub fn klaerfaelle(&self, include_resolved: bool, limit: usize) -> Result<Vec<Klaerfall>, RecordsError> {
+    pub fn klaerfaelle(&self, include_resolved: bool, limit: usize) -> Result<Vec<Klaerfall>, MailroomError> {
         let ids = if include_resolved {
             KLAERFAELLE.scan(self.store.meta(), b"")?.into_iter().map(|(id, _)| id).collect()
         } else {
@@ -315,11 +318,13 @@ impl MailroomRepo {
         akte: &AkteRef,
         title: &str,
         note: &str,
-    ) -> Result<(Klaerfall, Dokument), RecordsError> {
-        let (klaerfall, bytes) =
-            KLAERFAELLE.get_with_bytes(self.store.meta(), &id)?.ok_or(RecordsError::KlaerfallNotFound(id))?;
+    ) -> Result<(Klaerfall, Dokument), MailroomError> {
+        let (klaerfall, bytes) = KLAERFAELLE
+            .get_with_bytes(self.store.meta(), &id)
+            .map_err(RecordsError::from)?
+            .ok_or(MailroomError::KlaerfallNotFound(id))?;
         if let KlaerfallState::Resolved { aktenzeichen, .. } = &klaerfall.state {
-            return Err(RecordsError::KlaerfallResolved { id, aktenzeichen: aktenzeichen.clone() });
+            return Err(MailroomError::KlaerfallResolved { id, aktenzeichen: aktenzeichen.clone() });
         }
         let note = check_text("note", note, false, MAX_TEXT_CHARS)
             .map_err(|problem| RecordsError::Invalid(problem.to_string()))?;

@@ -58,12 +58,6 @@ pub enum RecordsError {
         "Dokument {dokument} moved on to Version {current} while Version {expected} was being derived; run again"
     )]
     StaleVersion { dokument: u64, expected: u32, current: u32 },
-    #[error("batch {0} not found; list batches with `registratur batch list`")]
-    BatchNotFound(u64),
-    #[error("Klärfall {0} not found; list open ones with `registratur klaerfall list`")]
-    KlaerfallNotFound(u64),
-    #[error("Klärfall {id} is already resolved: filed in Akte {aktenzeichen}")]
-    KlaerfallResolved { id: u64, aktenzeichen: String },
     #[error("stored record {key} is unreadable: {reason}")]
     Undecodable { key: String, reason: String },
     #[error(transparent)]

@@ -270,7 +270,7 @@ impl RoutingKeyRing {
     pub fn load_or_create(path: &Path) -> Result<Self, RoutingCodeError> {
         match read_key_file(path) {
             Err(KeyFileReadError::NotFound) => {}
-            Err(KeyFileReadError::Other(message)) => return Err(key_file_error(path, message)),
+            Err(error) => return Err(key_file_error(path, error.to_string())),
             Ok(ring) => return Ok(ring),
         }
         let ring = Self::new(RoutingKey::generate(FIRST_KEY_ID)?);
@@ -324,21 +324,22 @@ impl RoutingKeyRing {
         text
     }
 
-    fn from_key_file_text(text: &str) -> Result<Self, String> {
+    fn from_key_file_text(text: &str) -> Result<Self, KeyFileTextError> {
         let mut lines = text.lines().filter(|line| !line.trim().is_empty());
         if lines.next() != Some(KEY_FILE_MAGIC) {
-            return Err(format!("the first line must be {KEY_FILE_MAGIC:?}"));
+            return Err(KeyFileTextError::NoMagicLine);
         }
         let mut keys = Vec::new();
         for (index, line) in lines.enumerate() {
-            let key = parse_key_line(line).map_err(|reason| format!("key line {}: {reason}", index + 1))?;
+            let key = parse_key_line(line)
+                .map_err(|problem| KeyFileTextError::BadKeyLine { line: index + 1, problem })?;
             if keys.iter().any(|known: &RoutingKey| known.id == key.id) {
-                return Err(format!("key id {} appears twice; give every key its own id", key.id));
+                return Err(KeyFileTextError::DuplicateKeyId(key.id));
             }
             keys.push(key);
         }
         let mut keys = keys.into_iter();
-        let current = keys.next().ok_or("the file holds no key; expected a line `<id> <64 hex digits>`")?;
+        let current = keys.next().ok_or(KeyFileTextError::NoKey)?;
         Ok(Self { current, older: keys.collect() })
     }
 }
@@ -380,16 +381,43 @@ fn routing_code_version(payload: &str) -> Option<&str> {
     ((1..=MAX_VERSION_DIGITS).contains(&digits) && followed_by_colon).then(|| &rest[..digits])
 }
 
-fn parse_key_line(line: &str) -> Result<RoutingKey, String> {
-    let (id, secret_hex) =
-        line.trim().split_once(' ').ok_or("expected `<id> <64 hex digits>`, separated by one space")?;
+/// What is wrong with the text of a routing key file; the engine names the file in front
+/// ([`RoutingCodeError::KeyFile`]).
+#[derive(Debug, thiserror::Error)]
+enum KeyFileTextError {
+    #[error("the first line must be {:?}", KEY_FILE_MAGIC)]
+    NoMagicLine,
+    /// `line` counts the key lines from 1, blank lines and the first line not counted.
+    #[error("key line {line}: {problem}")]
+    BadKeyLine { line: usize, problem: KeyLineError },
+    #[error("key id {0} appears twice; give every key its own id")]
+    DuplicateKeyId(char),
+    #[error("the file holds no key; expected a line `<id> <64 hex digits>`")]
+    NoKey,
+}
+
+/// What is wrong with one key line of a routing key file.
+#[derive(Debug, thiserror::Error)]
+enum KeyLineError {
+    #[error("expected `<id> <64 hex digits>`, separated by one space")]
+    NoSeparator,
+    #[error("the key id must be one character of 0-9 or A-Z")]
+    IdNotOneCharacter,
+    #[error("the secret must be 64 hex digits")]
+    SecretNotHex,
+    #[error(transparent)]
+    Key(RoutingCodeError),
+}
+
+fn parse_key_line(line: &str) -> Result<RoutingKey, KeyLineError> {
+    let (id, secret_hex) = line.trim().split_once(' ').ok_or(KeyLineError::NoSeparator)?;
     let mut id_chars = id.chars();
     let (Some(id), None) = (id_chars.next(), id_chars.next()) else {
-        return Err("the key id must be one character of 0-9 or A-Z".to_string());
+        return Err(KeyLineError::IdNotOneCharacter);
     };
     let mut secret = [0u8; 32];
-    hex::decode_to_slice(secret_hex, &mut secret).map_err(|_| "the secret must be 64 hex digits")?;
-    RoutingKey::from_bytes(id, secret).map_err(|error| error.to_string())
+    hex::decode_to_slice(secret_hex, &mut secret).map_err(|_| KeyLineError::SecretNotHex)?;
+    RoutingKey::from_bytes(id, secret).map_err(KeyLineError::Key)
 }
 
 fn key_file_error(path: &Path, message: String) -> RoutingCodeError {
@@ -399,6 +427,7 @@ fn key_file_error(path: &Path, message: String) -> RoutingCodeError {
 enum KeyFileReadError {
     NotFound,
     Other(String),
+    Text(KeyFileTextError),
 }
 
 impl fmt::Display for KeyFileReadError {
@@ -408,6 +437,7 @@ impl fmt::Display for KeyFileReadError {
                 f.write_str("it does not exist; start the engine once to create it")
             }
             KeyFileReadError::Other(message) => f.write_str(message),
+            KeyFileReadError::Text(error) => error.fmt(f),
         }
     }
 }
@@ -435,7 +465,7 @@ fn read_key_file(path: &Path) -> Result<RoutingKeyRing, KeyFileReadError> {
     let mut text = String::new();
     file.read_to_string(&mut text)
         .map_err(|error| KeyFileReadError::Other(format!("cannot read it: {error}")))?;
-    RoutingKeyRing::from_key_file_text(&text).map_err(KeyFileReadError::Other)
+    RoutingKeyRing::from_key_file_text(&text).map_err(KeyFileReadError::Text)
 }
 
 /// How [`write_private_file`] puts the finished file in place.

@@ -28,10 +28,14 @@ pub struct AkteSummary {
 }
 
 /// Looks Akten up for the decision; the mailroom answers from the records store, tests from a list.
+/// An Akte that does not exist is `Ok(None)`; `Err` is a lookup that failed (a failing store), which
+/// [`decide`] returns as it is.
 pub trait AkteLookup {
-    fn by_id(&self, id: u64) -> Result<Option<AkteSummary>, String>;
+    /// Why a lookup failed; routing only passes it on, so it stays the lookup's own type.
+    type Error: std::error::Error;
+    fn by_id(&self, id: u64) -> Result<Option<AkteSummary>, Self::Error>;
     /// `aktenzeichen` is in canonical form.
-    fn by_aktenzeichen(&self, aktenzeichen: &str) -> Result<Option<AkteSummary>, String>;
+    fn by_aktenzeichen(&self, aktenzeichen: &str) -> Result<Option<AkteSummary>, Self::Error>;
 }
 
 /// Installation settings for routing.
@@ -124,14 +128,14 @@ enum CodeFinding {
 
 /// Decides where a piece goes. `lookup` errors (a failing store) are returned, not turned into a
 /// Klärfall, so that the piece is retried rather than parked.
-pub fn decide(
+pub fn decide<L: AkteLookup + ?Sized>(
     ring: &RoutingKeyRing,
     format: &AktenzeichenFormat,
     rules: &RoutingRules,
-    lookup: &dyn AkteLookup,
+    lookup: &L,
     codes: &[ReadCode],
     ocr_text: &str,
-) -> Result<Decision, String> {
+) -> Result<Decision, L::Error> {
     let mut evidence = Vec::new();
     let mut targets: Vec<(AkteSummary, RouteMethod)> = Vec::new();
     let mut problems: Vec<(KlaerfallReason, String)> = Vec::new();
@@ -181,13 +185,13 @@ pub fn decide(
 /// What the text says against a code's Akte: each existing Akte the text names (after a label such as
 /// "Ihr Zeichen") that is not the one the code names. The code still decides; these are notes for
 /// quality control, because a person should check that the sender answered the right letter.
-fn text_conflicts(
+fn text_conflicts<L: AkteLookup + ?Sized>(
     format: &AktenzeichenFormat,
-    lookup: &dyn AkteLookup,
+    lookup: &L,
     ocr_text: &str,
     target: &AkteSummary,
     method: RouteMethod,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, L::Error> {
     let mut conflicts = Vec::new();
     let mut named: Vec<u64> = Vec::new();
     for candidate in text::candidates(ocr_text, format) {
@@ -208,12 +212,12 @@ fn text_conflicts(
     Ok(conflicts)
 }
 
-fn text_decision(
+fn text_decision<L: AkteLookup + ?Sized>(
     format: &AktenzeichenFormat,
-    lookup: &dyn AkteLookup,
+    lookup: &L,
     ocr_text: &str,
     mut evidence: Evidence,
-) -> Result<Decision, String> {
+) -> Result<Decision, L::Error> {
     let candidates = text::candidates(ocr_text, format);
     if candidates.is_empty() {
         return Ok(no_code(evidence, "no routing code and no Aktenzeichen after a label in the text"));
@@ -277,13 +281,13 @@ fn file_if_open(akte: AkteSummary, method: RouteMethod, evidence: Evidence) -> D
 }
 
 /// What one code says, or `None` for a payload that is not about routing at all.
-fn examine_code(
+fn examine_code<L: AkteLookup + ?Sized>(
     ring: &RoutingKeyRing,
     format: &AktenzeichenFormat,
     rules: &RoutingRules,
-    lookup: &dyn AkteLookup,
+    lookup: &L,
     payload: &str,
-) -> Result<Option<CodeFinding>, String> {
+) -> Result<Option<CodeFinding>, L::Error> {
     let problem = |reason, detail: String| Ok(Some(CodeFinding::Problem { reason, detail }));
     match code::verify(ring, payload) {
         Ok(verified) => {
@@ -382,10 +386,11 @@ mod tests {
     struct Akten(Vec<AkteSummary>);
 
     impl AkteLookup for Akten {
-        fn by_id(&self, id: u64) -> Result<Option<AkteSummary>, String> {
+        type Error = std::convert::Infallible;
+        fn by_id(&self, id: u64) -> Result<Option<AkteSummary>, Self::Error> {
             Ok(self.0.iter().find(|a| a.id == id).cloned())
         }
-        fn by_aktenzeichen(&self, aktenzeichen: &str) -> Result<Option<AkteSummary>, String> {
+        fn by_aktenzeichen(&self, aktenzeichen: &str) -> Result<Option<AkteSummary>, Self::Error> {
             Ok(self.0.iter().find(|a| a.aktenzeichen == aktenzeichen).cloned())
         }
     }

@@ -68,6 +68,17 @@ pub struct Cursor {
     pub pin: u64,
 }
 
+/// Why a cursor a client sent cannot be used; each says what to do instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CursorError {
+    #[error("the cursor is not one this server handed out; start again without a cursor")]
+    Foreign,
+    #[error("the cursor is too short; pass next_cursor unchanged")]
+    TooShort,
+    #[error("the cursor belongs to another sort order; keep the order while paging")]
+    OtherOrder,
+}
+
 /// Version 1 had no pin; version 2 adds it. Both are read.
 const CURSOR_VERSION: u8 = 2;
 const CURSOR_V1: u8 = 1;
@@ -82,22 +93,20 @@ impl Cursor {
     }
 
     /// Reads a cursor made for `order`; the error says what is wrong with it.
-    pub fn decode(text: &str, order: SortOrder) -> Result<Cursor, String> {
-        let foreign =
-            || "the cursor is not one this server handed out; start again without a cursor".to_string();
-        let bytes = BASE64URL_NOPAD.decode(text.as_bytes()).map_err(|_| foreign())?;
+    pub fn decode(text: &str, order: SortOrder) -> Result<Cursor, CursorError> {
+        let bytes = BASE64URL_NOPAD.decode(text.as_bytes()).map_err(|_| CursorError::Foreign)?;
         let [version, tag, rest @ ..] = bytes.as_slice() else {
-            return Err("the cursor is too short; pass next_cursor unchanged".into());
+            return Err(CursorError::TooShort);
         };
         let (key, pin) = match (*version, rest.len()) {
             (CURSOR_V1, 16) => (rest, 0),
             (CURSOR_VERSION, 24) => {
                 (&rest[..16], u64::from_be_bytes(rest[16..].try_into().expect("8 bytes")))
             }
-            _ => return Err(foreign()),
+            _ => return Err(CursorError::Foreign),
         };
         if *tag != order.tag() {
-            return Err("the cursor belongs to another sort order; keep the order while paging".into());
+            return Err(CursorError::OtherOrder);
         }
         let primary = i64::from_be_bytes(key[..8].try_into().expect("8 bytes"));
         let secondary = u64::from_be_bytes(key[8..].try_into().expect("8 bytes"));
@@ -235,8 +244,12 @@ mod tests {
         v1.extend_from_slice(&(-5i64).to_be_bytes());
         v1.extend_from_slice(&42u64.to_be_bytes());
         assert_eq!(Cursor::decode(&BASE64URL_NOPAD.encode(&v1), SortOrder::NewestFirst), Ok(cursor));
-        assert!(Cursor::decode(&text, SortOrder::Relevance).unwrap_err().contains("sort order"));
-        assert!(Cursor::decode("not a cursor!", SortOrder::Relevance).is_err());
-        assert!(Cursor::decode("AQE", SortOrder::Relevance).is_err());
+        let other_order = Cursor::decode(&text, SortOrder::Relevance).unwrap_err();
+        assert_eq!(other_order, CursorError::OtherOrder);
+        assert!(other_order.to_string().contains("sort order"));
+        assert_eq!(Cursor::decode("not a cursor!", SortOrder::Relevance), Err(CursorError::Foreign));
+        // A version and an order without a key.
+        assert_eq!(Cursor::decode("AQE", SortOrder::Relevance), Err(CursorError::Foreign));
+        assert_eq!(Cursor::decode("AQ", SortOrder::Relevance), Err(CursorError::TooShort));
     }
 }

@@ -33,7 +33,7 @@ pub enum SearchError {
     #[error("the query cannot be read {0}")]
     BadQuery(query::QueryError),
     #[error("{0}")]
-    BadCursor(String),
+    BadCursor(collector::CursorError),
     #[error(
         "the cursor has expired (a relevance cursor lasts {minutes} minutes after its last use, or less \
          when very many searches page at once); search again without a cursor"
@@ -48,7 +48,7 @@ pub enum SearchError {
     #[error("a reindex is already running; wait for it to finish")]
     RebuildRunning,
     #[error("the search index is damaged: {0}; rebuild it with `registratur reindex`")]
-    Corrupt(String),
+    Corrupt(schema::IndexDocumentError),
     #[error("search index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("search index: {context}: {source}")]

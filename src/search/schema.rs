@@ -134,17 +134,17 @@ impl Fields {
     }
 
     /// Reads back what [`document`](Self::document) stored (the body included).
-    pub fn read(&self, doc: &TantivyDocument) -> Result<IndexedDokument, String> {
+    pub fn read(&self, doc: &TantivyDocument) -> Result<IndexedDokument, IndexDocumentError> {
         let text = |field: Field| -> String {
             doc.get_first(field).and_then(|value| value.as_str()).unwrap_or_default().to_string()
         };
         let number = |field: Field| doc.get_first(field).and_then(|value| value.as_u64());
         let day = match doc.get_first(self.date).map(OwnedValue::from) {
             Some(OwnedValue::I64(day)) => day,
-            _ => return Err("the index document has no date".into()),
+            _ => return Err(IndexDocumentError::NoDate),
         };
         Ok(IndexedDokument {
-            dokument_id: number(self.id).ok_or("the index document has no id")?,
+            dokument_id: number(self.id).ok_or(IndexDocumentError::NoId)?,
             akte_id: number(self.akte_id).unwrap_or_default(),
             aktenzeichen: text(self.aktenzeichen),
             unit: text(self.unit),
@@ -152,13 +152,25 @@ impl Fields {
             sender: text(self.sender),
             fremdes_geschaeftszeichen: text(self.zeichen),
             body: text(self.body),
-            posteingangsdatum: date_of_day(day).ok_or_else(|| format!("day {day} is out of range"))?,
+            posteingangsdatum: date_of_day(day).ok_or(IndexDocumentError::DayOutOfRange(day))?,
             channel: text(self.channel),
             media_type: text(self.media_type),
             akte_open: text(self.akte_state) == AKTE_OPEN,
             version: number(self.version).and_then(|v| u32::try_from(v).ok()).unwrap_or_default(),
         })
     }
+}
+
+/// What is missing from, or wrong in, a stored index document: the index is damaged (the caller
+/// says to rebuild it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IndexDocumentError {
+    #[error("the index document has no date")]
+    NoDate,
+    #[error("the index document has no id")]
+    NoId,
+    #[error("day {0} is out of range")]
+    DayOutOfRange(i64),
 }
 
 /// The essence of a media type (RFC 9110 §8.3.1): `type/subtype`, without parameters, in lower case.

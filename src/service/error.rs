@@ -1,10 +1,13 @@
 //! `ServiceError`: the one error type of the service layer, and the small `ErrorCode` it maps to.
 //!
-//! The gRPC adapter turns an [`ErrorCode`] into a gRPC status code in exactly one function
-//! (`grpc::status`); nothing else in the service knows about gRPC.
+//! [`ErrorCode`] is the one table every transport reads: its stable name (the `code` of an HTTP error
+//! body and the label of the error metric) and its HTTP status live here, as plain values; the gRPC
+//! adapter turns it into a gRPC status code in exactly one function (`grpc::status`). Nothing else in
+//! the service knows about gRPC or HTTP.
 
 use registratur_storage::{BlobError, BlobHash, MetaError, StoreError};
 
+use crate::ingest::error::MailroomError;
 use crate::quarantine::{Damage, ReadError};
 use crate::records::repo::RecordsError;
 use crate::route::code::RoutingCodeError;
@@ -16,16 +19,68 @@ pub enum ErrorCode {
     Unauthenticated,
     PermissionDenied,
     InvalidArgument,
-    AlreadyExists,
     NotFound,
+    AlreadyExists,
     FailedPrecondition,
     /// A concurrent change won; retrying may succeed.
     Aborted,
     ResourceExhausted,
+    Unavailable,
     /// Stored bytes are damaged.
     DataLoss,
-    Unavailable,
     Internal,
+}
+
+impl ErrorCode {
+    /// Every code, in the order the error metric lists them.
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::PermissionDenied,
+        ErrorCode::InvalidArgument,
+        ErrorCode::NotFound,
+        ErrorCode::AlreadyExists,
+        ErrorCode::FailedPrecondition,
+        ErrorCode::Aborted,
+        ErrorCode::ResourceExhausted,
+        ErrorCode::Unavailable,
+        ErrorCode::DataLoss,
+        ErrorCode::Internal,
+    ];
+
+    /// The stable lowercase name: the `code` field of an HTTP error body and the `code` label of
+    /// `registratur_rpc_errors_total`. It is the gRPC code's name in snake case, so a client reads the
+    /// same word whichever transport it uses. Clients and dashboards match on it: never rename one.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::PermissionDenied => "permission_denied",
+            ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::FailedPrecondition => "failed_precondition",
+            ErrorCode::Aborted => "aborted",
+            ErrorCode::ResourceExhausted => "resource_exhausted",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::DataLoss => "data_loss",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status number of an error with this code, as `google.rpc.Code` documents the mapping
+    /// (and grpc-gateway applies it): a precondition that does not hold is 400 like a bad argument,
+    /// a lost race is 409, "too much for now" is 429. The `name` in the body tells those apart.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidArgument | ErrorCode::FailedPrecondition => 400,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::PermissionDenied => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::AlreadyExists | ErrorCode::Aborted => 409,
+            ErrorCode::ResourceExhausted => 429,
+            ErrorCode::DataLoss | ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +93,8 @@ pub enum ServiceError {
     InvalidArgument(String),
     #[error(transparent)]
     Records(#[from] RecordsError),
+    #[error(transparent)]
+    Mailroom(#[from] MailroomError),
     #[error(transparent)]
     RoutingCode(#[from] RoutingCodeError),
     #[error("{0}")]
@@ -56,6 +113,9 @@ pub enum ServiceError {
     Damaged { what: String, hash: BlobHash, damage: Damage },
     #[error("the upload ended before its final message (last=true); nothing was stored, send it again")]
     UploadAborted,
+    /// A client stream went on after the message marked `last`.
+    #[error("message after the one with last=true; send `last` only on the final message")]
+    MessageAfterLast,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -75,30 +135,17 @@ impl ServiceError {
             ServiceError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             ServiceError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             ServiceError::InvalidArgument(_) => ErrorCode::InvalidArgument,
-            ServiceError::Records(error) => match error {
-                RecordsError::NoAktenplan
-                | RecordsError::AkteClosed(_)
-                | RecordsError::KlaerfallResolved { .. } => ErrorCode::FailedPrecondition,
-                RecordsError::UnknownUnit(_)
-                | RecordsError::InvalidAktenzeichen(_)
-                | RecordsError::InvalidAktenplan(_)
-                | RecordsError::Invalid(_) => ErrorCode::InvalidArgument,
-                RecordsError::AkteNotFound(_)
-                | RecordsError::VorgangNotFound { .. }
-                | RecordsError::DokumentNotFound(_)
-                | RecordsError::VersionNotFound { .. }
-                | RecordsError::RenditionNotFound { .. }
-                | RecordsError::BatchNotFound(_)
-                | RecordsError::KlaerfallNotFound(_) => ErrorCode::NotFound,
-                RecordsError::AktenzeichenTaken { .. } => ErrorCode::AlreadyExists,
-                RecordsError::Contention(_) | RecordsError::StaleVersion { .. } => ErrorCode::Aborted,
-                RecordsError::Undecodable { .. } => ErrorCode::Internal,
-                RecordsError::Store(error) => store_code(error),
+            ServiceError::Records(error) => records_code(error),
+            ServiceError::Mailroom(error) => match error {
+                MailroomError::BatchNotFound(_) | MailroomError::KlaerfallNotFound(_) => ErrorCode::NotFound,
+                MailroomError::KlaerfallResolved { .. } => ErrorCode::FailedPrecondition,
+                MailroomError::Records(error) => records_code(error),
             },
             ServiceError::NotFound(_) => ErrorCode::NotFound,
             ServiceError::TooLarge { .. } | ServiceError::Busy(_) => ErrorCode::ResourceExhausted,
             ServiceError::Corrupted { .. } | ServiceError::Damaged { .. } => ErrorCode::DataLoss,
             ServiceError::UploadAborted => ErrorCode::Aborted,
+            ServiceError::MessageAfterLast => ErrorCode::InvalidArgument,
             ServiceError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             ServiceError::Unavailable(_) => ErrorCode::Unavailable,
             ServiceError::Internal(_) => ErrorCode::Internal,
@@ -119,6 +166,18 @@ impl ServiceError {
 }
 
 impl ServiceError {
+    /// Counts this error in the error metric under its code and logs what only an operator can fix
+    /// (internal errors and data loss; the caller's own mistakes are not logged). Every transport
+    /// calls it exactly once per failed request, just before it answers.
+    pub fn count_and_log(&self) -> ErrorCode {
+        let code = self.code();
+        crate::metrics::global().request_error(Some(code));
+        if matches!(code, ErrorCode::Internal | ErrorCode::DataLoss) {
+            tracing::error!(error = %self, "request failed");
+        }
+        code
+    }
+
     /// The error of a failed read of recorded bytes; `what` names where they belong
     /// ("Dokument 5 Version 1 (original antrag.pdf)").
     pub(crate) fn unreadable(error: ReadError, what: &str) -> Self {
@@ -136,6 +195,25 @@ fn lost(damage: Damage) -> &'static str {
     match damage {
         Damage::Corrupted => "were found corrupted and are quarantined",
         Damage::Missing => "are missing from the blob store",
+    }
+}
+
+fn records_code(error: &RecordsError) -> ErrorCode {
+    match error {
+        RecordsError::NoAktenplan | RecordsError::AkteClosed(_) => ErrorCode::FailedPrecondition,
+        RecordsError::UnknownUnit(_)
+        | RecordsError::InvalidAktenzeichen(_)
+        | RecordsError::InvalidAktenplan(_)
+        | RecordsError::Invalid(_) => ErrorCode::InvalidArgument,
+        RecordsError::AkteNotFound(_)
+        | RecordsError::VorgangNotFound { .. }
+        | RecordsError::DokumentNotFound(_)
+        | RecordsError::VersionNotFound { .. }
+        | RecordsError::RenditionNotFound { .. } => ErrorCode::NotFound,
+        RecordsError::AktenzeichenTaken { .. } => ErrorCode::AlreadyExists,
+        RecordsError::Contention(_) | RecordsError::StaleVersion { .. } => ErrorCode::Aborted,
+        RecordsError::Undecodable { .. } => ErrorCode::Internal,
+        RecordsError::Store(error) => store_code(error),
     }
 }
 
@@ -194,5 +272,31 @@ impl From<SearchError> for ServiceError {
                 ServiceError::Internal(error.to_string())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_has_its_own_name_and_an_http_status_of_its_kind() {
+        let names: std::collections::BTreeSet<&str> = ErrorCode::ALL.iter().map(|code| code.name()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len(), "two codes share a name: {names:?}");
+        for code in ErrorCode::ALL {
+            let name = code.name();
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{name}");
+            // What the server cannot help is 5xx (a client may retry or report it); the rest is the
+            // caller's to fix, 4xx.
+            let server_side =
+                matches!(code, ErrorCode::Internal | ErrorCode::DataLoss | ErrorCode::Unavailable);
+            let status = code.http_status();
+            assert_eq!((500..600).contains(&status), server_side, "{name}: {status}");
+            assert_eq!((400..500).contains(&status), !server_side, "{name}: {status}");
+        }
+        assert_eq!(ErrorCode::NotFound.http_status(), 404);
+        assert_eq!(ErrorCode::Unauthenticated.http_status(), 401);
+        assert_eq!(ErrorCode::PermissionDenied.http_status(), 403);
+        assert_eq!(ErrorCode::Unavailable.http_status(), 503);
     }
 }
