@@ -835,3 +835,36 @@ pub(crate) fn quarantined_blob_from_pb(
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_that_breaks_the_protocol_says_which_field() {
+        let akte = pb::Akte {
+            aktenplan_key: "32".into(),
+            state: "archived".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            ..Default::default()
+        };
+        let error = akte_from_pb(akte.clone()).unwrap_err();
+        assert_eq!(error.to_string(), "unknown Akte state \"archived\"");
+        let closed = pb::Akte { state: "closed".into(), closed_at: "yesterday".into(), ..akte };
+        let error = akte_from_pb(closed).unwrap_err();
+        assert!(matches!(error, ResponseError::Time { field: "closed_at", .. }), "{error}");
+        assert!(error.to_string().starts_with("closed_at: "), "{error}");
+
+        let document = pb::Document { eingang: None, ..Default::default() };
+        assert_eq!(document_from_pb(document).unwrap_err().to_string(), "missing eingang");
+        let eingang = pb::Eingang {
+            posteingangsdatum: "2026-13-01".into(),
+            channel: "paper_scan".into(),
+            received_at: "2026-01-01T00:00:00Z".into(),
+            ..Default::default()
+        };
+        let document = pb::Document { eingang: Some(eingang), ..Default::default() };
+        let error = document_from_pb(document).unwrap_err();
+        assert!(error.to_string().starts_with("posteingangsdatum \"2026-13-01\": "), "{error}");
+    }
+}

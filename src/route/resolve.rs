@@ -432,6 +432,39 @@ mod tests {
         }
     }
 
+    /// A store that fails every lookup.
+    struct Failing;
+
+    #[derive(Debug, PartialEq, thiserror::Error)]
+    #[error("the store is unavailable")]
+    struct StoreDown;
+
+    impl AkteLookup for Failing {
+        type Error = StoreDown;
+        fn by_id(&self, _: u64) -> Result<Option<AkteSummary>, StoreDown> {
+            Err(StoreDown)
+        }
+        fn by_aktenzeichen(&self, _: &str) -> Result<Option<AkteSummary>, StoreDown> {
+            Err(StoreDown)
+        }
+    }
+
+    #[test]
+    fn a_failed_lookup_is_returned_as_it_is_never_parked_as_a_klaerfall() {
+        let (ring, _) = setup();
+        let code = issue(ring.current(), 2, "32.10-2/2024").unwrap();
+        let format = AktenzeichenFormat::default();
+        let rules = RoutingRules::default();
+        // By a routing code, by a plain code, and by the text.
+        for (codes, text) in [
+            (vec![qr(&code)], ""),
+            (vec![qr("AZ:32.10-2/2024")], ""),
+            (Vec::new(), "Ihr Zeichen: 32.10-1/2024"),
+        ] {
+            assert_eq!(decide(&ring, &format, &rules, &Failing, &codes, text), Err(StoreDown), "{text}");
+        }
+    }
+
     #[test]
     fn a_verified_routing_code_files_to_its_akte() {
         let (ring, _) = setup();

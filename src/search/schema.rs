@@ -232,6 +232,21 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_index_document_names_what_is_missing() {
+        let (_, fields) = Fields::schema();
+        let mut no_id = TantivyDocument::default();
+        no_id.add_i64(fields.date, 0);
+        assert_eq!(fields.read(&no_id), Err(IndexDocumentError::NoId));
+        let mut no_date = TantivyDocument::default();
+        no_date.add_u64(fields.id, 7);
+        assert_eq!(fields.read(&no_date), Err(IndexDocumentError::NoDate));
+        let mut far_future = no_date.clone();
+        far_future.add_i64(fields.date, i64::MAX);
+        assert_eq!(fields.read(&far_future), Err(IndexDocumentError::DayOutOfRange(i64::MAX)));
+        assert_eq!(IndexDocumentError::NoId.to_string(), "the index document has no id");
+    }
+
+    #[test]
     fn day_numbers_round_trip() {
         let date = NaiveDate::from_ymd_opt(2015, 1, 1).unwrap();
         assert_eq!(day_number(EPOCH), 0);

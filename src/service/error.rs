@@ -299,4 +299,35 @@ mod tests {
         assert_eq!(ErrorCode::PermissionDenied.http_status(), 403);
         assert_eq!(ErrorCode::Unavailable.http_status(), 503);
     }
+
+    #[test]
+    fn mailroom_errors_keep_their_codes_and_messages_outside_the_records_layer() {
+        let cases = [
+            (
+                MailroomError::BatchNotFound(4),
+                ErrorCode::NotFound,
+                "batch 4 not found; list batches with `registratur batch list`",
+            ),
+            (
+                MailroomError::KlaerfallNotFound(9),
+                ErrorCode::NotFound,
+                "Klärfall 9 not found; list open ones with `registratur klaerfall list`",
+            ),
+            (
+                MailroomError::KlaerfallResolved { id: 9, aktenzeichen: "32-1/2026".into() },
+                ErrorCode::FailedPrecondition,
+                "Klärfall 9 is already resolved: filed in Akte 32-1/2026",
+            ),
+            (
+                MailroomError::Records(RecordsError::AkteClosed("32-1/2026".into())),
+                ErrorCode::FailedPrecondition,
+                "Akte 32-1/2026 is closed (z.d.A.); nothing can be added to it or changed",
+            ),
+        ];
+        for (error, code, message) in cases {
+            let error = ServiceError::from(error);
+            assert_eq!(error.code(), code, "{error}");
+            assert_eq!(error.to_string(), message);
+        }
+    }
 }
