@@ -204,7 +204,7 @@ pub enum ClientError {
     InvalidResponse(String),
     /// A message that does not decode into domain types.
     #[error("the server sent an invalid response: {0}")]
-    Undecodable(#[from] ResponseError),
+    Undecodable(ResponseError),
     #[error("invalid token: {0}")]
     InvalidToken(String),
 }
@@ -222,16 +222,26 @@ impl From<tonic::Status> for ClientError {
 pub enum ResponseError {
     #[error("missing {0}")]
     Missing(&'static str),
-    #[error("{field}: {source}")]
-    Time { field: &'static str, source: chrono::ParseError },
-    #[error("{field} {text:?}: {source}")]
-    Date { field: &'static str, text: String, source: chrono::ParseError },
+    // The parse errors are part of the message and deliberately not a `source`, so that a caller
+    // printing the error chain (`{:#}`) does not repeat them.
+    #[error("{field}: {error}")]
+    Time { field: &'static str, error: chrono::ParseError },
+    #[error("{field} {text:?}: {error}")]
+    Date { field: &'static str, text: String, error: chrono::ParseError },
     #[error("unknown {what} {value:?}")]
     Unknown { what: &'static str, value: String },
     #[error(transparent)]
     AktenplanKey(#[from] crate::records::aktenzeichen::AktenzeichenError),
     #[error(transparent)]
     Hash(#[from] registratur_storage::hash::ParseHashError),
+}
+
+// By hand rather than `#[from]`, which would also make the `ResponseError` the `source` and print
+// it twice in an error chain.
+impl From<ResponseError> for ClientError {
+    fn from(error: ResponseError) -> Self {
+        ClientError::Undecodable(error)
+    }
 }
 
 /// Where and how to connect.

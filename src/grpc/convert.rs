@@ -121,14 +121,14 @@ pub(crate) fn history_entry(item: &HistoryItem) -> pb::HistoryEntry {
 fn parse_time(text: &str, field: &'static str) -> Result<DateTime<Utc>, ResponseError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|source| ResponseError::Time { field, source })
+        .map_err(|error| ResponseError::Time { field, error })
 }
 
 fn parse_date(text: &str, field: &'static str) -> Result<chrono::NaiveDate, ResponseError> {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|source| ResponseError::Date {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|error| ResponseError::Date {
         field,
         text: text.to_string(),
-        source,
+        error,
     })
 }
 

@@ -42,10 +42,11 @@ pub enum BatchFileError {
     #[error(transparent)]
     BadHash(#[from] registratur_storage::hash::ParseHashError),
     /// The bytes are damaged or missing (and registered in the quarantine), or the store failed.
+    /// (The causes are in the message and not a `source`, so an error chain does not repeat them.)
     #[error("cannot read the stored file: {0}")]
-    Unreadable(#[from] crate::quarantine::ReadError),
+    Unreadable(crate::quarantine::ReadError),
     #[error("cannot read the stored file: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
 }
 
 /// Why a page that analysis decoded cannot be decoded again (for reading or for the rendition).
@@ -58,6 +59,6 @@ pub enum PageAgainError {
     #[error("{0}")]
     FileUnusable(String),
     /// `page` counts from 0 within its file; the message counts from 1.
-    #[error("page {}: {source}", .page + 1)]
-    Page { page: u32, source: registratur_scan::decode::DecodeError },
+    #[error("page {}: {error}", .page + 1)]
+    Page { page: u32, error: registratur_scan::decode::DecodeError },
 }

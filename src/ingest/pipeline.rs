@@ -576,7 +576,7 @@ fn decode_again(opened: &[Result<OpenedFile<'_>, String>], at: PageRef) -> Resul
         .ok_or(PageAgainError::NotInBatch { file: at.file })?
         .as_ref()
         .map_err(|message| PageAgainError::FileUnusable(message.clone()))?;
-    file.page(at.page).map_err(|source| PageAgainError::Page { page: at.page, source })
+    file.page(at.page).map_err(|error| PageAgainError::Page { page: at.page, error })
 }
 
 fn symbology_name(symbology: Symbology) -> &'static str {
