@@ -19,11 +19,13 @@ const AKTEN: [(u64, &str, bool); 3] =
     [(4711, "32.10.05-123/2024", true), (4712, "32.10.05-124/2024", false), (1, "1-1/1900", true)];
 
 impl AkteLookup for Akten {
-    fn by_id(&self, id: u64) -> Result<Option<AkteSummary>, String> {
+    type Error = std::convert::Infallible;
+
+    fn by_id(&self, id: u64) -> Result<Option<AkteSummary>, Self::Error> {
         Ok(AKTEN.iter().find(|a| a.0 == id).map(summary))
     }
 
-    fn by_aktenzeichen(&self, aktenzeichen: &str) -> Result<Option<AkteSummary>, String> {
+    fn by_aktenzeichen(&self, aktenzeichen: &str) -> Result<Option<AkteSummary>, Self::Error> {
         Ok(AKTEN.iter().find(|a| a.1 == aktenzeichen).map(summary))
     }
 }
