@@ -45,8 +45,6 @@ pub enum BatchFileError {
     /// (The causes are in the message and not a `source`, so an error chain does not repeat them.)
     #[error("cannot read the stored file: {0}")]
     Unreadable(crate::quarantine::ReadError),
-    #[error("cannot read the stored file: {0}")]
-    Io(std::io::Error),
 }
 
 /// Why a page that analysis decoded cannot be decoded again (for reading or for the rendition).
