@@ -76,8 +76,22 @@ impl TestServer {
 
     /// A server on a copy of the data directory `data` (an old build's data, say), left as it is.
     pub async fn start_on_copy_of(data: &std::path::Path) -> Self {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         copy_dir(data, &dir.path().join("data"));
+        // Git keeps no file modes but the executable bit: give the secrets the mode the engine demands
+        // of them (it refuses a routing key others may read).
+        for secret in ["keys", "bootstrap-admin.token"] {
+            let path = dir.path().join("data").join(secret);
+            let files: Vec<std::path::PathBuf> = if path.is_dir() {
+                std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()).collect()
+            } else {
+                vec![path]
+            };
+            for file in files.into_iter().filter(|f| f.is_file()) {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+            }
+        }
         Self::start_in(dir, EngineLimits { max_upload_bytes: 64 << 20, ..Default::default() }, None).await
     }
 
