@@ -13,7 +13,7 @@ use chrono::{Datelike, NaiveDate};
 use registratur_storage::meta::{MetaError, Txn};
 use serde::{Deserialize, Serialize};
 
-use super::aktenplan::{Aussonderungsart, Retention};
+use super::aktenplan::{Aktenplan, Aussonderungsart, Retention};
 use super::model::{Akte, AkteState, Dokument};
 use super::repo::{AkteRef, MAX_TEXT_CHARS, Records, RecordsError};
 use super::tables::{AKTE_HISTORY, AKTEN, DOKUMENT_HISTORY, DOKUMENTE, HOLDS, history_prefix};
@@ -115,8 +115,17 @@ impl Records {
     /// The retention of an Akte, its due date and its hold.
     pub fn retention(&self, akte: &Akte) -> Result<RetentionStatus, LifecycleError> {
         let plan = self.aktenplan()?.map(|(_, plan)| plan);
-        let retention = plan.as_ref().and_then(|plan| plan.effective_retention(&akte.key));
-        let aussonderung = plan.as_ref().and_then(|plan| plan.effective_aussonderung(&akte.key));
+        self.retention_under(plan.as_ref(), akte)
+    }
+
+    /// [`Records::retention`] under an Aktenplan already loaded (a walk over many Akten loads it once).
+    fn retention_under(
+        &self,
+        plan: Option<&Aktenplan>,
+        akte: &Akte,
+    ) -> Result<RetentionStatus, LifecycleError> {
+        let retention = plan.and_then(|plan| plan.effective_retention(&akte.key));
+        let aussonderung = plan.and_then(|plan| plan.effective_aussonderung(&akte.key));
         let closed_on = match &akte.state {
             AkteState::Closed { at, .. } => Some(at.date_naive()),
             AkteState::Open => None,
@@ -130,12 +139,13 @@ impl Records {
     /// Aktenplan order, at most `limit`.
     pub fn due_akten(&self, limit: usize) -> Result<Vec<(Akte, RetentionStatus)>, LifecycleError> {
         let today = self.store().clock().now().date_naive();
+        let plan = self.aktenplan()?.map(|(_, plan)| plan);
         let mut due = Vec::new();
         let mut after: Option<Vec<u8>> = None;
         loop {
             let page = self.list_akten(None, true, after.as_deref(), 500, |akte| !akte.is_open())?;
             for akte in page.akten {
-                let status = self.retention(&akte)?;
+                let status = self.retention_under(plan.as_ref(), &akte)?;
                 if status.is_due(today) {
                     due.push((akte, status));
                     if due.len() >= limit {
