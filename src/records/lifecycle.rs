@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::aktenplan::{Aktenplan, Aussonderungsart, Retention};
 use super::model::{Akte, AkteState, Dokument};
 use super::repo::{AkteRef, MAX_TEXT_CHARS, Records, RecordsError};
-use super::tables::{AKTE_HISTORY, AKTEN, DOKUMENT_HISTORY, DOKUMENTE, HOLDS, history_prefix};
+use super::tables::{AKTE_HISTORY, DOKUMENT_HISTORY, DOKUMENTE, HOLDS, history_prefix};
 use super::text::check_text;
 
 /// Why a lifecycle change was refused.
@@ -225,30 +225,17 @@ impl Records {
     /// Wiederaufnahme: a closed Akte becomes open again; its retention clock stops until the next z.d.A.
     pub fn reopen_akte(&self, actor: &str, akte: &AkteRef, reason: &str) -> Result<Akte, LifecycleError> {
         let reason = text("reason", reason, true)?;
-        for _ in 0..RETRIES {
-            let (mut record, bytes) = self.view().akte_with_bytes(akte)?;
+        self.change_akte(actor, akte, |record| {
             let AkteState::Closed { at, by } = &record.state else {
-                return Err(LifecycleError::NotClosed(record.aktenzeichen));
+                return Err(LifecycleError::NotClosed(record.aktenzeichen.clone()));
             };
             let payload = serde_json::json!({
                 "akte_id": record.id, "aktenzeichen": record.aktenzeichen, "reason": reason,
                 "closed_at": at, "closed_by": by,
             });
             record.state = AkteState::Open;
-            let mut txn = Txn::new(actor, "akte.reopen", payload.to_string());
-            AKTEN.require(&mut txn, &record.id, Some(bytes));
-            AKTEN.put(&mut txn, &record.id, &record);
-            txn.index_journal_entry(
-                registratur_storage::meta::Cf::Index,
-                history_prefix(AKTE_HISTORY, record.id),
-            );
-            match self.store().meta().commit(txn) {
-                Ok(_) => return Ok(record),
-                Err(MetaError::Conflict(_)) => continue,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(RecordsError::Contention(format!("Akte {akte:?}")).into())
+            Ok(("akte.reopen", payload))
+        })
     }
 
     /// Corrects an Akte's metadata (open or closed). The journal entry names every field with its old and
@@ -262,8 +249,7 @@ impl Records {
     ) -> Result<Akte, LifecycleError> {
         let reason = text("reason", reason, true)?;
         let title = correction.title.as_deref().map(|t| text("title", t, true)).transpose()?;
-        for _ in 0..RETRIES {
-            let (mut record, bytes) = self.view().akte_with_bytes(akte)?;
+        self.change_akte(actor, akte, |record| {
             let changes: Vec<_> = changed("title", &mut record.title, title).into_iter().collect();
             if changes.is_empty() {
                 return Err(LifecycleError::NothingToCorrect);
@@ -271,20 +257,8 @@ impl Records {
             let payload = serde_json::json!({
                 "akte_id": record.id, "aktenzeichen": record.aktenzeichen, "reason": reason, "changes": changes,
             });
-            let mut txn = Txn::new(actor, "akte.correct", payload.to_string());
-            AKTEN.require(&mut txn, &record.id, Some(bytes));
-            AKTEN.put(&mut txn, &record.id, &record);
-            txn.index_journal_entry(
-                registratur_storage::meta::Cf::Index,
-                history_prefix(AKTE_HISTORY, record.id),
-            );
-            match self.store().meta().commit(txn) {
-                Ok(_) => return Ok(record),
-                Err(MetaError::Conflict(_)) => continue,
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(RecordsError::Contention(format!("Akte {akte:?}")).into())
+            Ok(("akte.correct", payload))
+        })
     }
 
     /// Corrects a Dokument's metadata (its content changes only by a new Version). The journal entry, in the

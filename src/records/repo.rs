@@ -440,24 +440,39 @@ impl Records {
     /// z.d.A.: closes an open Akte.
     pub fn close_akte(&self, actor: &str, akte: &AkteRef, note: &str) -> Result<Akte, RecordsError> {
         optional("note", note)?;
-        for _ in 0..RETRIES {
-            let (mut record, bytes) = self.akte_with_bytes(akte)?;
+        self.change_akte(actor, akte, |record| {
             if !record.is_open() {
-                return Err(RecordsError::AkteClosed(record.aktenzeichen));
+                return Err(RecordsError::AkteClosed(record.aktenzeichen.clone()));
             }
             record.state = AkteState::Closed { at: self.store.clock().now(), by: actor.to_string() };
             let payload = serde_json::json!({ "akte_id": record.id, "aktenzeichen": record.aktenzeichen, "note": note });
-            let mut txn = Txn::new(actor, "akte.close", payload.to_string());
+            Ok(("akte.close", payload))
+        })
+    }
+
+    /// Changes an Akte record by compare-and-set, in the Akte's history: `change` edits the record as
+    /// read and names the journal action and payload, or refuses. A lost race reads the Akte again and
+    /// asks `change` again, at most `RETRIES` times.
+    pub(crate) fn change_akte<E: From<RecordsError>>(
+        &self,
+        actor: &str,
+        akte: &AkteRef,
+        mut change: impl FnMut(&mut Akte) -> Result<(&'static str, serde_json::Value), E>,
+    ) -> Result<Akte, E> {
+        for _ in 0..RETRIES {
+            let (mut record, bytes) = self.akte_with_bytes(akte)?;
+            let (action, payload) = change(&mut record)?;
+            let mut txn = Txn::new(actor, action, payload.to_string());
             AKTEN.require(&mut txn, &record.id, Some(bytes));
             AKTEN.put(&mut txn, &record.id, &record);
             txn.index_journal_entry(Cf::Index, history_prefix(AKTE_HISTORY, record.id));
             match self.store.meta().commit(txn) {
                 Ok(_) => return Ok(record),
                 Err(MetaError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(RecordsError::from(e).into()),
             }
         }
-        Err(RecordsError::Contention(format!("Akte {akte:?}")))
+        Err(RecordsError::Contention(format!("Akte {akte:?}")).into())
     }
 
     // ----- Vorgänge -----
