@@ -1,21 +1,21 @@
 //! registratur: an e-Akte engine for German public administration.
 //!
-//! The service crate. Dependencies run one way: `grpc` (the only module that knows tonic and prost)
-//! → `service` (use cases over the store) → `registratur_storage` (blobs, metadata, journal). `cli`
-//! formats what the gRPC client returns for humans and scripts; `config` reads the TOML file and
-//! environment. See ARCHITECTURE.md for the bird's-eye view.
+//! The binary's crate: the command line (`cli`), the configuration file (`config`) and the HTTP listener
+//! for metrics and health (`http`). The engine itself lives in the crates under `crates/`, one per layer
+//! of ARCHITECTURE.md, so that the compiler keeps the arrows between them:
+//! `grpc` → `service` → (`mailroom`, `search`, `migrate`) → `records` → `registratur_storage`, with `ops`
+//! and `scan` beside them. They are re-exported here under their layer names (`registratur::records`,
+//! `registratur::service`, …), the one set of paths the integration tests, benches and examples use.
 
-pub mod auth;
-pub mod background;
 pub mod cli;
 pub mod config;
-pub mod grpc;
 pub mod http;
-pub mod ingest;
-pub mod metrics;
-pub mod migrate;
-pub mod quarantine;
-pub mod records;
-pub mod route;
-pub mod search;
-pub mod service;
+
+pub use registratur_grpc as grpc;
+pub use registratur_mailroom::{ingest, route};
+pub use registratur_migrate as migrate;
+pub use registratur_ops::{background, metrics, quarantine};
+pub use registratur_records as records;
+pub use registratur_search as search;
+pub use registratur_service as service;
+pub use registratur_service::auth;
