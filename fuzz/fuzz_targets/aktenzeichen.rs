@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use registratur_records::aktenzeichen::{AktenplanKey, AktenzeichenFormat};
 use registratur_mailroom::route::text;
+use registratur_records::aktenzeichen::{AktenplanKey, AktenzeichenFormat};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(input) = std::str::from_utf8(data) else { return };

@@ -8,9 +8,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use registratur_records::aktenzeichen::AktenzeichenFormat;
 use registratur_mailroom::route::code::{self, RoutingKey, RoutingKeyRing};
 use registratur_mailroom::route::resolve::{self, AkteLookup, AkteSummary, ReadCode, RoutingRules};
+use registratur_records::aktenzeichen::AktenzeichenFormat;
 
 /// Three Akten, one of them closed.
 struct Akten;
