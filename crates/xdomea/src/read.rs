@@ -435,27 +435,25 @@ fn sequence<'e>(
         let matches = |(name, _, _): &(&str, usize, usize)| {
             child.namespace.as_deref() == Some(XDOMEA_NS) && child.name == *name
         };
-        while at < spec.len() && !(matches(&spec[at]) && groups[at].len() < spec[at].2) {
-            if groups[at].len() < spec[at].1 {
-                return Err(ReadError::MissingElement {
-                    path: path.to_owned(),
-                    missing: format!("xdomea:{}", spec[at].0),
-                });
-            }
-            at += 1;
-        }
-        if at == spec.len() {
-            let expected = if element.children.is_empty() {
-                "nothing".to_owned()
-            } else {
-                spec.iter().map(|(name, _, _)| format!("xdomea:{name}")).collect::<Vec<_>>().join(", ")
-            };
+        let next = (at..spec.len()).find(|&p| matches(&spec[p]) && groups[p].len() < spec[p].2);
+        let Some(next) = next else {
+            let expected: Vec<String> =
+                spec[at..].iter().map(|(name, _, _)| format!("xdomea:{name}")).collect();
             return Err(ReadError::UnexpectedElement {
                 path: path.to_owned(),
                 found: child.display_name(),
-                expected: format!("the sequence {expected}"),
+                expected: if expected.is_empty() { "nothing more".to_owned() } else { expected.join(" or ") },
             });
+        };
+        for skipped in at..next {
+            if groups[skipped].len() < spec[skipped].1 {
+                return Err(ReadError::MissingElement {
+                    path: path.to_owned(),
+                    missing: format!("xdomea:{}", spec[skipped].0),
+                });
+            }
         }
+        at = next;
         groups[at].push(child);
     }
     for (index, (name, min, _)) in spec.iter().enumerate().skip(at) {

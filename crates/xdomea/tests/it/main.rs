@@ -2,6 +2,6 @@
 //! zip against Python's zipfile and Info-ZIP unzip, the readers against real-looking and hostile input.
 
 mod package;
-// mod readers;
+mod readers;
 mod support;
 mod writers;
