@@ -69,6 +69,10 @@ pub enum ReadError {
     DuplicateUuid(Uuid),
     #[error("{path}: the archive must decide A (archivieren) or V (vernichten), not {code}")]
     UndecidedAppraisal { path: String, code: String },
+    #[error("the message does not validate against the xdomea 3.0.0 XSD: {}", messages.join("; "))]
+    SchemaInvalid { messages: Vec<String> },
+    #[error("the XSD validation could not run: {0}")]
+    SchemaUnavailable(String),
     #[error("zip: {0}")]
     Zip(#[from] ZipReadError),
     #[error("reading the message failed: {0}")]

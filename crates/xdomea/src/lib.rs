@@ -4,7 +4,8 @@
 //!   package (zip with the XML and the primary files, streamed to any `Write`), and
 //!   [`write_bewertung_empfang_bestaetigen_0505`] (and 0504, 0507) the receipts.
 //! - [`read_bewertungsverzeichnis_0502`] and [`read_aussonderung_import_bestaetigen_0506`] read the
-//!   archive's answers, bare or zipped, safely and with structural validation.
+//!   archive's answers, bare or zipped, safely and with structural validation; [`MessageReader`] adds
+//!   XSD validation in-process with libxml2 ([`XsdValidator`]) and is what the engine should use.
 //! - The XSDs and code lists are in `schema/3.0.0/` of this crate; every message written is checked
 //!   against them with xmllint in the tests.
 //!
@@ -19,6 +20,7 @@ mod package;
 mod read;
 mod write;
 mod xml;
+mod xsd;
 pub mod zip;
 
 pub use codes::{Aussonderungsart, Dateiformat, Nachrichtentyp};
@@ -31,14 +33,15 @@ pub use package::{
     AussonderungPackageWriter, PackageSummary, PrimaryFiles, message_file_name, package_file_name,
 };
 pub use read::{
-    Bewertung, Bewertungsentscheidung, ImportBestaetigung, ImportErgebnis, KopfGelesen, ReadLimits,
-    read_aussonderung_import_bestaetigen_0506, read_bewertungsverzeichnis_0502,
+    Bewertung, Bewertungsentscheidung, ImportBestaetigung, ImportErgebnis, KopfGelesen, MessageReader,
+    ReadLimits, read_aussonderung_import_bestaetigen_0506, read_bewertungsverzeichnis_0502,
 };
 pub use write::{
     AnbieteverzeichnisWriter, AussonderungWriter, PackageFile, write_anbietung_empfang_bestaetigen_0504,
     write_aussonderung_empfang_bestaetigen_0507, write_bewertung_empfang_bestaetigen_0505,
 };
 pub use xml::XDOMEA_NS;
+pub use xsd::{XsdSetupError, XsdValidator};
 
 /// The namespace under which [`stable_uuid`] derives object UUIDs (a fixed random UUID; never change it,
 /// or the archive sees new objects).

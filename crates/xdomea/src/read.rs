@@ -12,7 +12,8 @@
 //! (which the XSD does not tie to the root), the exact element sequence of the Kopf (`NkBasisType`,
 //! plus `Empfangsbestaetigung` for the 0502) and of every answered object, with unknown elements refused
 //! where the schema forbids them, UUIDs, booleans, code lists and their fixed `listURI`/`listVersionID`,
-//! and duplicate object UUIDs. The result only says what the archive decided; the engine checks the
+//! and duplicate object UUIDs. [`MessageReader`] then validates the message against the XSD with
+//! libxml2 as well (what the structural check leaves out: contact details, extensions). The result only says what the archive decided; the engine checks the
 //! UUIDs against its own state before it changes anything.
 
 use std::collections::HashSet;
@@ -25,6 +26,7 @@ use uuid::Uuid;
 use crate::codes::{Aussonderungsart, Nachrichtentyp};
 use crate::error::ReadError;
 use crate::xml::XDOMEA_NS;
+use crate::xsd::{XsdSetupError, XsdValidator};
 use crate::zip::{ZipLimits, read_single_xml_entry};
 
 /// Limits for incoming messages. The defaults take a 0502 of about 100,000 objects.
@@ -118,10 +120,53 @@ pub struct ImportBestaetigung {
     pub objekte: Vec<ImportErgebnis>,
 }
 
-/// Reads a 0502 from a `.xml` or a `.zip` holding one (recognised by its `PK` signature).
+/// The readers the engine should use: size limits, the DOCTYPE refusal and the structural checks of
+/// the free functions, then XSD validation of the message with libxml2 ([`XsdValidator`]).
+#[derive(Debug)]
+pub struct MessageReader {
+    limits: ReadLimits,
+    xsd: XsdValidator,
+}
+
+impl MessageReader {
+    /// A reader over the schemas built into the crate.
+    pub fn new(limits: ReadLimits) -> Result<Self, XsdSetupError> {
+        Ok(Self { limits, xsd: XsdValidator::embedded()? })
+    }
+
+    /// A reader over a validator the caller prepared (e.g. from a schema directory).
+    pub fn with_validator(limits: ReadLimits, xsd: XsdValidator) -> Self {
+        Self { limits, xsd }
+    }
+
+    /// Reads and validates a 0502 from a `.xml` or a `.zip` holding one.
+    pub fn read_bewertungsverzeichnis_0502(&self, input: &[u8]) -> Result<Bewertung, ReadError> {
+        let xml = unpack(input, &self.limits)?;
+        let bewertung = parse_0502(&xml, &self.limits)?;
+        self.xsd.validate(&xml)?;
+        Ok(bewertung)
+    }
+
+    /// Reads and validates a 0506 from a `.xml` or a `.zip` holding one.
+    pub fn read_aussonderung_import_bestaetigen_0506(
+        &self,
+        input: &[u8],
+    ) -> Result<ImportBestaetigung, ReadError> {
+        let xml = unpack(input, &self.limits)?;
+        let bestaetigung = parse_0506(&xml, &self.limits)?;
+        self.xsd.validate(&xml)?;
+        Ok(bestaetigung)
+    }
+}
+
+/// Reads a 0502 from a `.xml` or a `.zip` holding one (recognised by its `PK` signature), with the
+/// structural checks but without XSD validation (see [`MessageReader`]).
 pub fn read_bewertungsverzeichnis_0502(input: &[u8], limits: &ReadLimits) -> Result<Bewertung, ReadError> {
-    let xml = unpack(input, limits)?;
-    let root = parse(&xml, limits)?;
+    parse_0502(&unpack(input, limits)?, limits)
+}
+
+fn parse_0502(xml: &[u8], limits: &ReadLimits) -> Result<Bewertung, ReadError> {
+    let root = parse(xml, limits)?;
     let typ = Nachrichtentyp::Bewertungsverzeichnis0502;
     check_root(&root, typ)?;
     let path = typ.root_element();
@@ -179,13 +224,17 @@ pub fn read_bewertungsverzeichnis_0502(input: &[u8], limits: &ReadLimits) -> Res
     Ok(Bewertung { kopf, empfangsbestaetigung: empfangsbestaetigung.unwrap_or(false), objekte })
 }
 
-/// Reads a 0506 from a `.xml` or a `.zip` holding one.
+/// Reads a 0506 from a `.xml` or a `.zip` holding one, with the structural checks but without XSD
+/// validation (see [`MessageReader`]).
 pub fn read_aussonderung_import_bestaetigen_0506(
     input: &[u8],
     limits: &ReadLimits,
 ) -> Result<ImportBestaetigung, ReadError> {
-    let xml = unpack(input, limits)?;
-    let root = parse(&xml, limits)?;
+    parse_0506(&unpack(input, limits)?, limits)
+}
+
+fn parse_0506(xml: &[u8], limits: &ReadLimits) -> Result<ImportBestaetigung, ReadError> {
+    let root = parse(xml, limits)?;
     let typ = Nachrichtentyp::AussonderungImportBestaetigen0506;
     check_root(&root, typ)?;
     let path = typ.root_element();
@@ -258,11 +307,7 @@ impl Element {
 }
 
 fn parse(xml: &[u8], limits: &ReadLimits) -> Result<Element, ReadError> {
-    // Refuse a DOCTYPE before the parser sees anything: no entity can then be declared, expanded or
-    // fetched. A literal "<!DOCTYPE" anywhere (even in a comment) is refused; xdomea messages never need one.
-    if contains_ignore_ascii_case(xml, b"<!DOCTYPE") {
-        return Err(ReadError::Doctype);
-    }
+    refuse_doctype(xml)?;
     if xml.starts_with(&[0xFE, 0xFF]) || xml.starts_with(&[0xFF, 0xFE]) {
         return Err(ReadError::NotUtf8("UTF-16 byte order mark".to_owned()));
     }
@@ -402,6 +447,12 @@ fn push_text(stack: &mut [Element], text: &str, reader: &NsReader<&[u8]>) -> Res
         }
     }
     Ok(())
+}
+
+/// Refuses a DOCTYPE before any parser sees the message: no entity can then be declared, expanded or
+/// fetched. A literal "<!DOCTYPE" anywhere (even in a comment) is refused; xdomea messages never need one.
+pub(crate) fn refuse_doctype(xml: &[u8]) -> Result<(), ReadError> {
+    if contains_ignore_ascii_case(xml, b"<!DOCTYPE") { Err(ReadError::Doctype) } else { Ok(()) }
 }
 
 fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {

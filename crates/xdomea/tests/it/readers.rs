@@ -5,8 +5,8 @@ use std::io::Write;
 
 use registratur_xdomea::zip::{Method, ZipStreamWriter};
 use registratur_xdomea::{
-    Bewertungsentscheidung, ReadError, ReadLimits, ZipReadError, read_aussonderung_import_bestaetigen_0506,
-    read_bewertungsverzeichnis_0502,
+    Bewertungsentscheidung, MessageReader, ReadError, ReadLimits, XsdSetupError, XsdValidator, ZipReadError,
+    read_aussonderung_import_bestaetigen_0506, read_bewertungsverzeichnis_0502,
 };
 use uuid::Uuid;
 
@@ -300,4 +300,44 @@ fn hostile_zips_are_refused() {
         1,
     );
     assert!(matches!(read_0502(deep.as_bytes()), Err(ReadError::TooDeep { limit: 32 })));
+}
+
+#[test]
+fn the_message_reader_adds_xsd_validation_in_process() {
+    let reader = MessageReader::new(ReadLimits::default()).expect("schemas load");
+    let bewertung = reader.read_bewertungsverzeichnis_0502(&fixture(BEWERTUNG)).expect("valid 0502");
+    assert_eq!(bewertung, read_0502(&fixture(BEWERTUNG)).expect("structural reader"));
+    let zipped = zip_of(&[("x_Aussonderung.AussonderungImportBestaetigen.0506.xml", &fixture(IMPORT))]);
+    let import = reader.read_aussonderung_import_bestaetigen_0506(&zipped).expect("valid zipped 0506");
+    assert_eq!(import.objekte.len(), 2);
+
+    // Inside the sender's system description the structural check does not look; the XSD does.
+    let odd = bewertung_text().replacen(
+        "<xdomea:Produktname>",
+        "<xdomea:Seriennummer>42</xdomea:Seriennummer><xdomea:Produktname>",
+        1,
+    );
+    assert!(read_0502(odd.as_bytes()).is_ok(), "the structural check passes it");
+    assert!(xmllint(odd.as_bytes()).is_err());
+    match reader.read_bewertungsverzeichnis_0502(odd.as_bytes()) {
+        Err(ReadError::SchemaInvalid { messages }) => {
+            assert!(messages.iter().any(|m| m.contains("Seriennummer")), "{messages:?}")
+        }
+        other => panic!("expected SchemaInvalid, got {other:?}"),
+    }
+    // A hostile message never reaches libxml2.
+    let xxe = bewertung_text().replacen(
+        "<xdomea:Aussonderung.Bewertungsverzeichnis.0502",
+        "<!DOCTYPE x [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<xdomea:Aussonderung.Bewertungsverzeichnis.0502",
+        1,
+    );
+    assert!(matches!(reader.read_bewertungsverzeichnis_0502(xxe.as_bytes()), Err(ReadError::Doctype)));
+    let validator = XsdValidator::embedded().expect("schemas load");
+    assert!(matches!(validator.validate(xxe.as_bytes()), Err(ReadError::Doctype)));
+    // A directory without the schemas is refused at setup.
+    let empty = tempfile::tempdir().expect("temp dir");
+    assert!(matches!(XsdValidator::from_dir(empty.path()), Err(XsdSetupError::NotASchemaDirectory(_))));
+    let shipped =
+        XsdValidator::from_dir(&crate::support::schema_dir().join("..")).expect("the crate's schema dir");
+    shipped.validate(&fixture(IMPORT)).expect("0506 validates");
 }

@@ -43,12 +43,17 @@ pub fn xmllint(xml: &[u8]) -> Result<(), String> {
     }
 }
 
+/// Validates with xmllint and with the crate's in-process validator (libxml2); both must accept.
 pub fn assert_valid(xml: &[u8], what: &str) {
     if let Err(output) = xmllint(xml) {
         panic!(
             "{what} does not validate against xdomea.xsd:\n{output}\n--- message ---\n{}",
             String::from_utf8_lossy(xml)
         );
+    }
+    let validator = registratur_xdomea::XsdValidator::embedded().expect("the embedded schemas load");
+    if let Err(error) = validator.validate(xml) {
+        panic!("{what}: xmllint accepts it, the in-process validator does not: {error}");
     }
 }
 
