@@ -4,8 +4,10 @@
 //! gemeinsam in einer ZIP-Datei übergeben).
 //!
 //! Written in one pass to a non-seekable `Write` (a gRPC server stream, a pipe): the XML first (deflated),
-//! then the files (stored: PDF/A, TIFF, JPEG and PNG are compressed already), each streamed from the
-//! caller's [`PrimaryFiles`] in fixed-size chunks. Memory stays bounded by one chunk, the deflater and one
+//! then the files (deflate level 0, stored blocks, for PDF, JPEG, PNG and Office Open XML, which are
+//! compressed already; level 1 for the rest), each streamed from the caller's [`PrimaryFiles`] in
+//! fixed-size chunks. Every entry is deflated because streaming readers (Java's `ZipInputStream`) refuse
+//! stored entries with data descriptors. Memory stays bounded by one chunk, the deflater and one
 //! small record per file, whatever the handover weighs.
 
 use std::io::{Read, Write};
@@ -29,6 +31,21 @@ pub trait PrimaryFiles {
         &mut self,
         datei_id: Uuid,
     ) -> Result<Box<dyn Read + '_>, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// Files whose formats are compressed already are framed in stored deflate blocks (level 0: no work);
+/// the others (TIFF, text, XML, BMP, old Office formats) are deflated fast (level 1). Never `Stored`:
+/// see [`Method`].
+fn file_method(dateiname: &str) -> Method {
+    const COMPRESSED: &[&str] = &[
+        "pdf", "jpg", "jpeg", "jpe", "png", "gif", "docx", "xlsx", "pptx", "dotx", "xltx", "potx", "odt",
+        "ods", "odp", "ott", "ots", "otp", "zip", "gz", "7z", "mp3", "mp4",
+    ];
+    let extension = dateiname.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
+    match extension {
+        Some(ext) if COMPRESSED.contains(&ext.as_str()) => Method::Deflated { level: 0 },
+        _ => Method::Deflated { level: 1 },
+    }
 }
 
 /// `<ProzessID>_Aussonderung.Aussonderung.0503.zip`: the package's file name.
@@ -71,7 +88,7 @@ impl<W: Write> AussonderungPackageWriter<W> {
     }
 
     fn with_zip(mut zip: ZipStreamWriter<W>, kopf: &Kopf) -> Result<Self, WriteError> {
-        zip.start_entry(&message_file_name(kopf.prozess_id), Method::Deflated)?;
+        zip.start_entry(&message_file_name(kopf.prozess_id), Method::Deflated { level: 6 })?;
         Ok(Self { xml: AussonderungWriter::new(zip, kopf)? })
     }
 
@@ -91,7 +108,7 @@ impl<W: Write> AussonderungPackageWriter<W> {
             let mut reader = files
                 .open(file.datei_id)
                 .map_err(|source| WriteError::PrimaryFile { datei: file.datei_id, source })?;
-            zip.start_entry(&file.dateiname, Method::Stored)?;
+            zip.start_entry(&file.dateiname, file_method(&file.dateiname))?;
             loop {
                 let n = match reader.read(&mut chunk) {
                     Ok(0) => break,

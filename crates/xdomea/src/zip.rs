@@ -37,19 +37,24 @@ const U32_LIMIT: u64 = 0xFFFF_FFFF;
 pub const MAX_WRITE_ENTRIES: u64 = 10_000_000;
 
 /// How an entry's bytes are stored.
+///
+/// Streamed entries should be `Deflated`: Java's `ZipInputStream` (which streaming importers use)
+/// refuses a stored entry with a data descriptor ("only DEFLATED entries can have EXT descriptor").
+/// For content that is compressed already, `Deflated { level: 0 }` frames it in stored deflate blocks:
+/// no compression work, five bytes per 64 KiB, and every reader takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
-    /// 0: as they are (for PDF, TIFF, JPEG and PNG, which are compressed already).
+    /// 0: as they are.
     Stored,
-    /// 8: deflate (for the XML).
-    Deflated,
+    /// 8: deflate at `level` 0 (stored blocks) to 9.
+    Deflated { level: u32 },
 }
 
 impl Method {
     fn code(self) -> u16 {
         match self {
             Method::Stored => 0,
-            Method::Deflated => 8,
+            Method::Deflated { .. } => 8,
         }
     }
 }
@@ -121,8 +126,8 @@ impl<W: Write> ZipStreamWriter<W> {
         }
     }
 
-    /// Writes ZIP64 records for every entry and the archive even when nothing needs them; for tests of
-    /// the ZIP64 path without writing 4 GiB.
+    /// Writes ZIP64 central directory records and the ZIP64 end of central directory even when nothing
+    /// needs them; for tests of that path without writing 4 GiB.
     #[doc(hidden)]
     pub fn force_zip64(mut self) -> Self {
         self.force_zip64 = true;
@@ -175,7 +180,7 @@ impl<W: Write> ZipStreamWriter<W> {
             deflater: match method {
                 Method::Stored => None,
                 // Raw deflate (no zlib header), as zip method 8 wants.
-                Method::Deflated => Some(Compress::new(Compression::new(6), false)),
+                Method::Deflated { level } => Some(Compress::new(Compression::new(level.min(9)), false)),
             },
         });
         Ok(())
@@ -191,7 +196,10 @@ impl<W: Write> ZipStreamWriter<W> {
         }
         let compressed = self.out.written - entry.data_start;
         let crc = entry.crc.finalize();
-        let zip64 = self.force_zip64 || compressed >= U32_LIMIT || entry.uncompressed >= U32_LIMIT;
+        // The descriptor's size fields are 8 bytes exactly when a size passed 4 GiB: the local header
+        // carries no ZIP64 extra field, and streaming readers (Java's ZipInputStream) decide by the
+        // byte counts they saw. Forcing ZIP64 for tests therefore leaves descriptors alone.
+        let zip64 = compressed >= U32_LIMIT || entry.uncompressed >= U32_LIMIT;
         let mut descriptor = Vec::with_capacity(24);
         put_u32(&mut descriptor, DATA_DESCRIPTOR_SIGNATURE);
         put_u32(&mut descriptor, crc);

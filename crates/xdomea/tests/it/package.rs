@@ -11,7 +11,7 @@ use registratur_xdomea::{
 };
 use uuid::Uuid;
 
-use crate::support::{MemoryFiles, akten, assert_valid, kopf, python_zip_test, unzip_test};
+use crate::support::{MemoryFiles, akten, assert_valid, java_stream_read, kopf, python_zip_test, unzip_test};
 
 fn write_package(objects: &[Schriftgutobjekt], files: &mut dyn PrimaryFiles, force_zip64: bool) -> Vec<u8> {
     let mut writer = if force_zip64 {
@@ -53,10 +53,18 @@ fn check_package(force_zip64: bool) {
     let unzip = unzip_test(&path);
     assert!(unzip.contains("No errors detected"), "{unzip}");
 
+    let streamed = java_stream_read(&path);
+
     let out = dir.path().join("out");
     let names = python_extract(&path, &out);
     assert_eq!(names[0], message_file_name(kopf().prozess_id), "the XML comes first");
     assert_eq!(names.len(), 1 + 22, "the XML and 22 files");
+    let expected: Vec<String> = names
+        .iter()
+        .map(|name| format!("{name} {}", std::fs::metadata(out.join(name)).expect("extracted").len()))
+        .collect();
+    // Python reads the central directory, Java the local headers and data descriptors: they agree.
+    assert_eq!(streamed, expected, "Java's streaming reader sees the same entries and sizes");
     let xml = std::fs::read(out.join(&names[0])).expect("read extracted XML");
     assert_valid(&xml, "the XML in the 0503 package");
     let text = String::from_utf8(xml).expect("utf-8");
@@ -210,4 +218,7 @@ fn two_hundred_megabytes_stream_through_a_non_seekable_writer_with_bounded_memor
     assert!(python.contains("Done testing"), "{python}");
     let unzip = unzip_test(&path);
     assert!(unzip.contains("No errors detected"), "{unzip}");
+    let streamed = java_stream_read(&path);
+    assert_eq!(streamed.len(), 201, "the XML and 200 files");
+    assert!(streamed[1..].iter().all(|line| line.ends_with(" 1048576")), "{streamed:?}");
 }

@@ -26,7 +26,7 @@ fn read_0502(xml: &[u8]) -> Result<registratur_xdomea::Bewertung, ReadError> {
 fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut zip = ZipStreamWriter::new(Vec::new(), chrono::NaiveDateTime::default());
     for (name, content) in entries {
-        zip.start_entry(name, Method::Deflated).expect("entry");
+        zip.start_entry(name, Method::Deflated { level: 6 }).expect("entry");
         zip.write_all(content).expect("content");
         zip.finish_entry().expect("finish entry");
     }
@@ -340,4 +340,46 @@ fn the_message_reader_adds_xsd_validation_in_process() {
     let shipped =
         XsdValidator::from_dir(&crate::support::schema_dir().join("..")).expect("the crate's schema dir");
     shipped.validate(&fixture(IMPORT)).expect("0506 validates");
+}
+
+mod never_panics {
+    //! Damaged input of every kind gets an error or a result, never a panic or a hang.
+
+    use proptest::prelude::*;
+    use registratur_xdomea::{
+        ReadLimits, read_aussonderung_import_bestaetigen_0506, read_bewertungsverzeichnis_0502,
+    };
+
+    use super::{BEWERTUNG, IMPORT, zip_of};
+    use crate::support::fixture;
+
+    /// Applies (position, byte) edits: overwrite, or insert when the byte is odd.
+    fn damage(mut bytes: Vec<u8>, edits: &[(usize, u8)]) -> Vec<u8> {
+        for &(position, byte) in edits {
+            let at = position % (bytes.len() + 1);
+            if byte % 2 == 1 || at == bytes.len() {
+                bytes.insert(at, byte);
+            } else {
+                bytes[at] = byte;
+            }
+        }
+        bytes
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn damaged_xml(edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let limits = ReadLimits::default();
+            let _ = read_bewertungsverzeichnis_0502(&damage(fixture(BEWERTUNG), &edits), &limits);
+            let _ = read_aussonderung_import_bestaetigen_0506(&damage(fixture(IMPORT), &edits), &limits);
+        }
+
+        #[test]
+        fn damaged_zip(edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+            let zip = zip_of(&[("m.xml", &fixture(BEWERTUNG))]);
+            let _ = read_bewertungsverzeichnis_0502(&damage(zip, &edits), &ReadLimits::default());
+        }
+    }
 }

@@ -77,6 +77,18 @@ pub fn python_zip_test(zip: &Path) -> String {
     )
 }
 
+/// Reads the zip front to back with Java's `ZipInputStream` (tests/java/ZipStreamCheck.java), which
+/// checks each entry's CRC-32 and sizes against its data descriptor; returns "name size" per entry.
+pub fn java_stream_read(zip: &Path) -> Vec<String> {
+    let checker = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/ZipStreamCheck.java");
+    let output = run_ok(
+        "java",
+        &[checker.to_str().expect("utf-8 path"), zip.to_str().expect("utf-8 path")],
+        "install default-jdk-headless (scripts/install-deps)",
+    );
+    output.lines().map(str::to_owned).collect()
+}
+
 pub fn unzip_test(zip: &Path) -> String {
     run_ok("unzip", &["-t", zip.to_str().expect("utf-8 path")], "install unzip (scripts/install-deps)")
 }
