@@ -4,8 +4,8 @@
 //! gemeinsam in einer ZIP-Datei übergeben).
 //!
 //! Written in one pass to a non-seekable `Write` (a gRPC server stream, a pipe): the XML first (deflated),
-//! then the files (deflate level 0, stored blocks, for PDF, JPEG, PNG and Office Open XML, which are
-//! compressed already; level 1 for the rest), each streamed from the caller's [`PrimaryFiles`] in
+//! then the files (deflate level 0, stored blocks, for PDF, TIFF, JPEG, PNG and Office Open XML, which
+//! are compressed already; level 1 for the rest), each streamed from the caller's [`PrimaryFiles`] in
 //! fixed-size chunks. Every entry is deflated because streaming readers (Java's `ZipInputStream`) refuse
 //! stored entries with data descriptors. Memory stays bounded by one chunk, the deflater and one
 //! small record per file, whatever the handover weighs.
@@ -34,12 +34,12 @@ pub trait PrimaryFiles {
 }
 
 /// Files whose formats are compressed already are framed in stored deflate blocks (level 0: no work);
-/// the others (TIFF, text, XML, BMP, old Office formats) are deflated fast (level 1). Never `Stored`:
-/// see [`Method`].
+/// TIFF counts among them (scans are G4 or JPEG inside). The others (text, XML, BMP, old Office
+/// formats) are deflated fast (level 1). Never `Stored`: see [`Method`].
 fn file_method(dateiname: &str) -> Method {
     const COMPRESSED: &[&str] = &[
-        "pdf", "jpg", "jpeg", "jpe", "png", "gif", "docx", "xlsx", "pptx", "dotx", "xltx", "potx", "odt",
-        "ods", "odp", "ott", "ots", "otp", "zip", "gz", "7z", "mp3", "mp4",
+        "pdf", "tif", "tiff", "jpg", "jpeg", "jpe", "png", "gif", "docx", "xlsx", "pptx", "dotx", "xltx",
+        "potx", "odt", "ods", "odp", "ott", "ots", "otp", "zip", "gz", "7z", "mp3", "mp4",
     ];
     let extension = dateiname.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
     match extension {

@@ -12,7 +12,7 @@
 //! (name, count, declared size, method, encryption) before any byte is inflated, and inflation stops
 //! at the limit whatever the header says.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 
 use flate2::{Compress, Compression, FlushCompress, Status};
 
@@ -89,7 +89,9 @@ impl<W: Write> Write for Counting<W> {
 /// [`ZipStreamWriter::start_entry`], write its content through `Write`, end it with
 /// [`ZipStreamWriter::finish_entry`]; [`ZipStreamWriter::finish`] writes the central directory.
 pub struct ZipStreamWriter<W: Write> {
-    out: Counting<W>,
+    /// Buffered, so headers, block frames and descriptors do not reach the output as tiny writes (one
+    /// gRPC message each, for a stream).
+    out: Counting<BufWriter<W>>,
     entries: Vec<CentralRecord>,
     current: Option<CurrentEntry>,
     /// Output buffer of the deflater (fixed size).
@@ -106,17 +108,31 @@ struct CurrentEntry {
     data_start: u64,
     crc: crc32fast::Hasher,
     uncompressed: u64,
-    deflater: Option<Compress>,
+    encoder: Encoder,
 }
 
+/// How the current entry's bytes are encoded.
+enum Encoder {
+    /// Method 0: copied.
+    Stored,
+    /// Method 8 at level 0: deflate stored blocks (RFC 1951 §3.2.4), framed here without a compressor.
+    StoredBlocks,
+    /// Method 8 at levels 1 to 9.
+    Deflate(Box<Compress>),
+}
+
+/// The largest stored deflate block.
+const STORED_BLOCK_MAX: usize = 0xFFFF;
+
 const DEFLATE_BUFFER_BYTES: usize = 64 * 1024;
+const OUTPUT_BUFFER_BYTES: usize = 256 * 1024;
 
 impl<W: Write> ZipStreamWriter<W> {
     /// A writer whose entries all carry the given modification time (so equal input gives equal bytes).
     pub fn new(out: W, modified: chrono::NaiveDateTime) -> Self {
         let (dos_time, dos_date) = dos_date_time(modified);
         Self {
-            out: Counting { inner: out, written: 0 },
+            out: Counting { inner: BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, out), written: 0 },
             entries: Vec::new(),
             current: None,
             deflate_buffer: vec![0; DEFLATE_BUFFER_BYTES],
@@ -177,10 +193,13 @@ impl<W: Write> ZipStreamWriter<W> {
             data_start: self.out.written,
             crc: crc32fast::Hasher::new(),
             uncompressed: 0,
-            deflater: match method {
-                Method::Stored => None,
+            encoder: match method {
+                Method::Stored => Encoder::Stored,
+                Method::Deflated { level: 0 } => Encoder::StoredBlocks,
                 // Raw deflate (no zlib header), as zip method 8 wants.
-                Method::Deflated { level } => Some(Compress::new(Compression::new(level.min(9)), false)),
+                Method::Deflated { level } => {
+                    Encoder::Deflate(Box::new(Compress::new(Compression::new(level.min(9)), false)))
+                }
             },
         });
         Ok(())
@@ -191,8 +210,13 @@ impl<W: Write> ZipStreamWriter<W> {
         let Some(mut entry) = self.current.take() else {
             return Err(io::Error::other("no zip entry to finish"));
         };
-        if let Some(deflater) = entry.deflater.as_mut() {
-            deflate(deflater, &mut self.out, &mut self.deflate_buffer, &[], FlushCompress::Finish)?;
+        match &mut entry.encoder {
+            Encoder::Stored => {}
+            // The final block: BFINAL set, empty.
+            Encoder::StoredBlocks => self.out.write_all(&[0x01, 0x00, 0x00, 0xFF, 0xFF])?,
+            Encoder::Deflate(deflater) => {
+                deflate(deflater, &mut self.out, &mut self.deflate_buffer, &[], FlushCompress::Finish)?
+            }
         }
         let compressed = self.out.written - entry.data_start;
         let crc = entry.crc.finalize();
@@ -297,8 +321,9 @@ impl<W: Write> ZipStreamWriter<W> {
         put_u32(&mut end, if needs_zip64 { U32_LIMIT as u32 } else { directory_start as u32 });
         put_u16(&mut end, 0); // comment length
         self.out.write_all(&end)?;
-        self.out.flush()?;
-        Ok((self.out.inner, self.out.written))
+        let written = self.out.written;
+        let out = self.out.inner.into_inner().map_err(|e| e.into_error())?;
+        Ok((out, written))
     }
 }
 
@@ -308,9 +333,18 @@ impl<W: Write> Write for ZipStreamWriter<W> {
         let Some(entry) = self.current.as_mut() else {
             return Err(io::Error::other("zip content written outside an entry"));
         };
-        match entry.deflater.as_mut() {
-            None => self.out.write_all(buf)?,
-            Some(deflater) => {
+        match &mut entry.encoder {
+            Encoder::Stored => self.out.write_all(buf)?,
+            Encoder::StoredBlocks => {
+                for block in buf.chunks(STORED_BLOCK_MAX) {
+                    // BFINAL 0, BTYPE 00, padded to the byte; LEN and its one's complement NLEN.
+                    let len = block.len() as u16;
+                    let [lo, hi] = len.to_le_bytes();
+                    self.out.write_all(&[0x00, lo, hi, !lo, !hi])?;
+                    self.out.write_all(block)?;
+                }
+            }
+            Encoder::Deflate(deflater) => {
                 deflate(deflater, &mut self.out, &mut self.deflate_buffer, buf, FlushCompress::None)?
             }
         }
