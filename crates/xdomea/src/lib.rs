@@ -6,6 +6,7 @@
 //! - [`read_bewertungsverzeichnis_0502`] and [`read_aussonderung_import_bestaetigen_0506`] read the
 //!   archive's answers, bare or zipped, safely and with structural validation; [`MessageReader`] adds
 //!   XSD validation in-process with libxml2 ([`XsdValidator`]) and is what the engine should use.
+//! - [`read_aussonderung_0503`] reads a 0503's XML back into the crate's types.
 //! - The XSDs and code lists are in `schema/3.0.0/` of this crate; every message written is checked
 //!   against them with xmllint in the tests.
 //!
@@ -18,6 +19,7 @@ mod error;
 mod model;
 mod package;
 mod read;
+mod read_0503;
 mod write;
 mod xml;
 mod xsd;
@@ -36,6 +38,7 @@ pub use read::{
     Bewertung, Bewertungsentscheidung, ImportBestaetigung, ImportErgebnis, KopfGelesen, MessageReader,
     ReadLimits, read_aussonderung_import_bestaetigen_0506, read_bewertungsverzeichnis_0502,
 };
+pub use read_0503::{AussonderungGelesen, read_aussonderung_0503};
 pub use write::{
     AnbieteverzeichnisWriter, AussonderungWriter, PackageFile, write_anbietung_empfang_bestaetigen_0504,
     write_aussonderung_empfang_bestaetigen_0507, write_bewertung_empfang_bestaetigen_0505,

@@ -274,7 +274,7 @@ fn parse_0506(xml: &[u8], limits: &ReadLimits) -> Result<ImportBestaetigung, Rea
 }
 
 /// The XML of the message: the input itself, or the single `.xml` entry of a zip.
-fn unpack(input: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, ReadError> {
+pub(crate) fn unpack(input: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, ReadError> {
     if input.len() as u64 > limits.max_input_bytes {
         return Err(ReadError::TooLarge { size: input.len() as u64, limit: limits.max_input_bytes });
     }
@@ -288,12 +288,12 @@ fn unpack(input: &[u8], limits: &ReadLimits) -> Result<Vec<u8>, ReadError> {
 
 /// One element of the parsed message: bounded by the input size, depth and element limits.
 #[derive(Debug)]
-struct Element {
-    namespace: Option<String>,
-    name: String,
-    attributes: Vec<(String, String)>,
-    children: Vec<Element>,
-    text: String,
+pub(crate) struct Element {
+    pub(crate) namespace: Option<String>,
+    pub(crate) name: String,
+    pub(crate) attributes: Vec<(String, String)>,
+    pub(crate) children: Vec<Element>,
+    pub(crate) text: String,
 }
 
 impl Element {
@@ -306,7 +306,7 @@ impl Element {
     }
 }
 
-fn parse(xml: &[u8], limits: &ReadLimits) -> Result<Element, ReadError> {
+pub(crate) fn parse(xml: &[u8], limits: &ReadLimits) -> Result<Element, ReadError> {
     refuse_doctype(xml)?;
     if xml.starts_with(&[0xFE, 0xFF]) || xml.starts_with(&[0xFF, 0xFE]) {
         return Err(ReadError::NotUtf8("UTF-16 byte order mark".to_owned()));
@@ -459,7 +459,7 @@ fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle))
 }
 
-fn check_root(root: &Element, typ: Nachrichtentyp) -> Result<(), ReadError> {
+pub(crate) fn check_root(root: &Element, typ: Nachrichtentyp) -> Result<(), ReadError> {
     let expected = typ.root_element();
     if root.namespace.as_deref() != Some(XDOMEA_NS) || root.name != expected {
         return Err(ReadError::WrongRoot { expected, found: root.display_name() });
@@ -469,7 +469,7 @@ fn check_root(root: &Element, typ: Nachrichtentyp) -> Result<(), ReadError> {
 
 /// Checks that the children of `element` follow the sequence `spec` (name, min, max), all in the xdomea
 /// namespace, nothing else; returns them grouped by the spec's entries.
-fn sequence<'e>(
+pub(crate) fn sequence<'e>(
     element: &'e Element,
     path: &str,
     spec: &[(&str, usize, usize)],
@@ -519,7 +519,7 @@ fn sequence<'e>(
 }
 
 /// The text of an element that must have no children.
-fn leaf_text<'e>(element: &'e Element, path: &str) -> Result<&'e str, ReadError> {
+pub(crate) fn leaf_text<'e>(element: &'e Element, path: &str) -> Result<&'e str, ReadError> {
     if let Some(child) = element.children.first() {
         return Err(ReadError::UnexpectedElement {
             path: path.to_owned(),
@@ -530,7 +530,7 @@ fn leaf_text<'e>(element: &'e Element, path: &str) -> Result<&'e str, ReadError>
     Ok(element.text.trim())
 }
 
-fn uuid(element: &Element, path: &str) -> Result<Uuid, ReadError> {
+pub(crate) fn uuid(element: &Element, path: &str) -> Result<Uuid, ReadError> {
     let text = leaf_text(element, path)?;
     // Exactly the 8-4-4-4-12 hyphenated form the schema's pattern means (it also lets `|` through).
     let well_formed = text.len() == 36
@@ -543,7 +543,7 @@ fn uuid(element: &Element, path: &str) -> Result<Uuid, ReadError> {
     }
 }
 
-fn boolean(element: &Element, path: &str) -> Result<bool, ReadError> {
+pub(crate) fn boolean(element: &Element, path: &str) -> Result<bool, ReadError> {
     match leaf_text(element, path)? {
         "1" | "true" => Ok(true),
         "0" | "false" => Ok(false),
@@ -555,7 +555,7 @@ fn boolean(element: &Element, path: &str) -> Result<bool, ReadError> {
 }
 
 /// The `code` of a code element; checks `listURI`/`listVersionID` against the fixed values when given.
-fn code_value(
+pub(crate) fn code_value(
     element: &Element,
     path: &str,
     list_uri: &str,
@@ -599,7 +599,7 @@ fn code_value(
 }
 
 /// The Kopf: `NkBasisType`, plus `Empfangsbestaetigung` for the 0502.
-fn kopf(
+pub(crate) fn kopf(
     element: &Element,
     typ: Nachrichtentyp,
     path: &str,
@@ -615,7 +615,12 @@ fn kopf(
         ("AnwendungsspezifischeErweiterung", 0, 1),
         ("AnwendungsspezifischeErweiterungXML", 0, 1),
     ];
-    let with_receipt = typ == Nachrichtentyp::Bewertungsverzeichnis0502;
+    let with_receipt =
+        matches!(typ, Nachrichtentyp::Bewertungsverzeichnis0502 | Nachrichtentyp::Aussonderung0503);
+    if typ == Nachrichtentyp::Aussonderung0503 {
+        spec.push(("Importbestaetigung", 1, 1));
+        spec.push(("RueckmeldungArchivkennung", 1, 1));
+    }
     if with_receipt {
         spec.push(("Empfangsbestaetigung", 1, 1));
     }
@@ -643,7 +648,8 @@ fn kopf(
     let absender = kontakt(parts[3][0], &format!("{path}/Absender"))?;
     let empfaenger = kontakt(parts[4][0], &format!("{path}/Empfaenger"))?;
     let empfangsbestaetigung = if with_receipt {
-        Some(boolean(parts[9][0], &format!("{path}/Empfangsbestaetigung"))?)
+        let last = parts.len() - 1;
+        Some(boolean(parts[last][0], &format!("{path}/Empfangsbestaetigung"))?)
     } else {
         None
     };

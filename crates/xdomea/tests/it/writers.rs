@@ -184,3 +184,34 @@ fn the_real_lav_nrw_0503_example_validates_so_the_schema_copy_is_complete() {
     );
     assert!(xmllint(broken.as_bytes()).is_err());
 }
+
+#[test]
+fn the_0503_reads_back_into_the_same_records() {
+    let objects = akten();
+    let xml = write_0503_xml(&objects);
+    let read = registratur_xdomea::read_aussonderung_0503(&xml, &registratur_xdomea::ReadLimits::default())
+        .expect("our own 0503 reads back");
+    assert_eq!(read.kopf.prozess_id, kopf().prozess_id);
+    assert_eq!(read.objekte, objects, "every field written comes back");
+}
+
+#[test]
+fn the_real_lav_nrw_0503_example_reads() {
+    let xml = crate::support::fixture("sample-lavnrw.Aussonderung.0503.xml");
+    let read = registratur_xdomea::read_aussonderung_0503(&xml, &registratur_xdomea::ReadLimits::default())
+        .expect("the LAV NRW example reads");
+    assert_eq!(read.kopf.prozess_id.to_string(), "9fde4e7a-b41b-11ec-9225-005056871b7c");
+    assert_eq!(read.kopf.empfaenger.as_deref(), Some("Landesarchiv NRW"));
+    let [Schriftgutobjekt::Vorgang(vorgang)] = read.objekte.as_slice() else {
+        panic!("one Vorgang expected: {:?}", read.objekte);
+    };
+    assert_eq!(vorgang.id.to_string(), "67e456ea-b420-11ec-b503-005056871b7c");
+    assert_eq!(vorgang.titel, "[Vorgangsbetreff]");
+    assert_eq!(vorgang.laufzeit.beginn.map(|d| d.to_string()).as_deref(), Some("2010-04-04"));
+    let dokument = &vorgang.dokumente[0];
+    assert_eq!(dokument.id.to_string(), "7bf9473a-b4a7-11ec-a407-005056871b7c");
+    let datei = &dokument.versionen[0].formate[0];
+    assert_eq!(datei.format, Dateiformat::TXT);
+    assert_eq!(datei.id.to_string(), "f4bcaaf7-d7cb-11ef-a278-005056871b7c");
+    assert_eq!(datei.name, "f4bcaaf7-d7cb-11ef-a278-005056871b7c.txt");
+}
