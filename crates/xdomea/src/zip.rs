@@ -556,3 +556,48 @@ fn le_u16(buf: &[u8], at: usize) -> Option<u16> {
 fn le_u32(buf: &[u8], at: usize) -> Option<u32> {
     buf.get(at..at.checked_add(4)?).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(content: &[u8], method: Method) -> Vec<u8> {
+        let mut zip = ZipStreamWriter::new(Vec::new(), chrono::NaiveDateTime::default());
+        zip.start_entry("m.xml", method).expect("start");
+        // Uneven writes, so block boundaries fall inside writes.
+        for piece in content.chunks(7_001) {
+            zip.write_all(piece).expect("write");
+        }
+        zip.finish_entry().expect("finish entry");
+        let (bytes, size) = zip.finish().expect("finish");
+        assert_eq!(size, bytes.len() as u64);
+        let limits = ZipLimits { max_entries: 4, max_entry_bytes: 1 << 20 };
+        read_single_xml_entry(&bytes, limits).expect("reads back")
+    }
+
+    #[test]
+    fn entries_of_every_edge_size_read_back_with_every_method() {
+        for size in [0usize, 1, 65_534, 65_535, 65_536, 131_071, 200_000] {
+            let content: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+            for method in [
+                Method::Stored,
+                Method::Deflated { level: 0 },
+                Method::Deflated { level: 1 },
+                Method::Deflated { level: 6 },
+            ] {
+                assert_eq!(round_trip(&content, method), content, "size {size}, {method:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn dos_time_is_clamped_to_the_dos_epoch() {
+        let before =
+            chrono::NaiveDate::from_ymd_opt(1970, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("date");
+        assert_eq!(dos_date_time(before).1 >> 9, 0, "1970 is written as 1980");
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 2, 14)
+            .and_then(|d| d.and_hms_opt(10, 30, 58))
+            .expect("date");
+        assert_eq!(dos_date_time(t), ((10 << 11) | (30 << 5) | 29, (46 << 9) | (2 << 5) | 14));
+    }
+}
