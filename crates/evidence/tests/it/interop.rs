@@ -1,0 +1,1 @@
+//! BouncyCastle interop (filled below).

@@ -1,0 +1,380 @@
+//! Test fixtures: a real PKI made with `openssl` (test CA, TSA certificates with extendedKeyUsage
+//! timeStamping critical, an untrusted CA, an expired TSA certificate), a real TSA (`openssl ts -reply`, one
+//! process per request) behind a small HTTP/1.1 responder on loopback, and BouncyCastle's ERS driven by a
+//! small Java program compiled with `javac` on first use.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use der::{Decode, Encode};
+use registratur_evidence::tsp::TimeStampReq;
+use registratur_evidence::{DigestAlgorithm, TrustList};
+
+/// Runs a command and fails the test with its output if it does not succeed.
+pub fn run(command: &mut Command) -> Vec<u8> {
+    let output = command.output().unwrap_or_else(|e| {
+        panic!("cannot run {command:?}: {e}; install it (scripts/install-deps: openssl, default-jdk-headless, libbcpkix-java)")
+    });
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    run(Command::new("openssl").current_dir(dir).args(args));
+}
+
+/// Which TSA certificate signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signer {
+    /// Chains to the trusted test CA.
+    Good,
+    /// Chains to a CA that is not on the trust list.
+    Untrusted,
+    /// Chains to the trusted CA, but expired in 2021.
+    Expired,
+}
+
+/// The test PKI in a temporary directory.
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+}
+
+impl Pki {
+    /// One PKI per test process: generating RSA keys costs a second.
+    pub fn shared() -> &'static Pki {
+        static PKI: OnceLock<Pki> = OnceLock::new();
+        PKI.get_or_init(Pki::create)
+    }
+
+    fn create() -> Pki {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path();
+        std::fs::write(
+            d.join("ext.cnf"),
+            "[req]\ndistinguished_name=dn\n[dn]\n[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n\
+             [tsa]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=critical,timeStamping\nkeyUsage=critical,digitalSignature\n\
+             subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+        )
+        .unwrap();
+        for ca in ["ca", "rogue-ca"] {
+            openssl(d, &["genrsa", "-out", &format!("{ca}.key"), "2048"]);
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-new",
+                    "-x509",
+                    "-key",
+                    &format!("{ca}.key"),
+                    "-out",
+                    &format!("{ca}.pem"),
+                    "-days",
+                    "3650",
+                    "-subj",
+                    &format!("/O=registratur test/CN={ca}"),
+                    "-config",
+                    "ext.cnf",
+                    "-extensions",
+                    "ca",
+                    "-sha256",
+                ],
+            );
+        }
+        // The good and the untrusted TSA certificates: valid now for ten years.
+        for (tsa, ca) in [("tsa", "ca"), ("rogue-tsa", "rogue-ca")] {
+            openssl(d, &["genrsa", "-out", &format!("{tsa}.key"), "2048"]);
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-new",
+                    "-key",
+                    &format!("{tsa}.key"),
+                    "-out",
+                    &format!("{tsa}.csr"),
+                    "-subj",
+                    &format!("/O=registratur test/CN={tsa}"),
+                    "-config",
+                    "ext.cnf",
+                ],
+            );
+            openssl(
+                d,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &format!("{tsa}.csr"),
+                    "-CA",
+                    &format!("{ca}.pem"),
+                    "-CAkey",
+                    &format!("{ca}.key"),
+                    "-CAcreateserial",
+                    "-out",
+                    &format!("{tsa}.pem"),
+                    "-days",
+                    "3650",
+                    "-sha256",
+                    "-extfile",
+                    "ext.cnf",
+                    "-extensions",
+                    "tsa",
+                ],
+            );
+        }
+        // The expired TSA certificate: `openssl ca` can set dates in the past.
+        std::fs::write(d.join("index.txt"), "").unwrap();
+        std::fs::write(d.join("ca.srl.db"), "1000\n").unwrap();
+        std::fs::write(
+            d.join("ca.cnf"),
+            format!(
+                "[ca]\ndefault_ca=test\n[test]\ndir={}\ndatabase=$dir/index.txt\nnew_certs_dir=$dir\nserial=$dir/ca.srl.db\n\
+                 default_md=sha256\npolicy=any\ncopy_extensions=none\n[any]\norganizationName=optional\ncommonName=supplied\n",
+                d.display()
+            ),
+        )
+        .unwrap();
+        openssl(d, &["genrsa", "-out", "old-tsa.key", "2048"]);
+        openssl(
+            d,
+            &[
+                "req",
+                "-new",
+                "-key",
+                "old-tsa.key",
+                "-out",
+                "old-tsa.csr",
+                "-subj",
+                "/O=registratur test/CN=old-tsa",
+                "-config",
+                "ext.cnf",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "ca",
+                "-batch",
+                "-config",
+                "ca.cnf",
+                "-in",
+                "old-tsa.csr",
+                "-cert",
+                "ca.pem",
+                "-keyfile",
+                "ca.key",
+                "-out",
+                "old-tsa.pem",
+                "-startdate",
+                "20200101000000Z",
+                "-enddate",
+                "20210101000000Z",
+                "-extfile",
+                "ext.cnf",
+                "-extensions",
+                "tsa",
+                "-notext",
+            ],
+        );
+        let mut config = String::from("[tsa]\ndefault_tsa=good\n");
+        for (section, cert, key, ess) in [
+            ("good", "tsa", "tsa", "sha256"),
+            ("untrusted", "rogue-tsa", "rogue-tsa", "sha1"),
+            ("expired", "old-tsa", "old-tsa", "sha1"),
+        ] {
+            config.push_str(&format!(
+                "[{section}]\nserial={dir}/{section}.serial\ncrypto_device=builtin\nsigner_cert={dir}/{cert}.pem\n\
+                 signer_key={dir}/{key}.key\nsigner_digest=sha256\ndefault_policy=1.3.6.1.4.1.99999.1\n\
+                 digests=sha256,sha384,sha512\naccuracy=secs:1\nordering=no\ntsa_name=no\ness_cert_id_chain=no\n\
+                 ess_cert_id_alg={ess}\n",
+                dir = d.display()
+            ));
+            std::fs::write(d.join(format!("{section}.serial")), "01\n").unwrap();
+        }
+        std::fs::write(d.join("tsa.cnf"), config).unwrap();
+        Pki { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The trust list with the test CA only.
+    pub fn trust(&self) -> TrustList {
+        TrustList::from_pem_file(&self.path("ca.pem")).unwrap()
+    }
+
+    /// Signs a DER `TimeStampReq` with `openssl ts -reply` and returns the DER `TimeStampResp`.
+    pub fn reply(&self, signer: Signer, request: &[u8]) -> Vec<u8> {
+        let work = tempfile::tempdir_in(self.dir.path()).unwrap();
+        let query = work.path().join("query.tsq");
+        let out = work.path().join("reply.tsr");
+        std::fs::write(&query, request).unwrap();
+        let section = match signer {
+            Signer::Good => "good",
+            Signer::Untrusted => "untrusted",
+            Signer::Expired => "expired",
+        };
+        run(Command::new("openssl")
+            .args(["ts", "-reply", "-config"])
+            .arg(self.path("tsa.cnf"))
+            .args(["-section", section, "-queryfile"])
+            .arg(&query)
+            .arg("-out")
+            .arg(&out));
+        std::fs::read(out).unwrap()
+    }
+}
+
+/// How the test TSA answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behaviour {
+    /// A real `openssl ts -reply` answer.
+    Sign(Signer),
+    /// Waits before answering (longer than the client's timeout).
+    Slow(Duration),
+    /// Random bytes with the right content type.
+    Garbage,
+    /// A valid token for another imprint.
+    OtherImprint,
+    /// A valid token with another nonce.
+    OtherNonce,
+}
+
+/// A TSA on loopback: a thread accepting HTTP/1.1 POSTs, one `openssl ts -reply` per request.
+pub struct TestTsa {
+    pub addr: SocketAddr,
+}
+
+impl TestTsa {
+    pub fn start(behaviour: Behaviour) -> TestTsa {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let pki: &'static Pki = Pki::shared();
+        let behaviour = Arc::new(behaviour);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let behaviour = Arc::clone(&behaviour);
+                std::thread::spawn(move || {
+                    let _ = serve(pki, *behaviour, stream);
+                });
+            }
+        });
+        TestTsa { addr }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/tsa", self.addr)
+    }
+}
+
+fn serve(pki: &Pki, behaviour: Behaviour, mut stream: TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let header_end = loop {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        if let Some(position) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break position + 4;
+        }
+    };
+    let headers = String::from_utf8_lossy(&buffer[..header_end]).to_ascii_lowercase();
+    assert!(headers.starts_with("post "), "the client must POST: {headers}");
+    assert!(headers.contains("content-type: application/timestamp-query"), "content type: {headers}");
+    let length: usize = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("content-length");
+    while buffer.len() < header_end + length {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    let request = buffer[header_end..header_end + length].to_vec();
+    let body = match behaviour {
+        Behaviour::Sign(signer) => pki.reply(signer, &request),
+        Behaviour::Slow(delay) => {
+            std::thread::sleep(delay);
+            pki.reply(Signer::Good, &request)
+        }
+        Behaviour::Garbage => (0..300).map(|i| (i * 7 + 13) as u8).collect(),
+        Behaviour::OtherImprint => {
+            let mut decoded = TimeStampReq::from_der(&request).unwrap();
+            decoded.message_imprint.hashed_message =
+                der::asn1::OctetString::new(DigestAlgorithm::Sha256.digest(b"something else")).unwrap();
+            pki.reply(Signer::Good, &decoded.to_der().unwrap())
+        }
+        Behaviour::OtherNonce => {
+            let mut decoded = TimeStampReq::from_der(&request).unwrap();
+            decoded.nonce = Some(der::asn1::Uint::new(&[0x42, 0x42, 0x42]).unwrap());
+            pki.reply(Signer::Good, &decoded.to_der().unwrap())
+        }
+    };
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    stream.write_all(&body)?;
+    stream.flush()
+}
+
+/// A single-threaded runtime for one async call.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
+}
+
+/// Where the BouncyCastle 1.72 jars are (Debian's libbcprov-java, libbcpkix-java, libbcutil-java).
+fn bc_classpath() -> String {
+    let jars = ["/usr/share/java/bcprov.jar", "/usr/share/java/bcpkix.jar", "/usr/share/java/bcutil.jar"];
+    for jar in jars {
+        assert!(
+            Path::new(jar).exists(),
+            "{jar} is missing: install libbcprov-java libbcpkix-java libbcutil-java (scripts/install-deps)"
+        );
+    }
+    jars.join(":")
+}
+
+/// Compiles `tests/java/ErsInterop.java` once and returns the class directory and classpath.
+fn java_program() -> &'static (tempfile::TempDir, String) {
+    static PROGRAM: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        let classpath = bc_classpath();
+        let classes = tempfile::tempdir().unwrap();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/ErsInterop.java");
+        run(Command::new("javac").args(["-nowarn", "-cp", &classpath, "-d"]).arg(classes.path()).arg(source));
+        let full = format!("{}:{}", classes.path().display(), classpath);
+        (classes, full)
+    })
+}
+
+/// Runs the Java program with arguments; returns (success, stdout + stderr).
+pub fn java(args: &[&str]) -> (bool, String) {
+    let (_, classpath) = java_program();
+    let output = Command::new("java")
+        .args(["-cp", classpath, "ErsInterop"])
+        .args(args)
+        .output()
+        .expect("cannot run java: install default-jdk-headless (scripts/install-deps)");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}

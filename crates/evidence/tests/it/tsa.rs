@@ -1,0 +1,123 @@
+//! The TSA client against a real `openssl ts -reply` TSA on loopback: good tokens verify with our code and
+//! with `openssl ts -verify`; each kind of bad answer is refused with its own error.
+
+use std::process::Command;
+use std::time::Duration;
+
+use registratur_evidence::token::TokenError;
+use registratur_evidence::{DigestAlgorithm, HttpTsa, StampError, TrustList, TsaError, timestamp};
+
+use crate::support::{Behaviour, Pki, Signer, TestTsa, block_on, run};
+
+fn stamp_with(
+    behaviour: Behaviour,
+    timeout: Duration,
+    trust: &TrustList,
+) -> Result<registratur_evidence::Timestamp, StampError> {
+    let tsa = TestTsa::start(behaviour);
+    let client = HttpTsa::new(&tsa.url(), timeout).unwrap();
+    let digest = DigestAlgorithm::Sha256.digest(b"a tree root");
+    block_on(timestamp(&client, DigestAlgorithm::Sha256, &digest, trust))
+}
+
+#[test]
+fn a_real_token_verifies_with_us_and_with_openssl() {
+    let pki = Pki::shared();
+    for algorithm in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512] {
+        let tsa = TestTsa::start(Behaviour::Sign(Signer::Good));
+        let client = HttpTsa::new(&tsa.url(), Duration::from_secs(20)).unwrap();
+        let digest = algorithm.digest(b"root of a tree");
+        let stamped = block_on(timestamp(&client, algorithm, &digest, &pki.trust())).unwrap();
+        assert_eq!(stamped.verified.imprint, digest);
+        assert_eq!(stamped.verified.algorithm, algorithm);
+        assert!(stamped.verified.tsa_subject.contains("CN=tsa"), "{}", stamped.verified.tsa_subject);
+        assert!((chrono::Utc::now() - stamped.verified.gen_time).num_seconds().abs() < 60);
+
+        let token = pki.dir.path().join(format!("token-{algorithm}.der"));
+        std::fs::write(&token, &stamped.token_der).unwrap();
+        let out = run(Command::new("openssl")
+            .args(["ts", "-verify", "-token_in", "-in"])
+            .arg(&token)
+            .args(["-digest", &hex::encode(&digest), "-CAfile"])
+            .arg(pki.path("ca.pem"))
+            .arg("-untrusted")
+            .arg(pki.path("tsa.pem")));
+        assert!(
+            String::from_utf8_lossy(&out).contains("Verification: OK"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_tsa_is_a_transient_error() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client = HttpTsa::new(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(5)).unwrap();
+    let digest = DigestAlgorithm::Sha256.digest(b"x");
+    let error =
+        block_on(timestamp(&client, DigestAlgorithm::Sha256, &digest, &Pki::shared().trust())).unwrap_err();
+    assert!(matches!(error, StampError::Tsa(TsaError::Unreachable { .. })), "{error}");
+    assert!(error.is_transient());
+}
+
+#[test]
+fn a_slow_tsa_times_out_transiently() {
+    let error = stamp_with(
+        Behaviour::Slow(Duration::from_secs(3)),
+        Duration::from_millis(500),
+        &Pki::shared().trust(),
+    )
+    .unwrap_err();
+    assert!(matches!(error, StampError::Tsa(TsaError::Timeout { .. })), "{error}");
+    assert!(error.is_transient());
+}
+
+#[test]
+fn garbage_is_a_permanent_bad_answer() {
+    let error = stamp_with(Behaviour::Garbage, Duration::from_secs(20), &Pki::shared().trust()).unwrap_err();
+    assert!(matches!(error, StampError::Response(_)), "{error}");
+    assert!(!error.is_transient());
+}
+
+#[test]
+fn a_token_for_another_imprint_is_refused() {
+    let error =
+        stamp_with(Behaviour::OtherImprint, Duration::from_secs(20), &Pki::shared().trust()).unwrap_err();
+    assert!(matches!(error, StampError::Token(TokenError::ImprintMismatch { .. })), "{error}");
+    assert!(!error.is_transient());
+}
+
+#[test]
+fn a_nonce_mismatch_is_refused() {
+    let error =
+        stamp_with(Behaviour::OtherNonce, Duration::from_secs(20), &Pki::shared().trust()).unwrap_err();
+    assert!(matches!(error, StampError::Token(TokenError::NonceMismatch { .. })), "{error}");
+}
+
+#[test]
+fn an_untrusted_ca_is_refused() {
+    let error =
+        stamp_with(Behaviour::Sign(Signer::Untrusted), Duration::from_secs(20), &Pki::shared().trust())
+            .unwrap_err();
+    assert!(matches!(error, StampError::Token(TokenError::Untrusted { .. })), "{error}");
+    assert!(error.to_string().contains("rogue"), "{error}");
+}
+
+#[test]
+fn an_expired_tsa_certificate_is_refused() {
+    let error = stamp_with(Behaviour::Sign(Signer::Expired), Duration::from_secs(20), &Pki::shared().trust())
+        .unwrap_err();
+    assert!(matches!(error, StampError::Token(TokenError::CertificateNotValid { .. })), "{error}");
+    assert!(error.to_string().contains("old-tsa"), "{error}");
+}
+
+#[test]
+fn https_and_nonsense_urls_are_refused_up_front() {
+    assert!(matches!(
+        HttpTsa::new("https://tsa.example/", Duration::from_secs(1)),
+        Err(TsaError::InvalidUrl { .. })
+    ));
+    assert!(matches!(HttpTsa::new("not a url", Duration::from_secs(1)), Err(TsaError::InvalidUrl { .. })));
+}
