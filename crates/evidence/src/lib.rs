@@ -29,7 +29,7 @@ pub use asn1::{
 pub use digest::DigestAlgorithm;
 pub use record::{
     DataInput, RecordError, Report, VerifyError, apply_hash_tree_renewal, apply_timestamp_renewal,
-    evidence_record, hash_tree_renewal_leaf, timestamp_renewal_leaf, verify,
+    evidence_record, hash_tree_renewal_leaf, timestamp_renewal_leaf, verify, verify_der,
 };
 pub use token::{TokenError, VerifiedToken, verify_token};
 pub use tree::{HashTree, StoredTreeError, TreeError};

@@ -72,6 +72,10 @@ pub enum VerifyError {
     UnknownAlgorithm { chain: usize, oid: String },
     #[error("no {algorithm} digest of the data was given, and the record needs one")]
     DigestMissing { algorithm: &'static str },
+    #[error(
+        "chain {chain} uses {algorithm}, which the record's digestAlgorithms list does not name (RFC 4998 §3)"
+    )]
+    AlgorithmNotListed { chain: usize, algorithm: &'static str },
     #[error("chain {chain}, stamp {stamp}: digest algorithm changes inside a chain (RFC 4998 §5.3)")]
     AlgorithmChangedInChain { chain: usize, stamp: usize },
     #[error(

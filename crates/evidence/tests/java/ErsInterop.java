@@ -1,0 +1,124 @@
+// BouncyCastle 1.72's ERS implementation (org.bouncycastle.tsp.ers) driven from registratur's tests.
+//
+//   validate ERS_FILE DATA_FILE TSA_CERT_PEM
+//       reads an evidence record written by registratur, runs ERSEvidenceRecord.validatePresent on the data
+//       and validate with a verifier built from the TSA certificate; exit 0 and "VALID" when both pass.
+//   build TSA_URL OUT_DIR DATA_FILE...
+//       builds one hash tree over the data files with ERSArchiveTimeStampGenerator (SHA-256), gets a
+//       timestamp for its root from the TSA over HTTP, and writes OUT_DIR/<i>.ers for data file i.
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.FileInputStream;
+import java.io.FileReader;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.math.BigInteger;
+import java.net.HttpURLConnection;
+import java.net.URL;
+import java.nio.file.Files;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+
+import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cms.SignerInformationVerifier;
+import org.bouncycastle.cms.jcajce.JcaSimpleSignerInfoVerifierBuilder;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.operator.DigestCalculator;
+import org.bouncycastle.operator.DigestCalculatorProvider;
+import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
+import org.bouncycastle.tsp.TimeStampRequest;
+import org.bouncycastle.tsp.TimeStampRequestGenerator;
+import org.bouncycastle.tsp.TimeStampResponse;
+import org.bouncycastle.tsp.ers.ERSArchiveTimeStamp;
+import org.bouncycastle.tsp.ers.ERSArchiveTimeStampGenerator;
+import org.bouncycastle.tsp.ers.ERSByteData;
+import org.bouncycastle.tsp.ers.ERSData;
+import org.bouncycastle.tsp.ers.ERSEvidenceRecord;
+import org.bouncycastle.tsp.ers.ERSEvidenceRecordGenerator;
+
+public class ErsInterop
+{
+    public static void main(String[] args)
+        throws Exception
+    {
+        java.security.Security.addProvider(new BouncyCastleProvider());
+        DigestCalculatorProvider digests = new JcaDigestCalculatorProviderBuilder().build();
+        if (args.length == 4 && args[0].equals("validate"))
+        {
+            ERSEvidenceRecord ers;
+            try (InputStream in = new FileInputStream(args[1]))
+            {
+                ers = new ERSEvidenceRecord(in, digests);
+            }
+            byte[] data = Files.readAllBytes(new File(args[2]).toPath());
+            ers.validatePresent(new ERSByteData(data), new Date());
+            X509CertificateHolder tsaCert;
+            try (PEMParser parser = new PEMParser(new FileReader(args[3])))
+            {
+                tsaCert = (X509CertificateHolder)parser.readObject();
+            }
+            SignerInformationVerifier verifier = new JcaSimpleSignerInfoVerifierBuilder().setProvider("BC").build(tsaCert);
+            ers.validate(verifier);
+            System.out.println("VALID");
+        }
+        else if (args.length >= 4 && args[0].equals("build"))
+        {
+            DigestCalculator sha256 = digests.get(new AlgorithmIdentifier(NISTObjectIdentifiers.id_sha256));
+            ERSArchiveTimeStampGenerator generator = new ERSArchiveTimeStampGenerator(sha256);
+            List<ERSData> data = new ArrayList<ERSData>();
+            for (int i = 3; i < args.length; i++)
+            {
+                data.add(new ERSByteData(Files.readAllBytes(new File(args[i]).toPath())));
+            }
+            generator.addAllData(data);
+            TimeStampRequestGenerator requestGenerator = new TimeStampRequestGenerator();
+            requestGenerator.setCertReq(true);
+            BigInteger nonce = new BigInteger(64, new SecureRandom());
+            TimeStampRequest request = generator.generateTimeStampRequest(requestGenerator, nonce);
+            TimeStampResponse response = new TimeStampResponse(post(args[1], request.getEncoded()));
+            response.validate(request);
+            List<ERSArchiveTimeStamp> stamps = generator.generateArchiveTimeStamps(response);
+            List<ERSEvidenceRecord> records = new ERSEvidenceRecordGenerator(digests).generate(stamps);
+            for (int i = 0; i < records.size(); i++)
+            {
+                Files.write(new File(args[2], i + ".ers").toPath(), records.get(i).getEncoded());
+            }
+            System.out.println("BUILT " + records.size());
+        }
+        else
+        {
+            System.err.println("usage: ErsInterop validate ERS DATA TSA_CERT | build TSA_URL OUT_DIR DATA...");
+            System.exit(2);
+        }
+    }
+
+    private static byte[] post(String url, byte[] body)
+        throws Exception
+    {
+        HttpURLConnection connection = (HttpURLConnection)new URL(url).openConnection();
+        connection.setRequestMethod("POST");
+        connection.setDoOutput(true);
+        connection.setRequestProperty("Content-Type", "application/timestamp-query");
+        try (OutputStream out = connection.getOutputStream())
+        {
+            out.write(body);
+        }
+        try (InputStream in = connection.getInputStream())
+        {
+            ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+            byte[] chunk = new byte[4096];
+            int n;
+            while ((n = in.read(chunk)) > 0)
+            {
+                buffer.write(chunk, 0, n);
+            }
+            return buffer.toByteArray();
+        }
+    }
+}
