@@ -87,7 +87,7 @@ impl HashTree {
         if leaves.is_empty() {
             return Err(TreeError::Empty);
         }
-        if leaves.len() % width != 0 {
+        if !leaves.len().is_multiple_of(width) {
             return Err(TreeError::WrongLeafLength {
                 index: leaves.len() / width,
                 actual: leaves.len() % width,
@@ -134,6 +134,11 @@ impl HashTree {
     /// The number of leaves.
     pub fn leaf_count(&self) -> usize {
         self.levels[0].len() / self.width
+    }
+
+    /// The bytes the tree holds on the heap (all levels), for capacity planning.
+    pub fn heap_bytes(&self) -> usize {
+        self.levels.iter().map(Vec::capacity).sum()
     }
 
     /// The sorted leaves.
