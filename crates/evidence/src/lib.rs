@@ -9,6 +9,7 @@
 //! - [`tsa`]: talking to a timestamp authority ([`tsa::Stamper`], [`tsa::HttpTsa`]) and
 //!   [`tsa::timestamp`], which stamps a digest and accepts only a verified answer;
 //! - [`asn1`]: the RFC 4998 DER types (`EvidenceRecord` and its parts);
+//! - [`stamped`]: a tree with its token, as the engine stores it (versioned), exporting any leaf's record;
 //! - [`record`]: an evidence record for one leaf, its offline verification, and both kinds of renewal
 //!   (RFC 4998 §5.2).
 //!
@@ -17,6 +18,7 @@
 pub mod asn1;
 pub mod digest;
 pub mod record;
+pub mod stamped;
 pub mod token;
 pub mod tree;
 pub mod trust;
@@ -31,6 +33,7 @@ pub use record::{
     DataInput, RecordError, Report, VerifyError, apply_hash_tree_renewal, apply_timestamp_renewal,
     evidence_record, hash_tree_renewal_leaf, timestamp_renewal_leaf, verify, verify_der,
 };
+pub use stamped::{StampedTree, StoredStampedTreeError};
 pub use token::{TokenError, VerifiedToken, verify_token};
 pub use tree::{HashTree, StoredTreeError, TreeError};
 pub use trust::{TrustError, TrustList};

@@ -79,3 +79,41 @@ fn bouncycastle_records_pass_our_verify() {
         }
     }
 }
+
+#[test]
+fn bouncycastle_renewals_of_our_records_pass_our_verify() {
+    let pki = Pki::shared();
+    let trust = pki.trust();
+    let tsa = TestTsa::start(Behaviour::Sign(Signer::Good));
+    for n in [1, 3] {
+        let (documents, _, records) = stamped_documents(n, "bc-renews");
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(path("0.ers"), records[0].to_der_bytes().unwrap()).unwrap();
+        std::fs::write(path("data"), &documents[0]).unwrap();
+        // Two timestamp renewals (the second stamps a group of two timestamp hashes), then a SHA-512
+        // hash-tree renewal, each by BouncyCastle.
+        for (from, to) in [("0.ers", "1.ers"), ("1.ers", "2.ers")] {
+            let (ok, output) = java(&["renew-ts", &path(from), &tsa.url(), &path(to)]);
+            assert!(ok, "n = {n}, {from}: {output}");
+        }
+        let (ok, output) = java(&["renew-hash", &path("2.ers"), &path("data"), &tsa.url(), &path("3.ers")]);
+        assert!(ok, "n = {n}: {output}");
+        for (name, chains, stamps) in [("1.ers", 1, 2), ("2.ers", 1, 3), ("3.ers", 2, 1)] {
+            let der = std::fs::read(path(name)).unwrap();
+            let report = verify_der(DataInput::Bytes(&documents[0]), &der, &trust)
+                .unwrap_or_else(|e| panic!("n = {n}, {name}: {e}"));
+            assert_eq!(report.chains.len(), chains, "{name}");
+            assert_eq!(report.chains[chains - 1].timestamps.len(), stamps, "{name}");
+            let error = verify_der(DataInput::Bytes(b"tampered"), &der, &trust).unwrap_err();
+            assert!(matches!(error, VerifyError::HashNotInTree { chain: 0, .. }), "{error}");
+        }
+        assert_eq!(
+            verify_der(DataInput::Bytes(&documents[0]), &std::fs::read(path("3.ers")).unwrap(), &trust)
+                .unwrap()
+                .chains[1]
+                .algorithm,
+            DigestAlgorithm::Sha512
+        );
+    }
+}

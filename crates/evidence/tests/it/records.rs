@@ -9,9 +9,9 @@ use registratur_evidence::record::ChainReport;
 use registratur_evidence::token::TokenError;
 use registratur_evidence::verify_der;
 use registratur_evidence::{
-    DataInput, DigestAlgorithm, EvidenceRecord, HashTree, HttpTsa, TrustList, VerifyError,
-    apply_hash_tree_renewal, apply_timestamp_renewal, evidence_record, hash_tree_renewal_leaf, timestamp,
-    timestamp_renewal_leaf, verify,
+    DataInput, DigestAlgorithm, EvidenceRecord, HashTree, HttpTsa, StampedTree, StoredStampedTreeError,
+    TrustList, VerifyError, apply_hash_tree_renewal, apply_timestamp_renewal, evidence_record,
+    hash_tree_renewal_leaf, timestamp, timestamp_renewal_leaf, verify,
 };
 
 use crate::support::{Behaviour, Pki, Signer, TestTsa, block_on};
@@ -164,6 +164,31 @@ fn hash_tree_renewal_starts_a_new_chain_and_verifies() {
     altered.archive_time_stamp_sequence[0].pop();
     let error = verify(DataInput::Bytes(&documents[0]), &altered, &trust).unwrap_err();
     assert!(matches!(error, VerifyError::HashNotInTree { chain: 1, .. }), "{error}");
+}
+
+#[test]
+fn a_stamped_tree_survives_its_stored_form() {
+    let trust = Pki::shared().trust();
+    let documents: Vec<Vec<u8>> = (0..6).map(|i| format!("stored {i}").into_bytes()).collect();
+    let tree =
+        HashTree::build(DigestAlgorithm::Sha256, documents.iter().map(|d| DigestAlgorithm::Sha256.digest(d)))
+            .unwrap();
+    let token = stamp(DigestAlgorithm::Sha256, tree.root());
+    let stamped = StampedTree::new(tree, token).unwrap();
+    let stored = stamped.to_stored();
+    let loaded = StampedTree::from_stored(&stored).unwrap();
+    assert_eq!(loaded, stamped);
+    for document in &documents {
+        let record = loaded.record_for(&DigestAlgorithm::Sha256.digest(document)).unwrap();
+        verify(DataInput::Bytes(document), &record, &trust).unwrap();
+    }
+    assert!(StampedTree::from_stored(&stored[..stored.len() - 3]).is_err());
+    let mut wrong = stored.clone();
+    wrong[0] = 2;
+    assert!(matches!(StampedTree::from_stored(&wrong), Err(StoredStampedTreeError::Version(2))));
+    let other_tree =
+        HashTree::build(DigestAlgorithm::Sha256, [DigestAlgorithm::Sha256.digest(b"x")]).unwrap();
+    assert!(StampedTree::new(other_tree, stamped.token_der().to_vec()).is_err());
 }
 
 #[test]

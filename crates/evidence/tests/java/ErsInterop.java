@@ -6,6 +6,10 @@
 //   build TSA_URL OUT_DIR DATA_FILE...
 //       builds one hash tree over the data files with ERSArchiveTimeStampGenerator (SHA-256), gets a
 //       timestamp for its root from the TSA over HTTP, and writes OUT_DIR/<i>.ers for data file i.
+//   renew-ts ERS_IN TSA_URL ERS_OUT
+//       renews the record's timestamp with ERSEvidenceRecord.renewTimeStamp (RFC 4998 section 5.2).
+//   renew-hash ERS_IN DATA_FILE TSA_URL ERS_OUT
+//       renews the record's hash tree with SHA-512 with ERSEvidenceRecord.renewHash.
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -91,10 +95,43 @@ public class ErsInterop
             }
             System.out.println("BUILT " + records.size());
         }
+        else if (args.length == 4 && args[0].equals("renew-ts"))
+        {
+            ERSEvidenceRecord ers = read(args[1], digests);
+            TimeStampRequestGenerator requestGenerator = new TimeStampRequestGenerator();
+            requestGenerator.setCertReq(true);
+            TimeStampRequest request = ers.generateTimeStampRenewalRequest(requestGenerator, new BigInteger(64, new SecureRandom()));
+            TimeStampResponse response = new TimeStampResponse(post(args[2], request.getEncoded()));
+            response.validate(request);
+            Files.write(new File(args[3]).toPath(), ers.renewTimeStamp(response).getEncoded());
+            System.out.println("RENEWED");
+        }
+        else if (args.length == 5 && args[0].equals("renew-hash"))
+        {
+            ERSEvidenceRecord ers = read(args[1], digests);
+            ERSData data = new ERSByteData(Files.readAllBytes(new File(args[2]).toPath()));
+            DigestCalculator sha512 = digests.get(new AlgorithmIdentifier(NISTObjectIdentifiers.id_sha512));
+            TimeStampRequestGenerator requestGenerator = new TimeStampRequestGenerator();
+            requestGenerator.setCertReq(true);
+            TimeStampRequest request = ers.generateHashRenewalRequest(sha512, data, requestGenerator, new BigInteger(64, new SecureRandom()));
+            TimeStampResponse response = new TimeStampResponse(post(args[3], request.getEncoded()));
+            response.validate(request);
+            Files.write(new File(args[4]).toPath(), ers.renewHash(sha512, data, response).getEncoded());
+            System.out.println("RENEWED");
+        }
         else
         {
             System.err.println("usage: ErsInterop validate ERS DATA TSA_CERT | build TSA_URL OUT_DIR DATA...");
             System.exit(2);
+        }
+    }
+
+    private static ERSEvidenceRecord read(String path, DigestCalculatorProvider digests)
+        throws Exception
+    {
+        try (InputStream in = new FileInputStream(path))
+        {
+            return new ERSEvidenceRecord(in, digests);
         }
     }
 
