@@ -128,6 +128,9 @@ pub struct VerifiedToken {
 /// A token taken apart, not yet verified.
 pub(crate) struct ParsedToken {
     pub(crate) signed_data: SignedData,
+    /// The signed attributes exactly as signed (`SET OF` tag), read from the raw token: decoding sorts a
+    /// SET OF, so re-encoding the decoded attributes could differ from what a non-DER TSA signed.
+    pub(crate) raw_signed_attributes: Option<Vec<u8>>,
     pub(crate) tst_der: Vec<u8>,
     pub(crate) tst: TstInfo,
     pub(crate) gen_time: DateTime<Utc>,
@@ -146,6 +149,11 @@ pub(crate) fn parse_content_info(content_info: &ContentInfo) -> Result<ParsedTok
     }
     let signed_data: SignedData =
         content_info.content.decode_as().map_err(|e| TokenError::Decode(format!("SignedData: {e}")))?;
+    let raw_signed_attributes = content_info
+        .content
+        .to_der()
+        .and_then(|der| raw_signed_attributes(&der))
+        .map_err(|e| TokenError::Decode(format!("SignedData: {e}")))?;
     let encap = &signed_data.encap_content_info;
     if encap.econtent_type != ID_CT_TST_INFO {
         return Err(TokenError::NotTstInfo(encap.econtent_type.to_string()));
@@ -162,7 +170,7 @@ pub(crate) fn parse_content_info(content_info: &ContentInfo) -> Result<ParsedTok
     let oid = tst.message_imprint.hash_algorithm.oid;
     let algorithm =
         DigestAlgorithm::from_oid(&oid).ok_or_else(|| TokenError::UnsupportedAlgorithm(oid.to_string()))?;
-    Ok(ParsedToken { signed_data, tst_der, tst, gen_time, algorithm })
+    Ok(ParsedToken { signed_data, raw_signed_attributes, tst_der, tst, gen_time, algorithm })
 }
 
 /// Verifies a token (`ContentInfo` DER, as in `TimeStampResp.timeStampToken` and
@@ -246,7 +254,10 @@ pub(crate) fn verify_parsed(
     }
     check_ess(&attribute, &signer_der)?;
 
-    let signed_attributes_der = attributes.to_der().map_err(|e| TokenError::Decode(e.to_string()))?;
+    let signed_attributes_der = match &parsed.raw_signed_attributes {
+        Some(raw) => raw.clone(),
+        None => attributes.to_der().map_err(|e| TokenError::Decode(e.to_string()))?,
+    };
     verify_signature(
         &signer_certificate.tbs_certificate.subject_public_key_info,
         &signer.signature_algorithm,
@@ -279,6 +290,45 @@ pub(crate) fn verify_parsed(
         policy: tst.policy.to_string(),
         tsa_subject: subject,
         tsa_not_after: to_chrono(&signer_certificate.tbs_certificate.validity.not_after),
+    })
+}
+
+/// The first SignerInfo's `signedAttrs` as they are in the token, retagged `SET OF` (0x31) as the signature
+/// covers them (RFC 5652 §5.4).
+fn raw_signed_attributes(signed_data_der: &[u8]) -> der::Result<Option<Vec<u8>>> {
+    use der::asn1::AnyRef;
+    use der::{Reader, SliceReader, Tag, TagNumber};
+    let mut reader = SliceReader::new(signed_data_der)?;
+    reader.sequence(|r| {
+        // version, digestAlgorithms, encapContentInfo
+        for _ in 0..3 {
+            AnyRef::decode(r)?;
+        }
+        // certificates [0] and crls [1]
+        while matches!(r.peek_tag()?, Tag::ContextSpecific { .. }) {
+            AnyRef::decode(r)?;
+        }
+        let signer_infos = AnyRef::decode(r)?;
+        let mut set = SliceReader::new(signer_infos.value())?;
+        if set.is_finished() {
+            return Ok(None);
+        }
+        set.sequence(|s| {
+            // version, sid, digestAlgorithm
+            for _ in 0..3 {
+                AnyRef::decode(s)?;
+            }
+            let mut raw = None;
+            if matches!(s.peek_tag()?, Tag::ContextSpecific { number: TagNumber::N0, .. }) {
+                let mut der = AnyRef::decode(s)?.to_der()?;
+                der[0] = 0x31;
+                raw = Some(der);
+            }
+            while !s.is_finished() {
+                AnyRef::decode(s)?;
+            }
+            Ok(raw)
+        })
     })
 }
 

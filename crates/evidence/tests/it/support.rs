@@ -11,8 +11,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use der::{Decode, Encode};
+use registratur_evidence::tsa::StampFuture;
 use registratur_evidence::tsp::TimeStampReq;
-use registratur_evidence::{DigestAlgorithm, TrustList};
+use registratur_evidence::{DigestAlgorithm, Stamper, TrustList};
 
 /// Runs a command and fails the test with its output if it does not succeed.
 pub fn run(command: &mut Command) -> Vec<u8> {
@@ -41,6 +42,10 @@ pub enum Signer {
     Untrusted,
     /// Chains to the trusted CA, but expired in 2021.
     Expired,
+    /// An ECDSA P-256 key (signing with SHA-256), chaining to the trusted CA.
+    EcP256,
+    /// An ECDSA P-384 key (signing with SHA-384), chaining to the trusted CA.
+    EcP384,
 }
 
 /// The test PKI in a temporary directory.
@@ -131,6 +136,59 @@ impl Pki {
                 ],
             );
         }
+        // ECDSA TSA certificates, signed by the trusted (RSA) CA.
+        for (tsa, curve) in [("ec256-tsa", "P-256"), ("ec384-tsa", "P-384")] {
+            openssl(
+                d,
+                &[
+                    "genpkey",
+                    "-algorithm",
+                    "EC",
+                    "-pkeyopt",
+                    &format!("ec_paramgen_curve:{curve}"),
+                    "-out",
+                    &format!("{tsa}.key"),
+                ],
+            );
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-new",
+                    "-key",
+                    &format!("{tsa}.key"),
+                    "-out",
+                    &format!("{tsa}.csr"),
+                    "-subj",
+                    &format!("/O=registratur test/CN={tsa}"),
+                    "-config",
+                    "ext.cnf",
+                ],
+            );
+            openssl(
+                d,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &format!("{tsa}.csr"),
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    &format!("{tsa}.pem"),
+                    "-days",
+                    "3650",
+                    "-sha256",
+                    "-extfile",
+                    "ext.cnf",
+                    "-extensions",
+                    "tsa",
+                ],
+            );
+        }
         // The expired TSA certificate: `openssl ca` can set dates in the past.
         std::fs::write(d.join("index.txt"), "").unwrap();
         std::fs::write(d.join("ca.srl.db"), "1000\n").unwrap();
@@ -186,14 +244,16 @@ impl Pki {
             ],
         );
         let mut config = String::from("[tsa]\ndefault_tsa=good\n");
-        for (section, cert, key, ess) in [
-            ("good", "tsa", "tsa", "sha256"),
-            ("untrusted", "rogue-tsa", "rogue-tsa", "sha1"),
-            ("expired", "old-tsa", "old-tsa", "sha1"),
+        for (section, cert, key, ess, digest) in [
+            ("good", "tsa", "tsa", "sha256", "sha256"),
+            ("untrusted", "rogue-tsa", "rogue-tsa", "sha1", "sha256"),
+            ("expired", "old-tsa", "old-tsa", "sha1", "sha256"),
+            ("ec256", "ec256-tsa", "ec256-tsa", "sha256", "sha256"),
+            ("ec384", "ec384-tsa", "ec384-tsa", "sha1", "sha384"),
         ] {
             config.push_str(&format!(
                 "[{section}]\nserial={dir}/{section}.serial\ncrypto_device=builtin\nsigner_cert={dir}/{cert}.pem\n\
-                 signer_key={dir}/{key}.key\nsigner_digest=sha256\ndefault_policy=1.3.6.1.4.1.99999.1\n\
+                 signer_key={dir}/{key}.key\nsigner_digest={digest}\ndefault_policy=1.3.6.1.4.1.99999.1\n\
                  digests=sha256,sha384,sha512\naccuracy=secs:1\nordering=no\ntsa_name=no\ness_cert_id_chain=no\n\
                  ess_cert_id_alg={ess}\n",
                 dir = d.display()
@@ -223,6 +283,8 @@ impl Pki {
             Signer::Good => "good",
             Signer::Untrusted => "untrusted",
             Signer::Expired => "expired",
+            Signer::EcP256 => "ec256",
+            Signer::EcP384 => "ec384",
         };
         run(Command::new("openssl")
             .args(["ts", "-reply", "-config"])
@@ -232,6 +294,16 @@ impl Pki {
             .arg("-out")
             .arg(&out));
         std::fs::read(out).unwrap()
+    }
+}
+
+/// A second [`Stamper`]: `openssl ts -reply` called directly, without HTTP (the fake the engine's tests
+/// can use where no network is wanted).
+pub struct DirectTsa(pub Signer);
+
+impl Stamper for DirectTsa {
+    fn stamp<'a>(&'a self, request_der: &'a [u8]) -> StampFuture<'a> {
+        Box::pin(async move { Ok(Pki::shared().reply(self.0, request_der)) })
     }
 }
 

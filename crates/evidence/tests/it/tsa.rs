@@ -7,7 +7,9 @@ use std::time::Duration;
 use registratur_evidence::token::TokenError;
 use registratur_evidence::{DigestAlgorithm, HttpTsa, StampError, TrustList, TsaError, timestamp};
 
-use crate::support::{Behaviour, Pki, Signer, TestTsa, block_on, run};
+use registratur_evidence::Stamper;
+
+use crate::support::{Behaviour, DirectTsa, Pki, Signer, TestTsa, block_on, run};
 
 fn stamp_with(
     behaviour: Behaviour,
@@ -47,6 +49,49 @@ fn a_real_token_verifies_with_us_and_with_openssl() {
             "{}",
             String::from_utf8_lossy(&out)
         );
+    }
+}
+
+/// The contract every [`Stamper`] keeps: an answer to each request, verified by [`timestamp`], for
+/// each algorithm, with a fresh nonce and serial each time.
+fn stamper_contract(stamper: &dyn Stamper) {
+    let trust = Pki::shared().trust();
+    for algorithm in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512] {
+        let digest = algorithm.digest(b"contract");
+        let first = block_on(timestamp(stamper, algorithm, &digest, &trust)).unwrap();
+        let second = block_on(timestamp(stamper, algorithm, &digest, &trust)).unwrap();
+        assert_eq!(first.verified.imprint, digest);
+        assert_eq!(first.verified.algorithm, algorithm);
+        assert_ne!(first.verified.nonce, second.verified.nonce);
+        assert_ne!(first.verified.serial, second.verified.serial);
+    }
+}
+
+#[test]
+fn both_stampers_keep_the_contract() {
+    let tsa = TestTsa::start(Behaviour::Sign(Signer::Good));
+    stamper_contract(&HttpTsa::new(&tsa.url(), Duration::from_secs(20)).unwrap());
+    stamper_contract(&DirectTsa(Signer::Good));
+}
+
+#[test]
+fn ecdsa_tokens_verify_with_us_and_with_openssl() {
+    let pki = Pki::shared();
+    for (signer, cert) in [(Signer::EcP256, "ec256-tsa.pem"), (Signer::EcP384, "ec384-tsa.pem")] {
+        let digest = DigestAlgorithm::Sha256.digest(b"ecdsa");
+        let stamped = block_on(timestamp(&DirectTsa(signer), DigestAlgorithm::Sha256, &digest, &pki.trust()))
+            .unwrap_or_else(|e| panic!("{signer:?}: {e}"));
+        assert!(stamped.verified.tsa_subject.contains(cert.trim_end_matches(".pem")));
+        let token = pki.dir.path().join(format!("token-{signer:?}.der"));
+        std::fs::write(&token, &stamped.token_der).unwrap();
+        let out = run(Command::new("openssl")
+            .args(["ts", "-verify", "-token_in", "-in"])
+            .arg(&token)
+            .args(["-digest", &hex::encode(&digest), "-CAfile"])
+            .arg(pki.path("ca.pem"))
+            .arg("-untrusted")
+            .arg(pki.path(cert)));
+        assert!(String::from_utf8_lossy(&out).contains("Verification: OK"));
     }
 }
 
