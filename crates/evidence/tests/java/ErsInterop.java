@@ -1,8 +1,9 @@
 // BouncyCastle 1.72's ERS implementation (org.bouncycastle.tsp.ers) driven from registratur's tests.
 //
-//   validate ERS_FILE DATA_FILE TSA_CERT_PEM
-//       reads an evidence record written by registratur, runs ERSEvidenceRecord.validatePresent on the data
-//       and validate with a verifier built from the TSA certificate; exit 0 and "VALID" when both pass.
+//   validate TSA_CERT_PEM (ERS_FILE DATA_FILE)...
+//       reads evidence records written by registratur, runs ERSEvidenceRecord.validatePresent on each one's
+//       data and validate with a verifier built from the TSA certificate; prints "VALID <i>" or
+//       "INVALID <i>: <reason>" per pair, and exits 0 only when all are valid.
 //   build TSA_URL OUT_DIR DATA_FILE...
 //       builds one hash tree over the data files with ERSArchiveTimeStampGenerator (SHA-256), gets a
 //       timestamp for its root from the TSA over HTTP, and writes OUT_DIR/<i>.ers for data file i.
@@ -53,23 +54,33 @@ public class ErsInterop
     {
         java.security.Security.addProvider(new BouncyCastleProvider());
         DigestCalculatorProvider digests = new JcaDigestCalculatorProviderBuilder().build();
-        if (args.length == 4 && args[0].equals("validate"))
+        if (args.length >= 4 && args.length % 2 == 0 && args[0].equals("validate"))
         {
-            ERSEvidenceRecord ers;
-            try (InputStream in = new FileInputStream(args[1]))
-            {
-                ers = new ERSEvidenceRecord(in, digests);
-            }
-            byte[] data = Files.readAllBytes(new File(args[2]).toPath());
-            ers.validatePresent(new ERSByteData(data), new Date());
             X509CertificateHolder tsaCert;
-            try (PEMParser parser = new PEMParser(new FileReader(args[3])))
+            try (PEMParser parser = new PEMParser(new FileReader(args[1])))
             {
                 tsaCert = (X509CertificateHolder)parser.readObject();
             }
             SignerInformationVerifier verifier = new JcaSimpleSignerInfoVerifierBuilder().setProvider("BC").build(tsaCert);
-            ers.validate(verifier);
-            System.out.println("VALID");
+            boolean allValid = true;
+            for (int i = 2; i < args.length; i += 2)
+            {
+                int index = (i - 2) / 2;
+                try
+                {
+                    ERSEvidenceRecord ers = read(args[i], digests);
+                    byte[] data = Files.readAllBytes(new File(args[i + 1]).toPath());
+                    ers.validatePresent(new ERSByteData(data), new Date());
+                    ers.validate(verifier);
+                    System.out.println("VALID " + index);
+                }
+                catch (Exception e)
+                {
+                    allValid = false;
+                    System.out.println("INVALID " + index + ": " + e);
+                }
+            }
+            System.exit(allValid ? 0 : 1);
         }
         else if (args.length >= 4 && args[0].equals("build"))
         {
