@@ -296,6 +296,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Random leaf sets, drawn from a small pool so that duplicates (the same document stored twice)
+        /// occur: the root matches the model and every leaf's path leads to it.
+        #[test]
+        fn random_trees_match_the_model(picks in proptest::collection::vec(0u8..40, 1..150)) {
+            let alg = DigestAlgorithm::Sha256;
+            let leaves: Vec<Vec<u8>> = picks.iter().map(|p| alg.digest(&[*p])).collect();
+            let tree = HashTree::build(alg, &leaves).unwrap();
+            let expected = model_root(alg, &leaves);
+            proptest::prop_assert_eq!(tree.root(), expected.as_slice());
+            for leaf in &leaves {
+                let reduced: Vec<Vec<Vec<u8>>> = tree.path(leaf).unwrap().into_iter().map(|v| vec![v]).collect();
+                proptest::prop_assert_eq!(recover_root(alg, &reduced).unwrap(), tree.root());
+            }
+        }
+    }
+
     #[test]
     fn a_single_leaf_is_its_own_root() {
         let leaf = leaves(1).remove(0);
