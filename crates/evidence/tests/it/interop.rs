@@ -43,8 +43,16 @@ fn our_records_pass_bouncycastle_validate_present_and_validate() {
 
 #[test]
 fn our_renewed_records_pass_bouncycastle() {
-    let (documents, _, records) = stamped_documents(3, "renewed-to-bc");
+    // Records of two trees renewed together: the renewal tree has two leaves, so each renewal carries a
+    // path as well as its group of timestamp hashes.
+    let (documents_a, _, records_a) = stamped_documents(3, "renewed-to-bc-a");
+    let (documents_b, _, records_b) = stamped_documents(1, "renewed-to-bc-b");
+    let documents: Vec<Vec<u8>> = documents_a.into_iter().chain(documents_b).collect();
+    let records: Vec<EvidenceRecord> = records_a.into_iter().chain(records_b).collect();
     let twice = renew_timestamps(&renew_timestamps(&records));
+    assert!(
+        twice[0].archive_time_stamp_sequence[0][2].reduced_hashtree.as_ref().is_some_and(|t| t.len() == 2)
+    );
     let rehashed = renew_hash_trees(&twice, &documents);
     let pairs: Vec<(&EvidenceRecord, &[u8])> = twice
         .iter()
