@@ -166,3 +166,85 @@ fn https_and_nonsense_urls_are_refused_up_front() {
     ));
     assert!(matches!(HttpTsa::new("not a url", Duration::from_secs(1)), Err(TsaError::InvalidUrl { .. })));
 }
+
+/// Takes a good token apart with the `cms` types, changes one thing, and puts it together again.
+fn altered_token(alter: impl FnOnce(&mut cms::signed_data::SignedData)) -> (Vec<u8>, Vec<u8>) {
+    use der::{Decode, Encode};
+    let digest = DigestAlgorithm::Sha256.digest(b"altered");
+    let stamped = block_on(timestamp(
+        &DirectTsa(Signer::Good),
+        DigestAlgorithm::Sha256,
+        &digest,
+        &Pki::shared().trust(),
+    ))
+    .unwrap();
+    let mut content_info = cms::content_info::ContentInfo::from_der(&stamped.token_der).unwrap();
+    let mut signed_data: cms::signed_data::SignedData = content_info.content.decode_as().unwrap();
+    alter(&mut signed_data);
+    content_info.content = der::Any::encode_from(&signed_data).unwrap();
+    (content_info.to_der().unwrap(), digest)
+}
+
+fn refusal(token: &[u8], digest: &[u8]) -> TokenError {
+    registratur_evidence::verify_token(token, DigestAlgorithm::Sha256, digest, None, &Pki::shared().trust())
+        .unwrap_err()
+}
+
+#[test]
+fn each_broken_part_of_a_token_has_its_own_error() {
+    use der::Encode;
+    use registratur_evidence::tsp::ID_AA_SIGNING_CERTIFICATE_V2;
+
+    // The untouched token verifies: the alterations below are what breaks it.
+    let (token, digest) = altered_token(|_| {});
+    registratur_evidence::verify_token(
+        &token,
+        DigestAlgorithm::Sha256,
+        &digest,
+        None,
+        &Pki::shared().trust(),
+    )
+    .unwrap();
+
+    // The TSTInfo changed after signing (here: its serial number's last byte).
+    let (token, digest) = altered_token(|sd| {
+        let econtent = sd.encap_content_info.econtent.as_mut().unwrap();
+        let mut octets: der::asn1::OctetString = econtent.decode_as().unwrap();
+        let mut tst = registratur_evidence::tsp::TstInfo::from_der_bytes(octets.as_bytes()).unwrap();
+        let mut serial = tst.serial_number.as_bytes().to_vec();
+        *serial.last_mut().unwrap() ^= 1;
+        tst.serial_number = der::asn1::Int::new(&serial).unwrap();
+        octets = der::asn1::OctetString::new(tst.to_der().unwrap()).unwrap();
+        *econtent = der::Any::encode_from(&octets).unwrap();
+    });
+    assert_eq!(refusal(&token, &digest), TokenError::MessageDigestMismatch);
+
+    // No certificates: offline verification cannot find the TSA's key.
+    let (token, digest) = altered_token(|sd| sd.certificates = None);
+    assert_eq!(refusal(&token, &digest), TokenError::SignerCertificateMissing);
+
+    // The ESS signing-certificate attribute removed.
+    let (token, digest) = altered_token(|sd| {
+        let mut signers: Vec<cms::signed_data::SignerInfo> = sd.signer_infos.0.iter().cloned().collect();
+        let attrs = signers[0].signed_attrs.as_mut().unwrap();
+        let kept: Vec<x509_cert::attr::Attribute> =
+            attrs.iter().filter(|a| a.oid != ID_AA_SIGNING_CERTIFICATE_V2).cloned().collect();
+        *attrs = der::asn1::SetOfVec::try_from(kept).unwrap();
+        sd.signer_infos = cms::signed_data::SignerInfos(der::asn1::SetOfVec::try_from(signers).unwrap());
+    });
+    assert_eq!(refusal(&token, &digest), TokenError::EssSigningCertificateMissing);
+
+    // The signature itself changed.
+    let (token, digest) = altered_token(|sd| {
+        let mut signers: Vec<cms::signed_data::SignerInfo> = sd.signer_infos.0.iter().cloned().collect();
+        let mut signature = signers[0].signature.as_bytes().to_vec();
+        signature[10] ^= 0x80;
+        signers[0].signature = der::asn1::OctetString::new(signature).unwrap();
+        sd.signer_infos = cms::signed_data::SignerInfos(der::asn1::SetOfVec::try_from(signers).unwrap());
+    });
+    assert!(matches!(refusal(&token, &digest), TokenError::BadSignature { .. }));
+
+    // Not a token at all, and a token for another digest.
+    assert!(matches!(refusal(b"\x30\x03\x02\x01\x01", &digest), TokenError::Decode(_)));
+    assert!(matches!(refusal(&token, &[0u8; 32]), TokenError::ImprintMismatch { .. }));
+}
