@@ -37,6 +37,14 @@ pub trait Stamper: Send + Sync {
 pub enum TsaError {
     #[error("TSA URL {url} is not usable: {reason}")]
     InvalidUrl { url: String, reason: String },
+    #[error(
+        "TSA {url}: TLS failed: {source} (is the TSA's server certificate trusted? see HttpTsa::with_tls_roots_pem)"
+    )]
+    Tls { url: String, source: std::io::Error },
+    #[error(
+        "TSA {url}: no TLS root certificates: install ca-certificates or give the TSA's CA with HttpTsa::with_tls_roots_pem"
+    )]
+    NoTlsRoots { url: String },
     #[error("TSA {url} is unreachable: {source}")]
     Unreachable { url: String, source: std::io::Error },
     #[error("TSA {url} did not answer within {after:?}")]
@@ -57,44 +65,110 @@ impl TsaError {
         match self {
             Self::Unreachable { .. } | Self::Timeout { .. } | Self::Http { .. } => true,
             Self::Status { status, .. } => *status >= 500 || *status == 429,
-            Self::InvalidUrl { .. } | Self::ContentType { .. } | Self::TooLarge { .. } => false,
+            Self::InvalidUrl { .. }
+            | Self::ContentType { .. }
+            | Self::TooLarge { .. }
+            | Self::Tls { .. }
+            | Self::NoTlsRoots { .. } => false,
         }
     }
 }
 
-/// A TSA reached over plain HTTP/1.1 (RFC 3161 §3.4): `POST` with `Content-Type:
-/// application/timestamp-query`. One connection per request; the whole exchange (connect, send, read the
-/// answer) is bounded by the timeout.
-#[derive(Clone, Debug)]
+/// A TSA reached over HTTP/1.1 (RFC 3161 §3.4), plain or with TLS (`https://`, rustls with the system's
+/// root certificates unless [`HttpTsa::with_tls_roots_pem`] gives others): `POST` with `Content-Type:
+/// application/timestamp-query`. One connection per request; the whole exchange (connect, TLS, send, read
+/// the answer) is bounded by the timeout. TLS protects the request's privacy only: the token's own
+/// signature is what makes it trustworthy, and [`timestamp`] checks it either way.
+#[derive(Clone)]
 pub struct HttpTsa {
     url: String,
     host: String,
     port: u16,
     path_and_query: String,
     timeout: Duration,
+    tls: Option<TlsRoots>,
+}
+
+#[derive(Clone)]
+enum TlsRoots {
+    /// The system's roots, loaded on the first request.
+    System,
+    /// Roots given by the caller.
+    Given(std::sync::Arc<rustls::RootCertStore>),
+}
+
+impl std::fmt::Debug for HttpTsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTsa")
+            .field("url", &self.url)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpTsa {
-    /// A TSA at an `http://` URL. `https://` is refused with a message: put a TLS-terminating proxy on
-    /// loopback in front of such a TSA (TLS adds nothing to a signed token's integrity).
+    /// A TSA at an `http://` or `https://` URL (for https, the system's root certificates are loaded on
+    /// the first request).
     pub fn new(url: &str, timeout: Duration) -> Result<Self, TsaError> {
         let invalid = |reason: &str| TsaError::InvalidUrl { url: url.to_owned(), reason: reason.to_owned() };
         let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(invalid(
-                    "https is not supported by this build: use an http URL or a local TLS proxy",
-                ));
-            }
-            _ => return Err(invalid("the URL must start with http://")),
-        }
+        let (tls, default_port) = match uri.scheme_str() {
+            Some("http") => (None, 80),
+            Some("https") => (Some(TlsRoots::System), 443),
+            _ => return Err(invalid("the URL must start with http:// or https://")),
+        };
         let host =
             uri.host().ok_or_else(|| invalid("the URL has no host"))?.trim_matches(['[', ']']).to_owned();
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(default_port);
         let path_and_query =
             uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
-        Ok(Self { url: url.to_owned(), host, port, path_and_query, timeout })
+        Ok(Self { url: url.to_owned(), host, port, path_and_query, timeout, tls })
+    }
+
+    /// Trusts these PEM CA certificates (instead of the system's) for the TSA's TLS server certificate.
+    /// Only for `https://` URLs.
+    pub fn with_tls_roots_pem(mut self, pem: &[u8]) -> Result<Self, TsaError> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let invalid = |reason: String| TsaError::InvalidUrl { url: self.url.clone(), reason };
+        if self.tls.is_none() {
+            return Err(invalid("TLS roots given for an http:// URL".into()));
+        }
+        let mut store = rustls::RootCertStore::empty();
+        for certificate in CertificateDer::pem_slice_iter(pem) {
+            let certificate =
+                certificate.map_err(|e| invalid(format!("TLS roots are not PEM certificates: {e}")))?;
+            store.add(certificate).map_err(|e| invalid(format!("TLS root certificate refused: {e}")))?;
+        }
+        if store.is_empty() {
+            return Err(invalid("no PEM certificate in the TLS roots".into()));
+        }
+        self.tls = Some(TlsRoots::Given(std::sync::Arc::new(store)));
+        Ok(self)
+    }
+
+    fn tls_connector(&self, roots: &TlsRoots) -> Result<tokio_rustls::TlsConnector, TsaError> {
+        let store = match roots {
+            TlsRoots::Given(store) => std::sync::Arc::clone(store),
+            TlsRoots::System => {
+                let mut store = rustls::RootCertStore::empty();
+                let (added, _ignored) =
+                    store.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+                if added == 0 {
+                    return Err(TsaError::NoTlsRoots { url: self.url.clone() });
+                }
+                std::sync::Arc::new(store)
+            }
+        };
+        // The provider is named: with several rustls providers compiled in, the process default is ambiguous.
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TsaError::Tls { url: self.url.clone(), source: std::io::Error::other(e) })?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+        Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)))
     }
 
     /// The URL as given.
@@ -109,6 +183,26 @@ impl HttpTsa {
             .map_err(|source| TsaError::Unreachable { url: url.clone(), source })?;
         // Small request, one answer: Nagle's delay would only add latency.
         let _ = stream.set_nodelay(true);
+        match &self.tls {
+            None => self.send(stream, request_der).await,
+            Some(roots) => {
+                let connector = self.tls_connector(roots)?;
+                let name = rustls_pki_types::ServerName::try_from(self.host.clone())
+                    .map_err(|e| TsaError::InvalidUrl { url: url.clone(), reason: e.to_string() })?;
+                let tls = connector
+                    .connect(name, stream)
+                    .await
+                    .map_err(|source| TsaError::Tls { url: url.clone(), source })?;
+                self.send(tls, request_der).await
+            }
+        }
+    }
+
+    async fn send<Io>(&self, stream: Io, request_der: &[u8]) -> Result<Vec<u8>, TsaError>
+    where
+        Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let url = &self.url;
         let io = hyper_util::rt::TokioIo::new(stream);
         let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
             .await

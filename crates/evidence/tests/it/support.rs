@@ -67,7 +67,9 @@ impl Pki {
             d.join("ext.cnf"),
             "[req]\ndistinguished_name=dn\n[dn]\n[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n\
              [tsa]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=critical,timeStamping\nkeyUsage=critical,digitalSignature\n\
-             subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+             subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n\
+             [server]\nbasicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n\
+             keyUsage=critical,digitalSignature,keyEncipherment\n",
         )
         .unwrap();
         for ca in ["ca", "rogue-ca"] {
@@ -136,6 +138,46 @@ impl Pki {
                 ],
             );
         }
+        // The TLS server certificate of the https TSA, for 127.0.0.1.
+        openssl(d, &["genrsa", "-out", "server.key", "2048"]);
+        openssl(
+            d,
+            &[
+                "req",
+                "-new",
+                "-key",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-config",
+                "ext.cnf",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.pem",
+                "-days",
+                "3650",
+                "-sha256",
+                "-extfile",
+                "ext.cnf",
+                "-extensions",
+                "server",
+            ],
+        );
         // ECDSA TSA certificates, signed by the trusted (RSA) CA.
         for (tsa, curve) in [("ec256-tsa", "P-256"), ("ec384-tsa", "P-384")] {
             openssl(
@@ -338,7 +380,7 @@ impl TestTsa {
                 let Ok(stream) = stream else { continue };
                 let behaviour = Arc::clone(&behaviour);
                 std::thread::spawn(move || {
-                    let _ = serve(pki, *behaviour, stream);
+                    let _ = serve_tcp(pki, *behaviour, stream);
                 });
             }
         });
@@ -348,10 +390,54 @@ impl TestTsa {
     pub fn url(&self) -> String {
         format!("http://{}/tsa", self.addr)
     }
+
+    /// The same TSA behind TLS (server certificate for 127.0.0.1, issued by the test CA).
+    pub fn start_tls(behaviour: Behaviour) -> TestTsa {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let pki: &'static Pki = Pki::shared();
+        let certificates: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(pki.path("server.pem")).unwrap().collect::<Result<_, _>>().unwrap();
+        let key = PrivateKeyDer::from_pem_file(pki.path("server.key")).unwrap();
+        let config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(certificates, key)
+                .unwrap();
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let config = Arc::clone(&config);
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                    let Ok(connection) = rustls::ServerConnection::new(config) else { return };
+                    let mut tls = rustls::StreamOwned::new(connection, stream);
+                    if serve(pki, behaviour, &mut tls).is_ok() {
+                        tls.conn.send_close_notify();
+                        let _ = tls.flush();
+                    }
+                });
+            }
+        });
+        TestTsa { addr }
+    }
+
+    pub fn https_url(&self) -> String {
+        format!("https://{}/tsa", self.addr)
+    }
 }
 
-fn serve(pki: &Pki, behaviour: Behaviour, mut stream: TcpStream) -> std::io::Result<()> {
+fn serve_tcp(pki: &Pki, behaviour: Behaviour, mut stream: TcpStream) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    serve(pki, behaviour, &mut stream)
+}
+
+fn serve<S: Read + Write>(pki: &Pki, behaviour: Behaviour, stream: &mut S) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     let header_end = loop {

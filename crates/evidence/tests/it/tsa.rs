@@ -159,12 +159,32 @@ fn an_expired_tsa_certificate_is_refused() {
 }
 
 #[test]
-fn https_and_nonsense_urls_are_refused_up_front() {
+fn https_works_with_the_tsa_ca_and_fails_permanently_without_it() {
+    let pki = Pki::shared();
+    let tsa = TestTsa::start_tls(Behaviour::Sign(Signer::Good));
+    let ca = std::fs::read(pki.path("ca.pem")).unwrap();
+    let client =
+        HttpTsa::new(&tsa.https_url(), Duration::from_secs(20)).unwrap().with_tls_roots_pem(&ca).unwrap();
+    stamper_contract(&client);
+
+    let rogue = std::fs::read(pki.path("rogue-ca.pem")).unwrap();
+    let client =
+        HttpTsa::new(&tsa.https_url(), Duration::from_secs(20)).unwrap().with_tls_roots_pem(&rogue).unwrap();
+    let digest = DigestAlgorithm::Sha256.digest(b"tls");
+    let error = block_on(timestamp(&client, DigestAlgorithm::Sha256, &digest, &pki.trust())).unwrap_err();
+    assert!(matches!(error, StampError::Tsa(TsaError::Tls { .. })), "{error}");
+    assert!(!error.is_transient());
+}
+
+#[test]
+fn nonsense_urls_are_refused_up_front() {
     assert!(matches!(
-        HttpTsa::new("https://tsa.example/", Duration::from_secs(1)),
+        HttpTsa::new("ftp://tsa.example/", Duration::from_secs(1)),
         Err(TsaError::InvalidUrl { .. })
     ));
     assert!(matches!(HttpTsa::new("not a url", Duration::from_secs(1)), Err(TsaError::InvalidUrl { .. })));
+    let plain = HttpTsa::new("http://127.0.0.1:1/", Duration::from_secs(1)).unwrap();
+    assert!(matches!(plain.with_tls_roots_pem(b""), Err(TsaError::InvalidUrl { .. })));
 }
 
 /// Takes a good token apart with the `cms` types, changes one thing, and puts it together again.
