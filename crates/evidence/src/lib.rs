@@ -14,6 +14,24 @@
 //!   (RFC 4998 §5.2).
 //!
 //! Nothing here knows the store, records or gRPC: digests and tokens in, DER and reports out.
+//!
+//! # How the engine uses it
+//!
+//! 1. Collect the SHA-256 of every Version, rendition and the journal head; when the interval ends or
+//!    the size is reached, [`HashTree::build`] (or [`HashTree::from_flat_leaves`]).
+//! 2. [`tsa::timestamp`]`(&HttpTsa, algorithm, tree.root(), &trust)`; on an error with
+//!    [`StampError::is_transient`] keep the tree queued (store [`HashTree::to_stored`]) and retry; other
+//!    errors are a misbehaving TSA (alert). A tree stamped twice after a crash gets two valid tokens for
+//!    the same root: keep the first one stored, both give valid records.
+//! 3. [`StampedTree::new`]`(tree, timestamp.token_der)` and persist [`StampedTree::to_stored`]
+//!    (versioned); index leaf → tree.
+//! 4. Export: [`StampedTree::from_stored`], [`StampedTree::record_for`]`(leaf)`, then
+//!    [`EvidenceRecord::to_der_bytes`] is the `.ers` file (a renewed record is persisted per Dokument).
+//! 5. Verify: [`verify_der`]`(DataInput::Bytes(..), ers, &TrustList::from_pem_file(..))` gives a
+//!    [`Report`] or a [`VerifyError`] naming the chain, stamp and what failed.
+//! 6. Renew before [`Report::renew_before`]: [`timestamp_renewal_leaf`] per record (records of one
+//!    tree share a leaf), a tree over the distinct leaves, one timestamp, [`apply_timestamp_renewal`];
+//!    for a new hash algorithm, [`hash_tree_renewal_leaf`] + tree + timestamp + [`apply_hash_tree_renewal`].
 
 pub mod asn1;
 pub mod digest;

@@ -68,6 +68,8 @@ impl Pki {
             "[req]\ndistinguished_name=dn\n[dn]\n[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n\
              [tsa]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=critical,timeStamping\nkeyUsage=critical,digitalSignature\n\
              subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n\
+             [weak-eku]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=timeStamping\nkeyUsage=critical,digitalSignature\n\
+             [no-eku]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
              [server]\nbasicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n\
              keyUsage=critical,digitalSignature,keyEncipherment\n",
         )
@@ -135,6 +137,49 @@ impl Pki {
                     "ext.cnf",
                     "-extensions",
                     "tsa",
+                ],
+            );
+        }
+        // Signers that `openssl ts` refuses to use, for tokens made with `openssl cms`: extendedKeyUsage
+        // timeStamping not critical, and none at all.
+        for signer in ["weak-eku", "no-eku"] {
+            openssl(d, &["genrsa", "-out", &format!("{signer}.key"), "2048"]);
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-new",
+                    "-key",
+                    &format!("{signer}.key"),
+                    "-out",
+                    &format!("{signer}.csr"),
+                    "-subj",
+                    &format!("/O=registratur test/CN={signer}"),
+                    "-config",
+                    "ext.cnf",
+                ],
+            );
+            openssl(
+                d,
+                &[
+                    "x509",
+                    "-req",
+                    "-in",
+                    &format!("{signer}.csr"),
+                    "-CA",
+                    "ca.pem",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-out",
+                    &format!("{signer}.pem"),
+                    "-days",
+                    "3650",
+                    "-sha256",
+                    "-extfile",
+                    "ext.cnf",
+                    "-extensions",
+                    signer,
                 ],
             );
         }
@@ -333,6 +378,28 @@ impl Pki {
             .arg(self.path("tsa.cnf"))
             .args(["-section", section, "-queryfile"])
             .arg(&query)
+            .arg("-out")
+            .arg(&out));
+        std::fs::read(out).unwrap()
+    }
+}
+
+impl Pki {
+    /// Signs a TSTInfo as a timestamp token with `openssl cms -sign -cades` (ESS signing certificate v2),
+    /// for signers `openssl ts` refuses: the token is right in every way but the certificate.
+    pub fn cms_token(&self, signer: &str, tst_info_der: &[u8]) -> Vec<u8> {
+        let work = tempfile::tempdir_in(self.dir.path()).unwrap();
+        let input = work.path().join("tst.der");
+        let out = work.path().join("token.der");
+        std::fs::write(&input, tst_info_der).unwrap();
+        run(Command::new("openssl")
+            .args(["cms", "-sign", "-binary", "-nodetach", "-nosmimecap", "-cades", "-md", "sha256"])
+            .args(["-econtent_type", "1.2.840.113549.1.9.16.1.4", "-outform", "DER", "-in"])
+            .arg(&input)
+            .arg("-signer")
+            .arg(self.path(&format!("{signer}.pem")))
+            .arg("-inkey")
+            .arg(self.path(&format!("{signer}.key")))
             .arg("-out")
             .arg(&out));
         std::fs::read(out).unwrap()

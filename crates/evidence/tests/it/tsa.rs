@@ -268,3 +268,25 @@ fn each_broken_part_of_a_token_has_its_own_error() {
     assert!(matches!(refusal(b"\x30\x03\x02\x01\x01", &digest), TokenError::Decode(_)));
     assert!(matches!(refusal(&token, &[0u8; 32]), TokenError::ImprintMismatch { .. }));
 }
+
+#[test]
+fn a_signer_without_critical_timestamping_usage_is_refused() {
+    use der::Decode;
+    let pki = Pki::shared();
+    let digest = DigestAlgorithm::Sha256.digest(b"eku");
+    let good = block_on(timestamp(&DirectTsa(Signer::Good), DigestAlgorithm::Sha256, &digest, &pki.trust()))
+        .unwrap();
+    let content_info = cms::content_info::ContentInfo::from_der(&good.token_der).unwrap();
+    let signed_data: cms::signed_data::SignedData = content_info.content.decode_as().unwrap();
+    let econtent = signed_data.encap_content_info.econtent.unwrap();
+    let tst_info = econtent.decode_as::<der::asn1::OctetString>().unwrap().as_bytes().to_vec();
+
+    // The same TSTInfo signed by a certificate with the usage critical verifies: the harness is sound.
+    let token = pki.cms_token("tsa", &tst_info);
+    registratur_evidence::verify_token(&token, DigestAlgorithm::Sha256, &digest, None, &pki.trust()).unwrap();
+
+    let token = pki.cms_token("weak-eku", &tst_info);
+    assert!(matches!(refusal(&token, &digest), TokenError::ExtendedKeyUsageNotCritical { .. }));
+    let token = pki.cms_token("no-eku", &tst_info);
+    assert!(matches!(refusal(&token, &digest), TokenError::NotTimeStampingCertificate { .. }));
+}
