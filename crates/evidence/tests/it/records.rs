@@ -239,3 +239,47 @@ fn corrupted_records_fail_without_panicking() {
     }
     assert!(accepted < 150, "{accepted} of 3000 corruptions were accepted");
 }
+
+/// A TSTInfo stamped in the past (`genTime` 2020-06-01) by the TSA certificate that expired in 2021,
+/// signed with `openssl cms`: what an old record looks like.
+fn token_from_2020(algorithm: DigestAlgorithm, root: &[u8]) -> Vec<u8> {
+    use der::Encode;
+    use registratur_evidence::tsp::{MessageImprint, TstInfo};
+    let tst = TstInfo {
+        version: 1,
+        policy: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.1"),
+        message_imprint: MessageImprint {
+            hash_algorithm: algorithm.algorithm_identifier(),
+            hashed_message: der::asn1::OctetString::new(root.to_vec()).unwrap(),
+        },
+        serial_number: der::asn1::Int::new(&[0x20, 0x20]).unwrap(),
+        gen_time: der::Any::new(der::Tag::GeneralizedTime, b"20200601120000Z".as_slice()).unwrap(),
+        accuracy: None,
+        ordering: false,
+        nonce: None,
+        tsa: None,
+        extensions: None,
+    };
+    Pki::shared().cms_token("old-tsa", &tst.to_der().unwrap())
+}
+
+#[test]
+fn certificates_count_at_gen_time_and_renewals_must_come_before_expiry() {
+    let trust = Pki::shared().trust();
+    let documents: Vec<Vec<u8>> = (0..2).map(|i| format!("archived in 2020: {i}").into_bytes()).collect();
+    let leaves: Vec<Vec<u8>> = documents.iter().map(|d| DigestAlgorithm::Sha256.digest(d)).collect();
+    let tree = HashTree::build(DigestAlgorithm::Sha256, &leaves).unwrap();
+    let record =
+        evidence_record(&tree, &leaves[0], &token_from_2020(DigestAlgorithm::Sha256, tree.root())).unwrap();
+
+    // The TSA certificate expired in 2021 but was valid at genTime: the record proves existence in 2020.
+    let report = verify(DataInput::Bytes(&documents[0]), &record, &trust).unwrap();
+    assert_eq!(report.existed_at.to_rfc3339(), "2020-06-01T12:00:00+00:00");
+    assert_eq!(report.renew_before.to_rfc3339(), "2021-01-01T00:00:00+00:00");
+
+    // Renewed today, years after that certificate expired: the chain is broken and verify says so.
+    let late = renew_timestamps(std::slice::from_ref(&record)).remove(0);
+    let error = verify(DataInput::Bytes(&documents[0]), &late, &trust).unwrap_err();
+    assert!(matches!(error, VerifyError::RenewedTooLate { chain: 0, stamp: 1, .. }), "{error}");
+    assert!(error.to_string().contains("2021-01-01"), "{error}");
+}

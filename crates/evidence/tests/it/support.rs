@@ -74,6 +74,19 @@ impl Pki {
              keyUsage=critical,digitalSignature,keyEncipherment\n",
         )
         .unwrap();
+        // `openssl ca` can set dates in the past: the CAs are valid from 2019 (records stamped in 2020 must
+        // chain to them at their genTime), the expired TSA certificate only in 2020.
+        std::fs::write(d.join("index.txt"), "").unwrap();
+        std::fs::write(d.join("ca.srl.db"), "1000\n").unwrap();
+        std::fs::write(
+            d.join("ca.cnf"),
+            format!(
+                "[ca]\ndefault_ca=test\n[test]\ndir={}\ndatabase=$dir/index.txt\nnew_certs_dir=$dir\nserial=$dir/ca.srl.db\n\
+                 default_md=sha256\npolicy=any\ncopy_extensions=none\n[any]\norganizationName=optional\ncommonName=supplied\n",
+                d.display()
+            ),
+        )
+        .unwrap();
         for ca in ["ca", "rogue-ca"] {
             openssl(d, &["genrsa", "-out", &format!("{ca}.key"), "2048"]);
             openssl(
@@ -81,20 +94,39 @@ impl Pki {
                 &[
                     "req",
                     "-new",
-                    "-x509",
                     "-key",
                     &format!("{ca}.key"),
                     "-out",
-                    &format!("{ca}.pem"),
-                    "-days",
-                    "3650",
+                    &format!("{ca}.csr"),
                     "-subj",
                     &format!("/O=registratur test/CN={ca}"),
                     "-config",
                     "ext.cnf",
+                ],
+            );
+            openssl(
+                d,
+                &[
+                    "ca",
+                    "-batch",
+                    "-selfsign",
+                    "-config",
+                    "ca.cnf",
+                    "-keyfile",
+                    &format!("{ca}.key"),
+                    "-in",
+                    &format!("{ca}.csr"),
+                    "-out",
+                    &format!("{ca}.pem"),
+                    "-startdate",
+                    "20190101000000Z",
+                    "-enddate",
+                    "20400101000000Z",
+                    "-extfile",
+                    "ext.cnf",
                     "-extensions",
                     "ca",
-                    "-sha256",
+                    "-notext",
                 ],
             );
         }
@@ -276,18 +308,7 @@ impl Pki {
                 ],
             );
         }
-        // The expired TSA certificate: `openssl ca` can set dates in the past.
-        std::fs::write(d.join("index.txt"), "").unwrap();
-        std::fs::write(d.join("ca.srl.db"), "1000\n").unwrap();
-        std::fs::write(
-            d.join("ca.cnf"),
-            format!(
-                "[ca]\ndefault_ca=test\n[test]\ndir={}\ndatabase=$dir/index.txt\nnew_certs_dir=$dir\nserial=$dir/ca.srl.db\n\
-                 default_md=sha256\npolicy=any\ncopy_extensions=none\n[any]\norganizationName=optional\ncommonName=supplied\n",
-                d.display()
-            ),
-        )
-        .unwrap();
+        // The expired TSA certificate (valid in 2020 only).
         openssl(d, &["genrsa", "-out", "old-tsa.key", "2048"]);
         openssl(
             d,
