@@ -554,6 +554,18 @@ impl BlobStore for S3BlobStore {
         Ok(Box::new(S3BlobWriter::new(&self.inner)))
     }
 
+    /// Reads straight into the part buffer; a failed part upload stays the `BlobError` it is (an
+    /// outage is `Unavailable`), where the trait's default would see only an `io::Error`.
+    fn put_reader(&self, reader: &mut dyn Read) -> Result<PutOutcome, BlobError> {
+        let mut writer = S3BlobWriter::new(&self.inner);
+        writer.fill_from(reader)?;
+        writer.finish()
+    }
+
+    fn put(&self, bytes: &[u8]) -> Result<PutOutcome, BlobError> {
+        self.put_reader(&mut &*bytes)
+    }
+
     fn open(&self, hash: &BlobHash) -> Result<Box<dyn Read + Send>, BlobError> {
         let chunks = self.inner.get_stream(hash)?.ok_or(BlobError::NotFound { hash: *hash })?;
         Ok(Box::new(S3Reader {
@@ -665,6 +677,26 @@ impl S3BlobWriter {
         let Some(staging) = self.staging.as_mut() else { unreachable!("the upload was started above") };
         staging.in_flight = Some(inner.handle().spawn(staging.upload.put_part(part)));
         Ok(())
+    }
+
+    /// Reads `reader` to its end, a part at a time.
+    fn fill_from(&mut self, reader: &mut dyn Read) -> Result<(), BlobError> {
+        let part_size = self.inner.part_size;
+        loop {
+            if self.buffer.capacity() < part_size {
+                self.buffer.reserve_exact(part_size - self.buffer.len());
+            }
+            let start = self.buffer.len();
+            let room = (part_size - start) as u64;
+            Read::take(&mut *reader, room)
+                .read_to_end(&mut self.buffer)
+                .map_err(BlobError::io("reading the bytes of a new blob"))?;
+            self.hasher.update(&self.buffer[start..]);
+            if self.buffer.len() < part_size {
+                return Ok(());
+            }
+            self.send_part()?;
+        }
     }
 
     fn wait_for_part(&mut self) -> Result<(), BlobError> {

@@ -150,14 +150,15 @@ fn a_dead_server_is_unavailable_retried_and_a_restarted_one_serves_again() {
         assert!(failure.is_transient(), "a dead server is transient: {failure:?}");
         assert!(failure.to_string().contains("retry"), "{failure}");
     }
-    let mut writer = s3.writer().unwrap();
     let large = sample(super::MIN_PART_SIZE + 10, 3);
-    let write = writer.write_all(&large);
-    let streamed = match write {
+    let multipart = s3.put_reader(&mut large.as_slice()).unwrap_err();
+    assert!(multipart.is_transient(), "a multipart upload to a dead server: {multipart:?}");
+    let mut writer = s3.writer().unwrap();
+    let streamed = match writer.write_all(&large) {
         Err(error) => BlobError::from_read(&kept, error),
         Ok(()) => writer.commit().unwrap_err(),
     };
-    assert!(streamed.is_transient(), "a multipart upload to a dead server: {streamed:?}");
+    assert!(streamed.is_transient(), "a streamed multipart upload to a dead server: {streamed:?}");
 
     // The engine's retrying wrapper rides out a short outage: the server comes back during its pauses.
     let policy = RetryPolicy {
