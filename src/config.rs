@@ -320,7 +320,7 @@ impl BlobsConfig {
         settings.put_if_absent = self.put_if_absent;
         settings.part_size = self.part_size_mib.saturating_mul(1 << 20);
         settings.request_timeout = std::time::Duration::from_secs(self.request_timeout_secs.max(1));
-        Ok(crate::service::BlobBackend::S3(settings))
+        Ok(crate::service::BlobBackend::S3(Box::new(settings)))
     }
 }
 

@@ -81,7 +81,7 @@ pub enum BlobBackend {
     #[default]
     Local,
     /// An S3-compatible bucket.
-    S3(registratur_storage::blob::S3Settings),
+    S3(Box<registratur_storage::blob::S3Settings>),
 }
 
 /// Which OCR engine the mailroom uses.

@@ -514,12 +514,24 @@ struct S3Reader {
     hasher: blake3::Hasher,
     expected: BlobHash,
     finished: bool,
+    /// Set by a failed read, with whether the failure was transient: the download has stopped, so
+    /// every later read fails alike (never a false "corrupted" from a hash of half the bytes).
+    failed: Option<bool>,
 }
 
 impl Read for S3Reader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if let Some(transient) = self.failed {
+            let context = format!("reading blob {} after an earlier failure; open it again", self.expected);
+            let error = if transient {
+                BlobError::unavailable(context, "the download was interrupted")
+            } else {
+                BlobError::Io { context, source: io::Error::other("the download failed") }
+            };
+            return Err(io::Error::other(error));
         }
         while self.current.is_empty() {
             if self.finished {
@@ -530,7 +542,10 @@ impl Read for S3Reader {
                     self.hasher.update(&chunk);
                     self.current = chunk;
                 }
-                Some(Err(error)) => return Err(io::Error::other(error)),
+                Some(Err(error)) => {
+                    self.failed = Some(error.is_transient());
+                    return Err(io::Error::other(error));
+                }
                 None => {
                     if self.hasher.finalize().as_bytes() != self.expected.as_bytes() {
                         return Err(io::Error::new(
@@ -574,6 +589,7 @@ impl BlobStore for S3BlobStore {
             hasher: blake3::Hasher::new(),
             expected: *hash,
             finished: false,
+            failed: None,
         }))
     }
 

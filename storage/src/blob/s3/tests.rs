@@ -162,7 +162,7 @@ fn a_dead_server_is_unavailable_retried_and_a_restarted_one_serves_again() {
 
     // The engine's retrying wrapper rides out a short outage: the server comes back during its pauses.
     let policy = RetryPolicy {
-        attempts: 20,
+        attempts: 60, // about 30 s of pauses: room for a slow restart on a loaded machine
         first_backoff: Duration::from_millis(200),
         max_backoff: Duration::from_millis(500),
     };
@@ -263,4 +263,24 @@ fn wrong_credentials_are_a_permanent_error_not_an_outage() {
     let store = S3BlobStore::connect(&settings).unwrap();
     let error = store.put(b"x").unwrap_err();
     assert!(!error.is_transient(), "a refused key is not retried: {error:?}");
+}
+
+#[test]
+fn a_server_killed_mid_read_fails_the_reader_transiently_never_as_corruption() {
+    let (mut server, s3) = start("");
+    let bytes = sample(24 << 20, 9);
+    let hash = s3.put(&bytes).unwrap().digest.blake3;
+    let mut reader = s3.open(&hash).unwrap();
+    let mut first = vec![0u8; 1 << 20];
+    reader.read_exact(&mut first).unwrap();
+    assert!(first[..] == bytes[..1 << 20]);
+    server.kill();
+    let mut rest = Vec::new();
+    let error = reader.read_to_end(&mut rest).expect_err("24 MiB do not fit in the socket buffers");
+    let error = BlobError::from_read(&hash, error);
+    assert!(error.is_transient(), "a dropped download is an outage, not damage: {error:?}");
+    let again = BlobError::from_read(&hash, reader.read(&mut first).unwrap_err());
+    assert!(again.is_transient(), "later reads fail alike: {again:?}");
+    server.restart().unwrap();
+    assert_eq!(s3.verify(&hash).unwrap().map(|d| d.blake3), Some(hash), "nothing was quarantined");
 }
