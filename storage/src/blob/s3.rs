@@ -290,6 +290,11 @@ impl S3BlobStore {
         if settings.put_if_absent {
             builder = builder.with_conditional_put(S3ConditionalPut::ETagMatch);
         }
+        // reqwest's rustls takes the process's default crypto provider: ring, as for the gRPC server's
+        // TLS (a provider installed before stays; losing that race is fine).
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            drop(rustls::crypto::ring::default_provider().install_default());
+        }
         let client = builder.build().map_err(S3ConfigError::Client)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
