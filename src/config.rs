@@ -21,6 +21,7 @@ pub struct Config {
     pub migration: MigrationConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    pub blobs: BlobsConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -246,6 +247,83 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
 }
 
+/// Where blobs live: `local` (under the data directory, the default) or `s3` (an S3-compatible bucket:
+/// Garage, Ceph RGW, MinIO, AWS). The metadata stays in the data directory either way.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlobsConfig {
+    pub backend: BlobBackendKind,
+    /// `http(s)://host:port` of the S3 API; absent for AWS itself.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    /// Key prefix inside the bucket, so that several installations can share one.
+    pub prefix: String,
+    /// Path-style requests (Garage, MinIO, Ceph); `false` for virtual-hosted style.
+    pub path_style: bool,
+    /// File (mode 0600) with `access_key_id = …` and `secret_access_key = …`; without it the key comes
+    /// from REGISTRATUR_S3_ACCESS_KEY_ID and REGISTRATUR_S3_SECRET_ACCESS_KEY.
+    pub credentials_file: Option<PathBuf>,
+    /// Send `If-None-Match: *` on puts (servers that enforce it); correctness does not depend on it.
+    pub put_if_absent: bool,
+    /// Multipart part size, and the largest blob stored with one PUT (at least 5).
+    pub part_size_mib: usize,
+    /// Longest one request may take, its body included.
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobBackendKind {
+    #[default]
+    Local,
+    S3,
+}
+
+impl Default for BlobsConfig {
+    fn default() -> Self {
+        Self {
+            backend: BlobBackendKind::Local,
+            endpoint: None,
+            region: "us-east-1".into(),
+            bucket: String::new(),
+            prefix: String::new(),
+            path_style: true,
+            credentials_file: None,
+            put_if_absent: false,
+            part_size_mib: 16,
+            request_timeout_secs: 120,
+        }
+    }
+}
+
+impl BlobsConfig {
+    /// The backend the engine opens; reads the S3 credentials (file or `env`).
+    pub fn backend(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<crate::service::BlobBackend, ConfigError> {
+        use registratur_storage::blob::{S3Credentials, S3Settings};
+        if self.backend == BlobBackendKind::Local {
+            return Ok(crate::service::BlobBackend::Local);
+        }
+        if self.bucket.is_empty() {
+            return Err(ConfigError::BlobsMissing { setting: "bucket" });
+        }
+        let credentials = match &self.credentials_file {
+            Some(path) => S3Credentials::from_file(path)?,
+            None => S3Credentials::from_env(env)?,
+        };
+        let mut settings = S3Settings::new(self.endpoint.clone(), &self.region, &self.bucket, credentials);
+        settings.prefix = self.prefix.clone();
+        settings.path_style = self.path_style;
+        settings.put_if_absent = self.put_if_absent;
+        settings.part_size = self.part_size_mib.saturating_mul(1 << 20);
+        settings.request_timeout = std::time::Duration::from_secs(self.request_timeout_secs.max(1));
+        Ok(crate::service::BlobBackend::S3(Box::new(settings)))
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
@@ -268,6 +346,10 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("environment variable {name}={value:?} is invalid: {message}")]
     Env { name: &'static str, value: String, message: String },
+    #[error("[blobs] backend = \"s3\" needs `{setting}`")]
+    BlobsMissing { setting: &'static str },
+    #[error("[blobs]: {0}")]
+    BlobsS3(#[from] registratur_storage::blob::s3::S3ConfigError),
 }
 
 impl Default for ServerConfig {
@@ -388,5 +470,50 @@ mod tests {
         assert!(message.contains("listen_on"), "{message}");
         let message = Config::load(None, env_of(&[(ENV_LISTEN, "nowhere")])).unwrap_err().to_string();
         assert!(message.contains(ENV_LISTEN), "{message}");
+    }
+
+    #[test]
+    fn blobs_default_to_local_and_s3_reads_its_key_from_a_private_file_or_the_environment() {
+        use crate::service::BlobBackend;
+        use std::os::unix::fs::PermissionsExt;
+        let config = Config::load(None, env_of(&[])).unwrap();
+        assert!(matches!(config.blobs.backend(env_of(&[])).unwrap(), BlobBackend::Local));
+
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("s3.key");
+        std::fs::write(&key, "access_key_id = GK1\nsecret_access_key = geheim\n").unwrap();
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let path = dir.path().join("r.toml");
+        let file = format!(
+            "[blobs]\nbackend = \"s3\"\nendpoint = \"http://127.0.0.1:3900\"\nregion = \"garage\"\n\
+             bucket = \"akten\"\nprefix = \"kreis\"\ncredentials_file = {:?}\npart_size_mib = 8\n",
+            key.display().to_string()
+        );
+        std::fs::write(&path, file).unwrap();
+        let config = Config::load(Some(&path), env_of(&[])).unwrap();
+        let BlobBackend::S3(s3) = config.blobs.backend(env_of(&[])).unwrap() else { panic!("not s3") };
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str(), s3.region.as_str()),
+            ("akten", "kreis", "garage")
+        );
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:3900"));
+        assert_eq!((s3.part_size, s3.credentials.access_key_id.as_str()), (8 << 20, "GK1"));
+        assert!(!format!("{s3:?}").contains("geheim"), "the secret never shows in logs");
+
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let message = config.blobs.backend(env_of(&[])).unwrap_err().to_string();
+        assert!(message.contains("chmod 600"), "{message}");
+
+        let mut from_env = config.blobs.clone();
+        from_env.credentials_file = None;
+        let env =
+            env_of(&[("REGISTRATUR_S3_ACCESS_KEY_ID", "GK2"), ("REGISTRATUR_S3_SECRET_ACCESS_KEY", "x")]);
+        let BlobBackend::S3(s3) = from_env.backend(env).unwrap() else { panic!("not s3") };
+        assert_eq!(s3.credentials.access_key_id, "GK2");
+        let message = from_env.backend(env_of(&[])).unwrap_err().to_string();
+        assert!(message.contains("REGISTRATUR_S3_ACCESS_KEY_ID"), "{message}");
+        from_env.bucket.clear();
+        let message = from_env.backend(env_of(&[])).unwrap_err().to_string();
+        assert!(message.contains("bucket"), "{message}");
     }
 }

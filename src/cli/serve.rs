@@ -49,6 +49,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         scrub: config.fixity.settings(),
         migration: config.migration.settings().with_context(|| "[migration] policy cannot be used")?,
         clock: None,
+        blobs: config.blobs.backend(|name| std::env::var(name).ok())?,
     };
     let data_dir = config.storage.data_dir.clone();
     let engine = tokio::task::spawn_blocking(move || Engine::open(data_dir, settings))

@@ -87,6 +87,18 @@ impl Store {
         Ok(Self::with_parts(data_dir, Arc::new(blobs), meta))
     }
 
+    /// The metadata in `data_dir` with blobs kept elsewhere (an S3 bucket): opens the metadata and
+    /// puts the two together as [`Store::with_parts`] does.
+    pub fn open_with_blobs(
+        data_dir: impl AsRef<Path>,
+        blobs: Arc<dyn BlobStore>,
+        meta_options: MetaOptions,
+    ) -> Result<Self, StoreError> {
+        let data_dir = data_dir.as_ref().to_path_buf();
+        let meta = MetaStore::open(data_dir.join("meta"), meta_options)?;
+        Ok(Self::with_parts(data_dir, blobs, meta))
+    }
+
     /// A store over any blob store implementation (tests use the in-memory one), whose transient
     /// failures are retried with the default [`RetryPolicy`].
     pub fn with_parts(data_dir: PathBuf, blobs: Arc<dyn BlobStore>, meta: MetaStore) -> Self {

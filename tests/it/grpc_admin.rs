@@ -298,3 +298,56 @@ async fn a_blob_store_outage_is_unavailable_with_a_message_to_retry() {
     assert!(later.newly_stored, "the failed upload stored nothing");
     server.stop().await;
 }
+
+/// The engine with its blobs on a real S3 server (`rclone serve s3`): uploads and verified downloads go
+/// through S3; killing the server makes reads and uploads UNAVAILABLE with a message to retry (never
+/// INTERNAL); once it is back everything works, and a byte flipped on the server's disk is DATA_LOSS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_on_a_real_s3_server_survive_its_outage_and_report_damage() {
+    use std::sync::Arc;
+
+    use registratur_storage::Store;
+    use registratur_storage::blob::s3::rclone::RcloneS3;
+    use registratur_storage::blob::{BlobStore, S3BlobStore};
+    use registratur_storage::meta::MetaOptions;
+
+    let mut s3 = RcloneS3::start().expect("starting rclone serve s3 (scripts/install-deps installs rclone)");
+    let blobs: Arc<dyn BlobStore> = Arc::new(S3BlobStore::connect(&s3.settings("engine")).unwrap());
+    let server = TestServer::start_over_store(|data_dir| {
+        Store::open_with_blobs(data_dir, blobs, MetaOptions::default()).unwrap()
+    })
+    .await;
+    let mut client = server.client().await;
+    // Larger than a part: a multipart upload, then a streamed, verified download.
+    let bytes = sample(6 << 20, 5);
+    let stored = client.put_blob(std::io::Cursor::new(bytes.clone()), "on s3").await.unwrap();
+    let hex = stored.digest.blake3.to_hex();
+    let mut read = Vec::new();
+    client.get_blob(&hex, &mut read).await.unwrap();
+    assert!(read == bytes, "the bytes came back from S3");
+
+    s3.kill();
+    let unavailable = |error: ClientError| match error {
+        ClientError::Rpc { code, message } => {
+            assert_eq!(code, Code::Unavailable, "{message}");
+            assert!(message.contains("retry"), "the message says to retry: {message}");
+        }
+        other => panic!("expected UNAVAILABLE, got {other}"),
+    };
+    unavailable(client.get_blob(&hex, &mut Vec::new()).await.unwrap_err());
+    unavailable(client.put_blob(std::io::Cursor::new(sample(10_000, 6)), "during").await.unwrap_err());
+
+    s3.restart().unwrap();
+    let later = client.put_blob(std::io::Cursor::new(sample(10_000, 6)), "after").await.unwrap();
+    assert!(later.newly_stored, "the failed upload stored nothing");
+
+    let file = s3.object_file(&format!("engine/blobs/{hex}"));
+    let mut on_disk = std::fs::read(&file).unwrap();
+    on_disk[3 << 20] ^= 0x10;
+    std::fs::write(&file, on_disk).unwrap();
+    match client.get_blob(&hex, &mut Vec::new()).await.unwrap_err() {
+        ClientError::Rpc { code, message } => assert_eq!(code, Code::DataLoss, "{message}"),
+        other => panic!("expected DATA_LOSS, got {other}"),
+    }
+    server.stop().await;
+}

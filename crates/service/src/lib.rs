@@ -72,6 +72,18 @@ pub struct EngineSettings {
     /// The clock records and journal entries are stamped with (`None`: the system clock). Tests set a
     /// `registratur_storage::clock::ManualClock` to see retention run out.
     pub clock: Option<Arc<dyn registratur_storage::clock::Clock>>,
+    /// Where the blobs live (the metadata is always in the data directory).
+    pub blobs: BlobBackend,
+}
+
+/// The blob store an engine opens (`[blobs]` in the config).
+#[derive(Clone, Debug, Default)]
+pub enum BlobBackend {
+    /// `blobs/` under the data directory.
+    #[default]
+    Local,
+    /// An S3-compatible bucket.
+    S3(Box<registratur_storage::blob::S3Settings>),
 }
 
 /// Which OCR engine the mailroom uses.
@@ -222,7 +234,25 @@ impl Engine {
             clock: settings.clock.clone().unwrap_or_else(registratur_storage::clock::system),
             ..Default::default()
         };
-        let store = Store::open_with(data_dir.into(), registratur_storage::Durability::Fsync, meta)?;
+        let data_dir = data_dir.into();
+        let store = match &settings.blobs {
+            BlobBackend::Local => Store::open_with(data_dir, registratur_storage::Durability::Fsync, meta)?,
+            BlobBackend::S3(s3) => {
+                let blobs = registratur_storage::blob::S3BlobStore::connect(s3)
+                    .map_err(|e| ServiceError::Internal(format!("cannot set up the S3 blob store: {e}")))?;
+                // A wrong key or bucket stops the start; an outage only warns (requests retry later).
+                match blobs.check() {
+                    Err(e) if e.is_transient() => {
+                        tracing::warn!(error = %e, "S3 blob store unreachable at start")
+                    }
+                    other => other.map_err(registratur_storage::StoreError::from)?,
+                }
+                if let Err(e) = blobs.sweep_staging(std::time::Duration::from_secs(24 * 3600)) {
+                    tracing::warn!(error = %e, "could not sweep uploads left in the S3 staging prefix");
+                }
+                Store::open_with_blobs(data_dir, Arc::new(blobs), meta)?
+            }
+        };
         Self::new(store, settings)
     }
 

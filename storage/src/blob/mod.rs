@@ -4,7 +4,8 @@
 //! reference counts or who owns a blob; the metadata store (`meta`) keeps that. Two implementations
 //! share one contract and one test suite ([`test_suite`], public behind the `test-suite` feature so
 //! that a backend in another crate proves the same contract): [`LocalBlobStore`] on the file system
-//! (the default) and [`MemoryBlobStore`] for tests. [`RetryingBlobStore`] wraps any of them and
+//! (the default), `S3BlobStore` on S3-compatible object storage (feature `s3`) and [`MemoryBlobStore`]
+//! for tests. [`RetryingBlobStore`] wraps any of them and
 //! retries what is safe to retry when the backend reports a transient failure.
 //!
 //! The contract every implementation keeps:
@@ -37,6 +38,8 @@ mod fs;
 mod local;
 mod memory;
 mod retry;
+#[cfg(feature = "s3")]
+pub mod s3;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod test_suite;
 
@@ -46,6 +49,8 @@ use std::sync::Arc;
 pub use local::{Durability, LocalBlobStore};
 pub use memory::MemoryBlobStore;
 pub use retry::{RetryPolicy, RetryingBlobStore, retry};
+#[cfg(feature = "s3")]
+pub use s3::{S3BlobStore, S3Credentials, S3Settings};
 
 use crate::hash::{BlobDigest, BlobHash};
 
