@@ -21,6 +21,7 @@ pub struct Config {
     pub migration: MigrationConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    pub web: WebConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -100,6 +101,24 @@ impl MailroomConfig {
             ..Default::default()
         };
         (settings, ocr)
+    }
+}
+
+/// `[web]`: the mailroom clerk's web page (`src/web/`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Address of the web page, e.g. 127.0.0.1:8480; `off` (or empty) serves none.
+    pub listen: String,
+    /// Minutes of inactivity after which a clerk is signed out.
+    pub session_minutes: u64,
+    /// Mark cookies `Secure` (the page is reached over TLS through a proxy); on anyway with `[server] tls`.
+    pub secure_cookies: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8480".into(), session_minutes: 480, secure_cookies: false }
     }
 }
 
