@@ -556,7 +556,23 @@ async fn batch(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<u
         Err(error) => return error.into_response(),
     };
     match state.engine.batch(&session.principal, id).await {
-        Ok(view) => html(StatusCode::OK, pages::batch(&view, who(&session))),
+        Ok(view) => {
+            // Where a Klärfall piece went in the end: the Klärfall's state now.
+            let mut resolved = std::collections::HashMap::new();
+            for piece in &view.pieces {
+                if let crate::ingest::model::PieceDestination::Klaerfall { klaerfall_id, .. } =
+                    piece.destination
+                {
+                    match state.engine.klaerfall(&session.principal, klaerfall_id).await {
+                        Ok(klaerfall) => {
+                            resolved.insert(klaerfall_id, klaerfall.state);
+                        }
+                        Err(error) => return WebError::Service(error, session).into_response(),
+                    }
+                }
+            }
+            html(StatusCode::OK, pages::batch(&view, &resolved, who(&session)))
+        }
         Err(error) => WebError::Service(error, session).into_response(),
     }
 }

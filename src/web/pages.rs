@@ -175,7 +175,7 @@ pub fn klaerfaelle(list: &ListPage<'_>, who: (&str, &str)) -> Markup {
                             tr {
                                 td { a href={ "/klaerfaelle/" (k.id) } { "Klärfall " (k.id) } }
                                 td { (reason_text(k.reason)) }
-                                td { a href={ "/stapel/" (k.batch_id) } { (k.batch_id) } " · Stück " (k.piece) }
+                                td { a href={ "/stapel/" (k.batch_id) } { (k.batch_id) } " · Stück " (k.piece + 1) }
                                 td { (k.posteingangsdatum.format("%d.%m.%Y")) }
                                 td { (k.source) }
                                 td.excerpt { (k.excerpt) }
@@ -238,7 +238,7 @@ pub fn klaerfall(view: &KlaerfallPage<'_>, who: (&str, &str)) -> Markup {
                     dl {
                         dt { "Grund" } dd { (reason_text(k.reason)) }
                         @if !k.detail.is_empty() { dt { "Einzelheiten" } dd { (k.detail) } }
-                        dt { "Stapel" } dd { a href={ "/stapel/" (k.batch_id) } { (k.batch_id) } ", Stück " (k.piece) }
+                        dt { "Stapel" } dd { a href={ "/stapel/" (k.batch_id) } { (k.batch_id) } ", Stück " (k.piece + 1) }
                         dt { "Posteingang" } dd { (k.posteingangsdatum.format("%d.%m.%Y")) " (" (k.channel.as_str()) ")" }
                         dt { "Quelle" } dd { (k.source) }
                         dt { "Datei" } dd { (k.rendition.filename) }
@@ -355,18 +355,26 @@ pub fn batches(date: &str, listings: &[BatchListing], who: (&str, &str)) -> Mark
     )
 }
 
-fn destination(piece: &PieceRecord) -> Markup {
+/// Klärfall states by id, for the pieces of a batch that became Klärfälle.
+pub type KlaerfallStates = std::collections::HashMap<u64, KlaerfallState>;
+
+fn destination(piece: &PieceRecord, klaerfaelle: &KlaerfallStates) -> Markup {
     match &piece.destination {
         PieceDestination::Filed { aktenzeichen, dokument_id, method, .. } => html! {
             "abgelegt in Akte " strong { (aktenzeichen) } " (Dokument " (dokument_id) ", " (format!("{method:?}")) ")"
         },
         PieceDestination::Klaerfall { klaerfall_id, reason, .. } => html! {
             a href={ "/klaerfaelle/" (klaerfall_id) } { "Klärfall " (klaerfall_id) } ": " (reason_text(*reason))
+            @if let Some(KlaerfallState::Resolved { aktenzeichen, dokument_id, by, .. }) = klaerfaelle.get(klaerfall_id) {
+                " – von " (by) " abgelegt in Akte " strong { (aktenzeichen) } " (Dokument " (dokument_id) ")"
+            } @else {
+                " – offen"
+            }
         },
     }
 }
 
-pub fn batch(view: &BatchView, who: (&str, &str)) -> Markup {
+pub fn batch(view: &BatchView, klaerfaelle: &KlaerfallStates, who: (&str, &str)) -> Markup {
     let b = &view.batch;
     layout(
         &format!("Stapel {}", b.id),
@@ -397,7 +405,7 @@ pub fn batch(view: &BatchView, who: (&str, &str)) -> Markup {
                     thead { tr { th scope="col" { "Stück" } th scope="col" { "Seiten" } th scope="col" { "Wohin" } th scope="col" { "QK" } } }
                     tbody {
                         @for p in &view.pieces {
-                            tr { td { (p.piece) } td { (p.pages.len()) } td { (destination(p)) } td { (p.protocol.qc) } }
+                            tr { td { (p.piece + 1) } td { (p.pages.len()) } td { (destination(p, klaerfaelle)) } td { (p.protocol.qc) } }
                         }
                     }
                 }
