@@ -173,18 +173,21 @@ fn who(session: &Session) -> (&str, &str) {
 }
 
 /// The signed-in clerk, checked against the service's role rule on every request.
-fn clerk(state: &WebState, headers: &HeaderMap) -> Result<Session, WebError> {
-    let session =
-        cookie(headers, SESSION_COOKIE).and_then(|id| state.sessions.get(id)).ok_or(WebError::SignedOut)?;
-    state.engine.check_clerk(&session.principal).map_err(|e| WebError::Service(e, session.clone()))?;
+fn clerk(state: &WebState, headers: &HeaderMap) -> Result<Session, Box<Response>> {
+    let session = cookie(headers, SESSION_COOKIE)
+        .and_then(|id| state.sessions.get(id))
+        .ok_or_else(|| Box::new(WebError::SignedOut.into_response()))?;
+    if let Err(error) = state.engine.check_clerk(&session.principal) {
+        return Err(Box::new(WebError::Service(error, session).into_response()));
+    }
     Ok(session)
 }
 
 /// The clerk of a form POST, whose `csrf` field must be this session's token.
-fn clerk_posting(state: &WebState, headers: &HeaderMap, csrf: &str) -> Result<Session, WebError> {
+fn clerk_posting(state: &WebState, headers: &HeaderMap, csrf: &str) -> Result<Session, Box<Response>> {
     let session = clerk(state, headers)?;
     if !same_secret(&session.csrf, csrf) {
-        return Err(WebError::Csrf);
+        return Err(Box::new(WebError::Csrf.into_response()));
     }
     Ok(session)
 }
@@ -283,7 +286,7 @@ struct CsrfOnly {
 
 async fn sign_out(State(state): State<Shared>, headers: HeaderMap, Form(form): Form<CsrfOnly>) -> Response {
     if let Err(error) = clerk_posting(&state, &headers, &form.csrf) {
-        return error.into_response();
+        return *error;
     }
     if let Some(id) = cookie(&headers, SESSION_COOKIE) {
         state.sessions.end(id);
@@ -310,7 +313,7 @@ struct ListQuery {
 async fn list(State(state): State<Shared>, headers: HeaderMap, Query(query): Query<ListQuery>) -> Response {
     let session = match clerk(&state, &headers) {
         Ok(session) => session,
-        Err(error) => return error.into_response(),
+        Err(error) => return *error,
     };
     let reason = pages::reason_named(query.grund.trim());
     let page = query.seite.unwrap_or(1).max(1);
@@ -363,7 +366,7 @@ async fn show(
 ) -> Response {
     let session = match clerk(&state, &headers) {
         Ok(session) => session,
-        Err(error) => return error.into_response(),
+        Err(error) => return *error,
     };
     render_klaerfall(&state, session, id, query, None, StatusCode::OK).await
 }
@@ -409,7 +412,7 @@ async fn page_image(
 ) -> Response {
     let session = match clerk(&state, &headers) {
         Ok(session) => session,
-        Err(error) => return error.into_response(),
+        Err(error) => return *error,
     };
     match state.engine.klaerfall_preview(&session.principal, id, page.max(1)).await {
         Ok(preview) => (
@@ -441,7 +444,7 @@ async fn assign(
 ) -> Response {
     let session = match clerk_posting(&state, &headers, &form.csrf) {
         Ok(session) => session,
-        Err(error) => return error.into_response(),
+        Err(error) => return *error,
     };
     let Some(akte) = form.akte else {
         let problem = "Bitte wählen Sie zuerst eine Akte aus der Suche aus.".to_string();
@@ -504,7 +507,7 @@ async fn find_akten(
 ) -> Response {
     let session = match clerk(&state, &headers) {
         Ok(session) => session,
-        Err(error) => return error.into_response(),
+        Err(error) => return *error,
     };
     match state.engine.akten_to_file_in(&session.principal, &search.q, AKTE_MATCHES).await {
         Ok(akten) => html(StatusCode::OK, pages::akte_choices(&akten, &search.q)),
@@ -525,7 +528,7 @@ async fn batches(
 ) -> Response {
     let session = match clerk(&state, &headers) {
         Ok(session) => session,
-        Err(error) => return error.into_response(),
+        Err(error) => return *error,
     };
     let date = match query.datum.trim() {
         "" => state.engine.store().clock().now().date_naive().format("%Y-%m-%d").to_string(),
@@ -553,7 +556,7 @@ async fn batches(
 async fn batch(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
     let session = match clerk(&state, &headers) {
         Ok(session) => session,
-        Err(error) => return error.into_response(),
+        Err(error) => return *error,
     };
     match state.engine.batch(&session.principal, id).await {
         Ok(view) => {
