@@ -141,6 +141,8 @@ async fn a_clerk_resolves_a_klaerfall_in_the_browser() {
     let log =
         format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "the browser test failed:\n{log}");
+    // The script's measurements (time to first byte, page weight), shown with --no-capture.
+    println!("{log}");
 
     // The piece is filed exactly once, in the Akte the clerk chose, with the note and the clerk's name.
     let shown = mailroom.klaerfall(first).await.unwrap();

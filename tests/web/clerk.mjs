@@ -49,6 +49,17 @@ async function signIn(page, token) {
   await page.waitForLoadState();
 }
 
+// Time to first byte and bytes of the page just loaded (HTML, stylesheet, script, images), logged.
+async function measure(page, name) {
+  const numbers = await page.evaluate(() => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    const resources = performance.getEntriesByType("resource");
+    const bytes = nav.encodedBodySize + resources.reduce((sum, r) => sum + r.encodedBodySize, 0);
+    return { ttfb: nav.responseStart - nav.requestStart, load: nav.loadEventEnd - nav.startTime, bytes };
+  });
+  console.log(`measure ${name}: ttfb ${numbers.ttfb.toFixed(1)} ms, load ${numbers.load.toFixed(1)} ms, ${(numbers.bytes / 1024).toFixed(1)} KB`);
+}
+
 async function imageLoaded(page) {
   const img = page.locator(".scan img");
   await img.waitFor();
@@ -76,6 +87,7 @@ assert.match(await firstRow.innerText(), /Kein Code und kein Aktenzeichen gefund
 assert.ok((await firstRow.innerText()).includes(xss), "the batch id shows as text");
 assert.equal(await clerk.locator("main script").count(), 0, "no script came in with the batch");
 await shot(clerk, "02-klaerfaelle");
+await measure(clerk, "Klärfall list");
 
 // Keyboard use: the skip link is the first stop and is visible when focused.
 await clerk.keyboard.press("Tab");
@@ -90,6 +102,7 @@ assert.match(await clerk.locator("#seite").innerText(), /Seite 1 von 2/);
 assert.ok((await clerk.locator("pre.ocr").innerText()).length > 0, "the OCR text shows");
 assert.match(await clerk.locator("main").innerText(), /Transfervermerk/);
 await shot(clerk, "03-klaerfall-seite-1");
+await measure(clerk, "one Klärfall");
 await clerk.getByRole("link", { name: "Nächste Seite →" }).click();
 await clerk.waitForLoadState();
 assert.match(await clerk.locator("#seite").innerText(), /Seite 2 von 2/);
