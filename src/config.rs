@@ -408,4 +408,17 @@ mod tests {
         let message = Config::load(None, env_of(&[(ENV_LISTEN, "nowhere")])).unwrap_err().to_string();
         assert!(message.contains(ENV_LISTEN), "{message}");
     }
+
+    #[test]
+    fn the_web_section_has_defaults_and_can_be_turned_off() {
+        let config = Config::load(None, env_of(&[])).unwrap();
+        assert_eq!(config.web, WebConfig::default());
+        assert_eq!(config.web.listen, "127.0.0.1:8480");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        std::fs::write(&path, "[web]\nlisten = \"off\"\nsession_minutes = 30\nsecure_cookies = true\n")
+            .unwrap();
+        let config = Config::load(Some(&path), env_of(&[])).unwrap();
+        assert_eq!(config.web, WebConfig { listen: "off".into(), session_minutes: 30, secure_cookies: true });
+    }
 }
