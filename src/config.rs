@@ -22,6 +22,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub blobs: BlobsConfig,
+    pub web: WebConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -101,6 +102,24 @@ impl MailroomConfig {
             ..Default::default()
         };
         (settings, ocr)
+    }
+}
+
+/// `[web]`: the mailroom clerk's web page (`src/web/`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Address of the web page, e.g. 127.0.0.1:8480; `off` (or empty) serves none.
+    pub listen: String,
+    /// Minutes of inactivity after which a clerk is signed out.
+    pub session_minutes: u64,
+    /// Mark cookies `Secure` (the page is reached over TLS through a proxy); on anyway with `[server] tls`.
+    pub secure_cookies: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8480".into(), session_minutes: 480, secure_cookies: false }
     }
 }
 
@@ -515,5 +534,18 @@ mod tests {
         from_env.bucket.clear();
         let message = from_env.backend(env_of(&[])).unwrap_err().to_string();
         assert!(message.contains("bucket"), "{message}");
+    }
+
+    #[test]
+    fn the_web_section_has_defaults_and_can_be_turned_off() {
+        let config = Config::load(None, env_of(&[])).unwrap();
+        assert_eq!(config.web, WebConfig::default());
+        assert_eq!(config.web.listen, "127.0.0.1:8480");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.toml");
+        std::fs::write(&path, "[web]\nlisten = \"off\"\nsession_minutes = 30\nsecure_cookies = true\n")
+            .unwrap();
+        let config = Config::load(Some(&path), env_of(&[])).unwrap();
+        assert_eq!(config.web, WebConfig { listen: "off".into(), session_minutes: 30, secure_cookies: true });
     }
 }

@@ -1,7 +1,7 @@
 //! registratur: an e-Akte engine for German public administration.
 //!
 //! The binary's crate: the command line (`cli`), the configuration file (`config`) and the HTTP listener
-//! for metrics and health (`http`). The engine itself lives in the crates under `crates/`, one per layer
+//! for metrics and health (`http`), the mailroom clerk's web page (`web`). The engine itself lives in the crates under `crates/`, one per layer
 //! of ARCHITECTURE.md, so that the compiler keeps the arrows between them:
 //! `grpc` → `service` → (`mailroom`, `search`, `migrate`) → `records` → `registratur_storage`, with `ops`
 //! and `scan` beside them. They are re-exported here under their layer names (`registratur::records`,
@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod web;
 
 pub use registratur_grpc as grpc;
 pub use registratur_mailroom::{ingest, route};

@@ -102,9 +102,33 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(tokio::spawn(crate::http::serve_metrics(engine, metrics_listener, shutdown)))
         }
     };
+    let web = match config.web.listen.trim() {
+        "off" | "" => None,
+        address => {
+            let web_listener = tokio::net::TcpListener::bind(address).await.with_context(|| {
+                format!("cannot listen on {address} for the web page; set [web] listen (or \"off\")")
+            })?;
+            tracing::info!(url = %format!("http://{}/", web_listener.local_addr()?), "serving the mailroom web page");
+            let settings = crate::web::WebSettings {
+                session_lifetime: std::time::Duration::from_secs(config.web.session_minutes.max(1) * 60),
+                secure_cookies: config.web.secure_cookies || config.server.tls.is_some(),
+            };
+            let shutdown = until_stopped(stopped.clone());
+            Some(tokio::spawn(crate::web::serve_web(
+                engine.clone(),
+                tokens.clone(),
+                settings,
+                web_listener,
+                shutdown,
+            )))
+        }
+    };
     crate::grpc::server::serve(engine, tokens, tls, listener, until_stopped(stopped)).await?;
     if let Some(metrics) = metrics {
         metrics.await??;
+    }
+    if let Some(web) = web {
+        web.await??;
     }
     tracing::info!("registratur stopped");
     Ok(ExitCode::SUCCESS)

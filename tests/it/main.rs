@@ -13,3 +13,4 @@ mod search;
 mod security;
 mod support;
 mod tls;
+mod web;

@@ -7,6 +7,7 @@
 
 mod audit;
 pub mod auth;
+mod clerk;
 mod error;
 pub mod keyspaces;
 mod mailroom;
@@ -25,6 +26,7 @@ pub use audit::{
     EXPORT_FORMAT, ExportedContent, ExportedDokument, ExportedEingang, ExportedEntry, ExportedRendition,
     ExportedVersion, HistoryExport, JournalAnchor,
 };
+pub use clerk::{KlaerfallReading, MAX_AKTE_MATCHES, OpenKlaerfaelle};
 pub use error::{ErrorCode, ServiceError};
 pub use mailroom::{BatchQuery, BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use migration::{DEFAULT_REPORT_PAGE, JobView, MAX_REPORT_PAGE, PolicyView, ScopeRequest};
