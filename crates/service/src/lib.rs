@@ -6,9 +6,11 @@
 //! here, and encode the answer.
 
 mod audit;
+mod aussonderung;
 pub mod auth;
 mod error;
 pub mod keyspaces;
+mod lifecycle;
 mod mailroom;
 mod migration;
 mod records;
@@ -25,7 +27,12 @@ pub use audit::{
     EXPORT_FORMAT, ExportedContent, ExportedDokument, ExportedEingang, ExportedEntry, ExportedRendition,
     ExportedVersion, HistoryExport, JournalAnchor,
 };
+pub use aussonderung::{
+    AkteInProcess, Appraisal, AppraisalReceipt, AussonderungProcess, ObjectKind, Offer, OfferRequest,
+    ProcessObject, ProcessState,
+};
 pub use error::{ErrorCode, ServiceError};
+pub use lifecycle::RetentionView;
 pub use mailroom::{BatchQuery, BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use migration::{DEFAULT_REPORT_PAGE, JobView, MAX_REPORT_PAGE, PolicyView, ScopeRequest};
 pub use records::{AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, HistoryOf, IssuedRoutingCode};
