@@ -1,5 +1,5 @@
 //! The lifecycle commands: `akte hold | release | holds | reopen | correct | retention`, `doc correct`,
-//! and `aussonderung due | offer | status | import` (the xdomea 3.0.0 offer and appraisal).
+//! and `aussonderung due | offer | status | import | handover` (xdomea 3.0.0 offer, appraisal, handover).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +88,14 @@ pub enum AussonderungCommand {
     },
     /// Show an Aussonderung process with its objects and the archive's decisions.
     Status { prozess_id: String },
+    /// Stream the 0503 handover package (zip) of an appraised process: every object appraised A with its
+    /// files, with progress.
+    Handover {
+        prozess_id: String,
+        /// Where to write the zip (conventionally `<ProzessID>_Aussonderung.Aussonderung.0503.zip`).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Import the archive's 0502 Bewertungsverzeichnis (XML or zip) and write the 0505 receipt.
     Import {
         file: PathBuf,
@@ -205,6 +213,37 @@ pub(super) async fn aussonderung(
         AussonderungCommand::Status { prozess_id } => {
             let process = client.aussonderung_process(&prozess_id).await?;
             process_status(&process, json)?;
+        }
+        AussonderungCommand::Handover { prozess_id, output } => {
+            let mut file = tokio::fs::File::create(&output)
+                .await
+                .with_context(|| format!("cannot create {}", output.display()))?;
+            let terminal = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let written = client
+                .handover(&prozess_id, &mut file, |bytes| {
+                    if terminal {
+                        eprint!("\rwritten {} MB", bytes >> 20);
+                    }
+                })
+                .await;
+            if terminal {
+                eprintln!();
+            }
+            let (name, bytes) = match written {
+                Ok(done) => done,
+                Err(error) => {
+                    drop(file);
+                    // A broken-off package is useless to the archive; do not leave it behind.
+                    let _ = std::fs::remove_file(&output);
+                    return Err(error.into());
+                }
+            };
+            file.sync_all().await.with_context(|| format!("cannot write {}", output.display()))?;
+            if json {
+                println!("{}", serde_json::json!({ "file_name": name, "bytes": bytes, "output": output }));
+            } else {
+                println!("handover {name} ({bytes} bytes) written to {}", output.display());
+            }
         }
         AussonderungCommand::Import { file, output } => {
             let message = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;

@@ -1,6 +1,6 @@
 //! The lifecycle through the real server: retention and the due list under a moving clock, legal holds,
 //! Wiederaufnahme, corrections kept in the history, and the Aussonderung offer (0501, checked with
-//! xmllint against the xdomea 3.0.0 XSD) and appraisal import (0502 → 0505).
+//! xmllint against the xdomea 3.0.0 XSD), appraisal import (0502 → 0505) and handover (0503 zip).
 
 use std::sync::Arc;
 
@@ -192,7 +192,7 @@ fn akte_uuid(id: u64) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offer_writes_a_valid_0501_and_an_appraisal_is_checked_whole_before_it_is_recorded() {
+async fn offer_appraisal_and_handover_write_valid_xdomea_and_refuse_what_does_not_fit() {
     let clock = ManualClock::new(day(2026, 3, 1));
     let server = TestServer::start_with_clock(Arc::new(clock.clone())).await;
     let mut admin = server.client().await;
@@ -309,6 +309,50 @@ async fn offer_writes_a_valid_0501_and_an_appraisal_is_checked_whole_before_it_i
         actions.ends_with(&["aussonderung.offer".to_string(), "aussonderung.appraise".to_string()]),
         "{actions:?}"
     );
+
+    // The handover: the Akte appraised A with its own Dokument; its Vorgang (V, with its Dokument) and the
+    // Akte appraised V stay out. Not before the appraisal, never under a hold.
+    let (c, m) = code(archivist.handover(&other.prozess_id, &mut Vec::new(), |_| {}).await);
+    assert_eq!(c, Code::FailedPrecondition, "{m}");
+    archivist.place_hold(&AkteRef::Id(first), "Nachforderung").await.unwrap();
+    let (c, m) = code(archivist.handover(&process.prozess_id, &mut Vec::new(), |_| {}).await);
+    assert_eq!(c, Code::FailedPrecondition, "{m}");
+    assert!(m.contains(&first_uuid), "{m}");
+    archivist.release_hold(&AkteRef::Id(first), "erledigt").await.unwrap();
+    let mut zip = Vec::new();
+    let (name, size) = archivist.handover(&process.prozess_id, &mut zip, |_| {}).await.unwrap();
+    assert_eq!(name, format!("{}_Aussonderung.Aussonderung.0503.zip", process.prozess_id));
+    assert_eq!(size as usize, zip.len());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(&name);
+    std::fs::write(&path, &zip).unwrap();
+    let listing = std::process::Command::new("unzip").arg("-Z1").arg(&path).output().unwrap();
+    assert!(listing.status.success(), "{}", String::from_utf8_lossy(&listing.stderr));
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    let entries: Vec<&str> = listing.lines().collect();
+    assert_eq!(entries.len(), 2, "the XML and the one Dokument appraised A: {entries:?}");
+    assert_eq!(entries[0], format!("{}_Aussonderung.Aussonderung.0503.xml", process.prozess_id));
+    assert!(entries[1].ends_with("_antrag.txt"), "{entries:?}");
+    let unzip = |entry: &str| {
+        std::process::Command::new("unzip").arg("-p").arg(&path).arg(entry).output().unwrap().stdout
+    };
+    let message = unzip(entries[0]);
+    validates(&message, entries[0]);
+    assert_eq!(unzip(entries[1]), b"Antrag", "the primary file's bytes");
+    let message = String::from_utf8(message).unwrap();
+    let direct = registratur_xdomea::stable_uuid("dokument", dokumente[0].to_string()).to_string();
+    assert!(
+        message.contains(&first_uuid) && message.contains(&direct),
+        "the Akte and its Dokument are in the 0503"
+    );
+    for absent in [akte_uuid(second), vorgang_uuid.clone()] {
+        assert!(!message.contains(&absent), "{absent} was appraised V and must not be handed over");
+    }
+    assert!(message.contains(&entries[1][..36]), "the file is referenced by its UUID");
+    assert_eq!(archivist.aussonderung_process(&process.prozess_id).await.unwrap().state, "handed_over");
+    let actions: Vec<String> =
+        archivist.akte_history(&AkteRef::Id(first)).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(actions.last().map(String::as_str), Some("aussonderung.handover"));
     server.stop().await;
 }
 

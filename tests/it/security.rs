@@ -147,6 +147,7 @@ const PERMISSIONS: &[(&str, &[Role])] = &[
     ("/registratur.v1.LifecycleService/Offer", ARCHIVE),
     ("/registratur.v1.LifecycleService/GetProcess", ARCHIVE),
     ("/registratur.v1.LifecycleService/ImportAppraisal", ARCHIVE),
+    ("/registratur.v1.LifecycleService/Handover", ARCHIVE),
 ];
 
 /// Records the calls work on: an open Akte with a Dokument, a second Akte to close.

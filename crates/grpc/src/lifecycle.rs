@@ -159,4 +159,24 @@ impl LifecycleService for LifecycleHandlers {
             receipt: receipt.xml,
         }))
     }
+
+    type HandoverStream = ResponseStream<pb::HandoverResponse>;
+
+    async fn handover(
+        &self,
+        request: Request<pb::HandoverRequest>,
+    ) -> Result<Response<Self::HandoverStream>, Status> {
+        let principal = principal(&request)?.clone();
+        let handover =
+            self.engine.handover(principal, request.into_inner().prozess_id).await.map_err(to_status)?;
+        let first = pb::HandoverResponse { file_name: handover.file_name, chunk: Vec::new() };
+        let chunks = tokio_stream::StreamExt::map(
+            tokio_stream::wrappers::ReceiverStream::new(handover.chunks),
+            |chunk| {
+                chunk.map(|chunk| pb::HandoverResponse { file_name: String::new(), chunk }).map_err(to_status)
+            },
+        );
+        let stream = tokio_stream::StreamExt::chain(tokio_stream::once(Ok(first)), chunks);
+        Ok(Response::new(Box::pin(stream)))
+    }
 }

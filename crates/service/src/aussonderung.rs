@@ -52,6 +52,8 @@ pub enum ProcessState {
     Offered,
     /// The archive's 0502 was imported: every object has a decision.
     Appraised,
+    /// The 0503 with every object appraised A was streamed out completely.
+    HandedOver,
 }
 
 impl std::fmt::Display for ProcessState {
@@ -59,6 +61,7 @@ impl std::fmt::Display for ProcessState {
         f.write_str(match self {
             ProcessState::Offered => "offered",
             ProcessState::Appraised => "appraised",
+            ProcessState::HandedOver => "handed_over",
         })
     }
 }
@@ -251,15 +254,15 @@ pub(crate) fn process_of(store: &Store, akte_id: u64) -> Result<Option<AkteInPro
     }))
 }
 
-fn akte_uuid(id: u64) -> Uuid {
+pub(crate) fn akte_uuid(id: u64) -> Uuid {
     xdomea::stable_uuid("akte", id.to_string())
 }
 
-fn vorgang_uuid(id: u64) -> Uuid {
+pub(crate) fn vorgang_uuid(id: u64) -> Uuid {
     xdomea::stable_uuid("vorgang", id.to_string())
 }
 
-fn dokument_uuid(id: u64) -> Uuid {
+pub(crate) fn dokument_uuid(id: u64) -> Uuid {
     xdomea::stable_uuid("dokument", id.to_string())
 }
 
@@ -278,7 +281,7 @@ fn name(field: &str, value: &str) -> Result<String, ServiceError> {
     Ok(value.to_string())
 }
 
-fn kopf(prozess_id: Uuid, now: DateTime<Utc>, authority: &str, archive: &str) -> xdomea::Kopf {
+pub(crate) fn kopf(prozess_id: Uuid, now: DateTime<Utc>, authority: &str, archive: &str) -> xdomea::Kopf {
     xdomea::Kopf {
         prozess_id,
         erstellungszeitpunkt: now,
@@ -294,7 +297,7 @@ fn kopf(prozess_id: Uuid, now: DateTime<Utc>, authority: &str, archive: &str) ->
     }
 }
 
-fn write_error(error: xdomea::WriteError) -> ServiceError {
+pub(crate) fn write_error(error: xdomea::WriteError) -> ServiceError {
     match error {
         xdomea::WriteError::InvalidCharacter { .. } => ServiceError::FailedPrecondition(error.to_string()),
         other => ServiceError::Internal(format!("writing the xdomea message failed: {other}")),
@@ -438,6 +441,19 @@ impl OfferBuilder<'_> {
             teilakten: Vec::new(),
         }
     }
+}
+
+/// The xdomea Akte of an engine Akte with its Vorgänge and Dokumente (no files), and its objects.
+pub(crate) fn xdomea_akte(
+    plan: &Aktenplan,
+    akte: &Akte,
+    status: &RetentionStatus,
+    vorgaenge: &[Vorgang],
+    dokumente: &[Dokument],
+) -> (xdomea::Akte, Vec<ProcessObject>) {
+    let mut builder = OfferBuilder { plan, objects: Vec::new() };
+    let tree = builder.akte(akte, status, vorgaenge, dokumente);
+    (tree, builder.objects)
 }
 
 impl Engine {

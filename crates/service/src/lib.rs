@@ -9,6 +9,7 @@ mod audit;
 mod aussonderung;
 pub mod auth;
 mod error;
+mod handover;
 pub mod keyspaces;
 mod lifecycle;
 mod mailroom;
@@ -32,6 +33,7 @@ pub use aussonderung::{
     ProcessObject, ProcessState,
 };
 pub use error::{ErrorCode, ServiceError};
+pub use handover::Handover;
 pub use lifecycle::RetentionView;
 pub use mailroom::{BatchQuery, BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use migration::{DEFAULT_REPORT_PAGE, JobView, MAX_REPORT_PAGE, PolicyView, ScopeRequest};

@@ -167,4 +167,26 @@ impl Client {
             .ok_or_else(|| ClientError::InvalidResponse("the appraisal answer has no process".into()))?;
         Ok((process_report(process), response.receipt))
     }
+
+    /// Streams the 0503 package of an appraised process into `out`; returns its file name and size.
+    pub async fn handover(
+        &mut self,
+        prozess_id: &str,
+        out: &mut (impl AsyncWrite + Unpin),
+        mut progress: impl FnMut(u64),
+    ) -> Result<(String, u64), ClientError> {
+        let request = pb::HandoverRequest { prozess_id: prozess_id.into() };
+        let mut stream = self.lifecycle.handover(request).await?.into_inner();
+        let first = stream.message().await?.ok_or_else(|| {
+            ClientError::InvalidResponse("the handover stream ended before its file name".into())
+        })?;
+        let mut written = 0u64;
+        while let Some(message) = stream.message().await? {
+            out.write_all(&message.chunk).await?;
+            written += message.chunk.len() as u64;
+            progress(written);
+        }
+        out.flush().await?;
+        Ok((first.file_name, written))
+    }
 }
