@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "../../proto/registratur/v1/mailroom.proto",
         "../../proto/registratur/v1/search.proto",
         "../../proto/registratur/v1/migration.proto",
+        "../../proto/registratur/v1/lifecycle.proto",
     ];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");

@@ -3,6 +3,7 @@
 //! `--json`, one JSON document.
 
 mod audit;
+mod lifecycle;
 mod mailroom;
 mod migrate;
 mod output;
@@ -81,6 +82,12 @@ pub enum Command {
     },
     /// Walk the hash-chained journal; exits with 1 when a link is broken.
     VerifyJournal,
+    /// Aussonderung to the archive (archivist or admin): due Akten, offer (xdomea 0501), appraisal import
+    /// (0502 → 0505), process status.
+    Aussonderung {
+        #[command(subcommand)]
+        command: lifecycle::AussonderungCommand,
+    },
     /// Fixity for archivists: re-hash every blob now (default), the last scrub's report, the quarantine.
     Fixity {
         #[command(subcommand)]
@@ -192,6 +199,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let check = connect(&args).await?.verify_journal().await?;
             output::journal_check(&check, args.json);
             Ok(if check.first_break.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Aussonderung { command } => {
+            lifecycle::aussonderung(connect(&args).await?, command, args.json).await
         }
         Command::Fixity { command } => audit::fixity(&mut connect(&args).await?, command, args.json).await,
         Command::Audit { command } => audit::audit(&mut connect(&args).await?, command).await,

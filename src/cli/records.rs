@@ -12,7 +12,7 @@ use crate::records::repo::AkteRef;
 use crate::service::DocumentHeader;
 
 /// An Akte on the command line: a number is its id, anything else its Aktenzeichen.
-fn akte_ref(text: &str) -> AkteRef {
+pub(super) fn akte_ref(text: &str) -> AkteRef {
     match text.parse::<u64>() {
         Ok(id) => AkteRef::Id(id),
         Err(_) => AkteRef::Aktenzeichen(text.to_string()),
@@ -66,6 +66,8 @@ pub enum AkteCommand {
     History { akte: String },
     /// Issue a routing code to print as a QR code on an outgoing letter.
     RoutingCode { akte: String },
+    #[command(flatten)]
+    Lifecycle(super::lifecycle::AkteLifecycleCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +132,8 @@ pub enum DocCommand {
     },
     /// Show the history of a Dokument.
     History { document: u64 },
+    #[command(flatten)]
+    Lifecycle(super::lifecycle::DocLifecycleCommand),
 }
 
 /// A media type guessed from a file name, for files added without `--media-type`.
@@ -206,6 +210,7 @@ pub(super) async fn akte(mut client: Client, command: AkteCommand, json: bool) -
         AkteCommand::RoutingCode { akte } => {
             output::routing_code(&client.issue_routing_code(&akte_ref(&akte)).await?, json)
         }
+        AkteCommand::Lifecycle(command) => return super::lifecycle::akte(client, command, json).await,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -265,6 +270,7 @@ pub(super) async fn doc(mut client: Client, command: DocCommand, json: bool) -> 
             .await?;
         }
         DocCommand::History { document } => output::history(&client.document_history(document).await?, json),
+        DocCommand::Lifecycle(command) => return super::lifecycle::doc(client, command, json).await,
     }
     Ok(ExitCode::SUCCESS)
 }

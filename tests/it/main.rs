@@ -5,6 +5,7 @@ mod compat;
 mod crash;
 mod grpc_admin;
 mod grpc_records;
+mod lifecycle;
 mod mailroom;
 mod metrics;
 mod migration;

@@ -136,6 +136,18 @@ const PERMISSIONS: &[(&str, &[Role])] = &[
     ("/registratur.v1.MigrationService/CancelJob", ARCHIVE),
     ("/registratur.v1.MigrationService/GetJobReport", ARCHIVE),
     ("/registratur.v1.MigrationService/GetPolicy", ARCHIVE),
+    ("/registratur.v1.LifecycleService/ListDue", ARCHIVE),
+    ("/registratur.v1.LifecycleService/PlaceHold", ARCHIVE),
+    ("/registratur.v1.LifecycleService/ReleaseHold", ARCHIVE),
+    ("/registratur.v1.LifecycleService/ListHolds", ARCHIVE),
+    ("/registratur.v1.LifecycleService/ReopenAkte", WRITERS),
+    ("/registratur.v1.LifecycleService/CorrectAkte", WRITERS),
+    ("/registratur.v1.LifecycleService/CorrectDokument", WRITERS),
+    ("/registratur.v1.LifecycleService/GetRetention", READERS),
+    ("/registratur.v1.LifecycleService/Offer", ARCHIVE),
+    ("/registratur.v1.LifecycleService/GetProcess", ARCHIVE),
+    ("/registratur.v1.LifecycleService/ImportAppraisal", ARCHIVE),
+    ("/registratur.v1.LifecycleService/Handover", ARCHIVE),
 ];
 
 /// Records the calls work on: an open Akte with a Dokument, a second Akte to close.
@@ -280,6 +292,32 @@ fn request(path: &str, f: &Fixture) -> Vec<Vec<u8>> {
         "GetJobReport" => {
             one(&|| pb::GetJobReportRequest { job_id: 1, ..Default::default() }.encode_to_vec())
         }
+        "PlaceHold" | "ReleaseHold" => {
+            one(&|| pb::HoldRequest { akte: akte(f.akte_id), reason: "Prüfung".into() }.encode_to_vec())
+        }
+        "ReopenAkte" => one(&|| {
+            pb::ReopenAkteRequest { akte: akte(f.akte_id), reason: "Widerspruch".into() }.encode_to_vec()
+        }),
+        "CorrectAkte" => one(&|| {
+            let title = Some("Sicherheitsakte (korrigiert)".into());
+            pb::CorrectAkteRequest { akte: akte(f.akte_id), title, reason: "Tippfehler".into() }
+                .encode_to_vec()
+        }),
+        "CorrectDokument" => one(&|| {
+            let sender = Some("Erika Mustermann".into());
+            let reason = "Tippfehler".into();
+            pb::CorrectDokumentRequest { document_id: f.dokument_id, sender, reason, ..Default::default() }
+                .encode_to_vec()
+        }),
+        "GetRetention" => one(&|| pb::GetRetentionRequest { akte: akte(f.akte_id) }.encode_to_vec()),
+        "Offer" => one(&|| {
+            pb::OfferRequest { authority: "Kreis".into(), archive: "Archiv".into(), ..Default::default() }
+                .encode_to_vec()
+        }),
+        "GetProcess" => one(&|| {
+            pb::GetProcessRequest { prozess_id: "3f2a1c9e-6b7d-4e21-9a0f-2c5d8e7b1a40".into() }
+                .encode_to_vec()
+        }),
         // Requests without fields: the empty message.
         _ => vec![Vec::new()],
     }

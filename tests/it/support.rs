@@ -101,6 +101,16 @@ impl TestServer {
         Self::serve(dir, data_dir, engine, tls).await
     }
 
+    /// A server whose engine reads the time from `clock`, so that a test can let retention run out.
+    pub async fn start_with_clock(clock: std::sync::Arc<dyn registratur_storage::clock::Clock>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let mut settings = test_settings(EngineLimits { max_upload_bytes: 64 << 20, ..Default::default() });
+        settings.clock = Some(clock);
+        let engine = Engine::open(&data_dir, settings).unwrap();
+        Self::serve(dir, data_dir, engine, None).await
+    }
+
     /// A server over a store the test assembled (a blob store that fails on purpose, say); `make_store`
     /// gets the data directory to use.
     pub async fn start_over_store(make_store: impl FnOnce(&std::path::Path) -> Store) -> Self {

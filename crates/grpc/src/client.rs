@@ -8,9 +8,12 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
+pub mod lifecycle;
+
 use super::convert;
 use super::pb;
 use super::pb::admin_service_client::AdminServiceClient;
+use super::pb::lifecycle_service_client::LifecycleServiceClient;
 use super::pb::mailroom_service_client::MailroomServiceClient;
 use super::pb::migration_service_client::MigrationServiceClient;
 use super::pb::records_service_client::RecordsServiceClient;
@@ -288,6 +291,7 @@ pub struct Client {
     mailroom: MailroomServiceClient<AuthChannel>,
     search: SearchServiceClient<AuthChannel>,
     migration: MigrationServiceClient<AuthChannel>,
+    lifecycle: LifecycleServiceClient<AuthChannel>,
 }
 
 /// Messages of a client-streamed upload: header in the first, `last` on the final one.
@@ -388,7 +392,10 @@ impl Client {
             search: SearchServiceClient::new(authed.clone())
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
-            migration: MigrationServiceClient::new(authed)
+            migration: MigrationServiceClient::new(authed.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+            lifecycle: LifecycleServiceClient::new(authed)
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
         })

@@ -11,6 +11,8 @@ mod admin;
 mod auth;
 pub mod client;
 mod convert;
+mod convert_lifecycle;
+mod lifecycle;
 mod mailroom;
 mod migration;
 mod records;

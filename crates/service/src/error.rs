@@ -10,6 +10,7 @@ use registratur_storage::{BlobError, BlobHash, MetaError, StoreError};
 use registratur_mailroom::ingest::error::MailroomError;
 use registratur_mailroom::route::code::RoutingCodeError;
 use registratur_ops::quarantine::{Damage, ReadError};
+use registratur_records::lifecycle::LifecycleError;
 use registratur_records::repo::RecordsError;
 use registratur_search::SearchError;
 
@@ -25,6 +26,8 @@ pub enum ServiceError {
     InvalidArgument(String),
     #[error(transparent)]
     Records(#[from] RecordsError),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
     #[error(transparent)]
     Mailroom(#[from] MailroomError),
     #[error(transparent)]
@@ -68,6 +71,13 @@ impl ServiceError {
             ServiceError::PermissionDenied(_) => ErrorCode::PermissionDenied,
             ServiceError::InvalidArgument(_) => ErrorCode::InvalidArgument,
             ServiceError::Records(error) => records_code(error),
+            ServiceError::Lifecycle(error) => match error {
+                LifecycleError::NotClosed(_)
+                | LifecycleError::AlreadyHeld { .. }
+                | LifecycleError::NotHeld(_) => ErrorCode::FailedPrecondition,
+                LifecycleError::NothingToCorrect => ErrorCode::InvalidArgument,
+                LifecycleError::Records(error) => records_code(error),
+            },
             ServiceError::Mailroom(error) => match error {
                 MailroomError::BatchNotFound(_) | MailroomError::KlaerfallNotFound(_) => ErrorCode::NotFound,
                 MailroomError::KlaerfallResolved { .. } => ErrorCode::FailedPrecondition,

@@ -6,10 +6,13 @@
 //! here, and encode the answer.
 
 mod audit;
+mod aussonderung;
 pub mod auth;
 mod clerk;
 mod error;
+mod handover;
 pub mod keyspaces;
+mod lifecycle;
 mod mailroom;
 mod migration;
 mod records;
@@ -26,8 +29,14 @@ pub use audit::{
     EXPORT_FORMAT, ExportedContent, ExportedDokument, ExportedEingang, ExportedEntry, ExportedRendition,
     ExportedVersion, HistoryExport, JournalAnchor,
 };
+pub use aussonderung::{
+    AkteInProcess, Appraisal, AppraisalReceipt, AussonderungProcess, ObjectKind, Offer, OfferRequest,
+    ProcessObject, ProcessState,
+};
 pub use clerk::{KlaerfallReading, MAX_AKTE_MATCHES, OpenKlaerfaelle};
 pub use error::{ErrorCode, ServiceError};
+pub use handover::Handover;
+pub use lifecycle::RetentionView;
 pub use mailroom::{BatchQuery, BatchUpdate, BatchView, IngestUpload, NewBatch, PagePreview};
 pub use migration::{DEFAULT_REPORT_PAGE, JobView, MAX_REPORT_PAGE, PolicyView, ScopeRequest};
 pub use records::{AkteDetails, DocumentHeader, DokumentDetails, HistoryItem, HistoryOf, IssuedRoutingCode};

@@ -118,7 +118,7 @@ fn require_scope(principal: &Principal, key: &AktenplanKey) -> Result<(), Servic
 
 impl Engine {
     /// Loads an Akte the principal may see (`allowed` roles, within its subtrees).
-    fn visible_akte(
+    pub(crate) fn visible_akte(
         &self,
         principal: &Principal,
         akte: &AkteRef,
@@ -131,7 +131,7 @@ impl Engine {
         Ok(record)
     }
 
-    fn visible_dokument(
+    pub(crate) fn visible_dokument(
         &self,
         principal: &Principal,
         id: u64,
