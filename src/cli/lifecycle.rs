@@ -115,7 +115,16 @@ pub(super) async fn akte(
             hold(&client.place_hold(&akte_ref(&akte), &reason).await?, "hold placed on", json)
         }
         AkteLifecycleCommand::Release { akte, reason } => {
-            hold(&client.release_hold(&akte_ref(&akte), &reason).await?, "hold released from", json)
+            let released = client.release_hold(&akte_ref(&akte), &reason).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&released)?);
+            } else {
+                // The report is the hold that was in force; the release's own reason is in the journal.
+                println!(
+                    "hold released from {}: {reason} (the hold was placed by {} at {}: {})",
+                    released.aktenzeichen, released.placed_by, released.placed_at, released.reason
+                );
+            }
         }
         AkteLifecycleCommand::Holds => {
             let holds = client.holds().await?;
