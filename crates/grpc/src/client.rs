@@ -11,6 +11,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 use super::convert;
 use super::pb;
 use super::pb::admin_service_client::AdminServiceClient;
+use super::pb::evidence_service_client::EvidenceServiceClient;
 use super::pb::mailroom_service_client::MailroomServiceClient;
 use super::pb::migration_service_client::MigrationServiceClient;
 use super::pb::records_service_client::RecordsServiceClient;
@@ -288,6 +289,7 @@ pub struct Client {
     mailroom: MailroomServiceClient<AuthChannel>,
     search: SearchServiceClient<AuthChannel>,
     migration: MigrationServiceClient<AuthChannel>,
+    pub(crate) evidence: EvidenceServiceClient<AuthChannel>,
 }
 
 /// Messages of a client-streamed upload: header in the first, `last` on the final one.
@@ -386,6 +388,9 @@ impl Client {
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
             search: SearchServiceClient::new(authed.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+            evidence: EvidenceServiceClient::new(authed.clone())
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
             migration: MigrationServiceClient::new(authed)

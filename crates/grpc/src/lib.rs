@@ -11,6 +11,7 @@ mod admin;
 mod auth;
 pub mod client;
 mod convert;
+mod evidence;
 mod mailroom;
 mod migration;
 mod records;

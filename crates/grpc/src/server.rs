@@ -10,10 +10,12 @@ use tonic::transport::{Identity, ServerTlsConfig};
 
 use super::admin::AdminHandlers;
 use super::auth::Authenticator;
+use super::evidence::EvidenceHandlers;
 use super::mailroom::MailroomHandlers;
 use super::migration::MigrationHandlers;
 use super::pb;
 use super::pb::admin_service_server::AdminServiceServer;
+use super::pb::evidence_service_server::EvidenceServiceServer;
 use super::pb::mailroom_service_server::MailroomServiceServer;
 use super::pb::migration_service_server::MigrationServiceServer;
 use super::pb::records_service_server::RecordsServiceServer;
@@ -46,6 +48,7 @@ pub async fn serve(
     health_reporter.set_serving::<MailroomServiceServer<MailroomHandlers>>().await;
     health_reporter.set_serving::<SearchServiceServer<SearchHandlers>>().await;
     health_reporter.set_serving::<MigrationServiceServer<MigrationHandlers>>().await;
+    health_reporter.set_serving::<EvidenceServiceServer<EvidenceHandlers>>().await;
     // Reflection in both versions: grpcurl and current tools ask `grpc.reflection.v1`, while many
     // clients (Python's grpcio-reflection, older grpcurl, Postman, Kreya) only speak `v1alpha`.
     let reflection = || {
@@ -69,6 +72,9 @@ pub async fn serve(
     let migration = MigrationServiceServer::new(MigrationHandlers { engine: engine.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let evidence = EvidenceServiceServer::new(EvidenceHandlers { engine: engine.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let records = RecordsServiceServer::new(RecordsHandlers { engine })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -87,6 +93,7 @@ pub async fn serve(
         .add_service(tonic::service::interceptor::InterceptedService::new(records, authenticator.clone()))
         .add_service(tonic::service::interceptor::InterceptedService::new(mailroom, authenticator.clone()))
         .add_service(tonic::service::interceptor::InterceptedService::new(search, authenticator.clone()))
+        .add_service(tonic::service::interceptor::InterceptedService::new(evidence, authenticator.clone()))
         .add_service(tonic::service::interceptor::InterceptedService::new(migration, authenticator))
         .serve_with_incoming_shutdown(accepted_connections(listener), shutdown)
         .await

@@ -19,6 +19,7 @@ pub fn registry() -> Vec<Keyspace> {
     all.extend(registratur_migrate::tables::keyspaces());
     all.extend(registratur_ops::quarantine::keyspaces());
     all.extend(super::scrub::keyspaces());
+    all.extend(super::evidence::tables::keyspaces());
     all
 }
 

@@ -131,7 +131,7 @@ impl Engine {
         Ok(record)
     }
 
-    fn visible_dokument(
+    pub(crate) fn visible_dokument(
         &self,
         principal: &Principal,
         id: u64,
