@@ -19,6 +19,8 @@ pub struct Config {
     pub search: SearchConfig,
     pub fixity: FixityConfig,
     pub migration: MigrationConfig,
+    /// Evidence records; absent: off.
+    pub evidence: Option<EvidenceConfig>,
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub blobs: BlobsConfig,
@@ -226,6 +228,54 @@ impl SearchConfig {
             cursor_ttl: std::time::Duration::from_secs(self.cursor_ttl_secs.max(1)),
             ..defaults
         }
+    }
+}
+
+/// `[evidence]`: hash trees over every stored Version, timestamped by a TSA (RFC 3161, RFC 4998).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceConfig {
+    /// The TSA's `http://` or `https://` URL.
+    pub tsa_url: String,
+    /// PEM file with the CA certificates the TSA's certificate must chain to.
+    pub trust_pem: PathBuf,
+    /// Seconds a TSA request may take.
+    #[serde(default = "EvidenceConfig::default_timeout")]
+    pub timeout_seconds: u64,
+    /// Seconds between two trees.
+    #[serde(default = "EvidenceConfig::default_interval")]
+    pub interval_seconds: u64,
+    /// A tree is built at once when this many leaves wait.
+    #[serde(default = "EvidenceConfig::default_max_leaves")]
+    pub max_leaves: usize,
+}
+
+impl EvidenceConfig {
+    fn default_timeout() -> u64 {
+        30
+    }
+    fn default_interval() -> u64 {
+        3600
+    }
+    fn default_max_leaves() -> usize {
+        100_000
+    }
+
+    /// The engine's settings: reads the trust list and checks the URL.
+    pub fn settings(&self) -> anyhow::Result<crate::service::evidence::EvidenceSettings> {
+        use anyhow::Context as _;
+        let trust = registratur_evidence::TrustList::from_pem_file(&self.trust_pem)
+            .with_context(|| format!("[evidence] trust_pem {} cannot be used", self.trust_pem.display()))?;
+        let tsa = registratur_evidence::HttpTsa::new(
+            &self.tsa_url,
+            std::time::Duration::from_secs(self.timeout_seconds.max(1)),
+        )
+        .with_context(|| "[evidence] tsa_url cannot be used")?;
+        let mut settings =
+            crate::service::evidence::EvidenceSettings::new(std::sync::Arc::new(tsa), &self.tsa_url, trust);
+        settings.interval = std::time::Duration::from_secs(self.interval_seconds.max(1));
+        settings.max_leaves = self.max_leaves.max(1);
+        Ok(settings)
     }
 }
 

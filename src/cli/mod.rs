@@ -3,6 +3,7 @@
 //! `--json`, one JSON document.
 
 mod audit;
+mod evidence;
 mod lifecycle;
 mod mailroom;
 mod migrate;
@@ -132,6 +133,11 @@ pub enum Command {
     },
     /// Full-text search over all Akten you may read.
     Search(search::SearchArgs),
+    /// Evidence records (RFC 4998): export a Version's `.ers`, verify one offline, show the queue.
+    Evidence {
+        #[command(subcommand)]
+        command: evidence::EvidenceCommand,
+    },
     /// Rebuild the search index from the records, with a progress bar (archivist or admin).
     Reindex,
     /// Counts and bytes per file format (PRONOM PUID), per Aktenplan subtree (archivist or admin).
@@ -215,6 +221,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mailroom::klaerfall(&mut connect(&args).await?, command, args.json).await
         }
         Command::Search(search) => search::search(&mut connect(&args).await?, search, args.json).await,
+        Command::Evidence { command } => evidence::run(&args, command).await,
         Command::Reindex => search::reindex(&mut connect(&args).await?, args.json).await,
         Command::Census(scope) => migrate::census(&mut connect(&args).await?, scope, args.json).await,
         Command::Migrate { command } => {

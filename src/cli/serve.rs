@@ -48,6 +48,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         search: config.search.settings(),
         scrub: config.fixity.settings(),
         migration: config.migration.settings().with_context(|| "[migration] policy cannot be used")?,
+        evidence: config.evidence.as_ref().map(|e| e.settings()).transpose()?,
         clock: None,
         blobs: config.blobs.backend(|name| std::env::var(name).ok())?,
     };

@@ -3,6 +3,7 @@
 mod audit;
 mod compat;
 mod crash;
+mod evidence;
 mod grpc_admin;
 mod grpc_records;
 mod lifecycle;

@@ -148,6 +148,8 @@ const PERMISSIONS: &[(&str, &[Role])] = &[
     ("/registratur.v1.LifecycleService/GetProcess", ARCHIVE),
     ("/registratur.v1.LifecycleService/ImportAppraisal", ARCHIVE),
     ("/registratur.v1.LifecycleService/Handover", ARCHIVE),
+    ("/registratur.v1.EvidenceService/ExportEvidence", READERS),
+    ("/registratur.v1.EvidenceService/GetEvidenceStatus", ARCHIVE),
 ];
 
 /// Records the calls work on: an open Akte with a Dokument, a second Akte to close.
@@ -278,6 +280,9 @@ fn request(path: &str, f: &Fixture) -> Vec<Vec<u8>> {
         "GetKlaerfall" | "GetKlaerfallPreview" | "GetBatch" | "WatchBatch" => {
             // Field 1 is the id in each of these.
             one(&|| pb::GetKlaerfallRequest { id: 1 }.encode_to_vec())
+        }
+        "ExportEvidence" => {
+            one(&|| pb::ExportEvidenceRequest { document_id: f.dokument_id, version: 0 }.encode_to_vec())
         }
         "Search" => {
             one(&|| pb::SearchRequest { query: "Antrag".into(), ..Default::default() }.encode_to_vec())

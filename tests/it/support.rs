@@ -26,6 +26,8 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The engine, for what only it answers (the Prometheus text); let go before the server stops.
+    engine: Option<Engine>,
 }
 
 fn principal(name: &str, role: Role, scopes: &[&str]) -> Principal {
@@ -63,6 +65,7 @@ impl TestServer {
     /// Stops the server, lets `offline` work on the data directory (tamper tests), and starts a new
     /// server on it.
     pub async fn restart_after(mut self, offline: impl FnOnce(&std::path::Path)) -> Self {
+        self.engine = None;
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -127,6 +130,7 @@ impl TestServer {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let (shutdown, signal) = oneshot::channel::<()>();
+        let kept = engine.clone();
         let task = tokio::spawn(async move {
             registratur::grpc::server::serve(engine, test_tokens(), tls, listener, async {
                 let _ = signal.await;
@@ -134,7 +138,37 @@ impl TestServer {
             .await
             .unwrap();
         });
-        Self { url, data_dir, _dir: dir, shutdown: Some(shutdown), task: Some(task) }
+        Self { url, data_dir, _dir: dir, shutdown: Some(shutdown), task: Some(task), engine: Some(kept) }
+    }
+
+    /// A server whose engine also makes evidence records, in `dir` (a fresh one, or the one a stopped
+    /// server kept with [`TestServer::stop_keeping_dir`]).
+    pub async fn start_with_evidence(
+        dir: tempfile::TempDir,
+        evidence: registratur::service::evidence::EvidenceSettings,
+    ) -> Self {
+        let data_dir = dir.path().join("data");
+        let limits = EngineLimits { max_upload_bytes: 64 << 20, ..Default::default() };
+        let settings = EngineSettings { evidence: Some(evidence), ..test_settings(limits) };
+        let engine = Engine::open(&data_dir, settings).unwrap();
+        Self::serve(dir, data_dir, engine, None).await
+    }
+
+    /// Stops the server, waits until it has released the store, and hands over its directory.
+    pub async fn stop_keeping_dir(mut self) -> tempfile::TempDir {
+        self.engine = None;
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap())
+    }
+
+    /// The engine's Prometheus text, as `GET /metrics` serves it.
+    pub async fn metrics_text(&self) -> String {
+        self.engine.as_ref().expect("the server runs").metrics_text().await
     }
 
     /// A client with the admin token.
@@ -155,6 +189,7 @@ impl TestServer {
 
     /// Stops the server and waits until it has released the store.
     pub async fn stop(mut self) {
+        self.engine = None;
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

@@ -13,6 +13,7 @@ pub mod lifecycle;
 use super::convert;
 use super::pb;
 use super::pb::admin_service_client::AdminServiceClient;
+use super::pb::evidence_service_client::EvidenceServiceClient;
 use super::pb::lifecycle_service_client::LifecycleServiceClient;
 use super::pb::mailroom_service_client::MailroomServiceClient;
 use super::pb::migration_service_client::MigrationServiceClient;
@@ -292,6 +293,7 @@ pub struct Client {
     search: SearchServiceClient<AuthChannel>,
     migration: MigrationServiceClient<AuthChannel>,
     lifecycle: LifecycleServiceClient<AuthChannel>,
+    pub(crate) evidence: EvidenceServiceClient<AuthChannel>,
 }
 
 /// Messages of a client-streamed upload: header in the first, `last` on the final one.
@@ -390,6 +392,9 @@ impl Client {
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
             search: SearchServiceClient::new(authed.clone())
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+            evidence: EvidenceServiceClient::new(authed.clone())
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
             migration: MigrationServiceClient::new(authed.clone())

@@ -12,6 +12,7 @@ mod auth;
 pub mod client;
 mod convert;
 mod convert_lifecycle;
+mod evidence;
 mod lifecycle;
 mod mailroom;
 mod migration;

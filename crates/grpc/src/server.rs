@@ -10,11 +10,13 @@ use tonic::transport::{Identity, ServerTlsConfig};
 
 use super::admin::AdminHandlers;
 use super::auth::Authenticator;
+use super::evidence::EvidenceHandlers;
 use super::lifecycle::LifecycleHandlers;
 use super::mailroom::MailroomHandlers;
 use super::migration::MigrationHandlers;
 use super::pb;
 use super::pb::admin_service_server::AdminServiceServer;
+use super::pb::evidence_service_server::EvidenceServiceServer;
 use super::pb::lifecycle_service_server::LifecycleServiceServer;
 use super::pb::mailroom_service_server::MailroomServiceServer;
 use super::pb::migration_service_server::MigrationServiceServer;
@@ -49,6 +51,7 @@ pub async fn serve(
     health_reporter.set_serving::<SearchServiceServer<SearchHandlers>>().await;
     health_reporter.set_serving::<MigrationServiceServer<MigrationHandlers>>().await;
     health_reporter.set_serving::<LifecycleServiceServer<LifecycleHandlers>>().await;
+    health_reporter.set_serving::<EvidenceServiceServer<EvidenceHandlers>>().await;
     // Reflection in both versions: grpcurl and current tools ask `grpc.reflection.v1`, while many
     // clients (Python's grpcio-reflection, older grpcurl, Postman, Kreya) only speak `v1alpha`.
     let reflection = || {
@@ -75,6 +78,9 @@ pub async fn serve(
     let lifecycle = LifecycleServiceServer::new(LifecycleHandlers { engine: engine.clone() })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let evidence = EvidenceServiceServer::new(EvidenceHandlers { engine: engine.clone() })
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let records = RecordsServiceServer::new(RecordsHandlers { engine })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -94,6 +100,7 @@ pub async fn serve(
         .add_service(tonic::service::interceptor::InterceptedService::new(mailroom, authenticator.clone()))
         .add_service(tonic::service::interceptor::InterceptedService::new(search, authenticator.clone()))
         .add_service(tonic::service::interceptor::InterceptedService::new(lifecycle, authenticator.clone()))
+        .add_service(tonic::service::interceptor::InterceptedService::new(evidence, authenticator.clone()))
         .add_service(tonic::service::interceptor::InterceptedService::new(migration, authenticator))
         .serve_with_incoming_shutdown(accepted_connections(listener), shutdown)
         .await

@@ -20,6 +20,7 @@ pub fn registry() -> Vec<Keyspace> {
     all.extend(registratur_ops::quarantine::keyspaces());
     all.extend(super::scrub::keyspaces());
     all.extend(super::aussonderung::keyspaces());
+    all.extend(super::evidence::tables::keyspaces());
     all
 }
 

@@ -10,6 +10,7 @@ mod aussonderung;
 pub mod auth;
 mod clerk;
 mod error;
+pub mod evidence;
 mod handover;
 pub mod keyspaces;
 mod lifecycle;
@@ -80,6 +81,8 @@ pub struct EngineSettings {
     pub search: SearchSettings,
     pub scrub: ScrubSettings,
     pub migration: MigrationSettings,
+    /// Evidence records (`None`: off).
+    pub evidence: Option<evidence::EvidenceSettings>,
     /// The clock records and journal entries are stamped with (`None`: the system clock). Tests set a
     /// `registratur_storage::clock::ManualClock` to see retention run out.
     pub clock: Option<Arc<dyn registratur_storage::clock::Clock>>,
@@ -134,6 +137,8 @@ pub struct Engine {
 }
 
 struct EngineInner {
+    // Dropped before everything else: the evidence thread finishes the request in hand.
+    evidence: Option<evidence::EvidenceRuntime>,
     // Dropped first: stopping the worker waits for the piece in hand, while the store is still open.
     worker: WorkerHandle,
     // The migration worker finishes the window in hand.
@@ -217,8 +222,19 @@ impl Engine {
         );
         let migration_worker = MigrationWorker::start(migration.clone())
             .map_err(|e| ServiceError::Internal(format!("cannot start the migration worker: {e}")))?;
+        let evidence = match settings.evidence {
+            Some(evidence) => Some(
+                evidence::EvidenceRuntime::start(records.clone(), evidence)
+                    .map_err(|e| ServiceError::Internal(format!("cannot start the evidence thread: {e}")))?,
+            ),
+            None => {
+                tracing::info!("evidence records off: no [evidence] section");
+                None
+            }
+        };
         Ok(Self {
             inner: Arc::new(EngineInner {
+                evidence,
                 worker,
                 _migration_worker: migration_worker,
                 migration,
@@ -323,7 +339,12 @@ impl Engine {
             })
             .await
             .unwrap_or_default();
-        registratur_ops::metrics::global().render(&gauges)
+        let mut text = registratur_ops::metrics::global().render(&gauges);
+        let engine = self.clone();
+        if let Ok(evidence) = tokio::task::spawn_blocking(move || engine.evidence_metrics()).await {
+            text.push_str(&evidence);
+        }
+        text
     }
 
     /// Runs a blocking call (file I/O, hashing, RocksDB) on tokio's blocking pool.

@@ -459,7 +459,12 @@ pub struct TestTsa {
 
 impl TestTsa {
     pub fn start(behaviour: Behaviour) -> TestTsa {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on(TcpListener::bind("127.0.0.1:0").unwrap(), behaviour)
+    }
+
+    /// The TSA on a listener the caller bound (the engine's tests start it on a port that refused
+    /// connections before: a TSA coming back).
+    pub fn start_on(listener: TcpListener, behaviour: Behaviour) -> TestTsa {
         let addr = listener.local_addr().unwrap();
         let pki: &'static Pki = Pki::shared();
         let behaviour = Arc::new(behaviour);
@@ -605,7 +610,15 @@ fn java_program() -> &'static (tempfile::TempDir, String) {
     PROGRAM.get_or_init(|| {
         let classpath = bc_classpath();
         let classes = tempfile::tempdir().unwrap();
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/java/ErsInterop.java");
+        // This file is also compiled into the engine's tests (the workspace root's package).
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let source = [
+            root.join("tests/java/ErsInterop.java"),
+            root.join("crates/evidence/tests/java/ErsInterop.java"),
+        ]
+        .into_iter()
+        .find(|path| path.exists())
+        .expect("tests/java/ErsInterop.java of the evidence crate");
         run(Command::new("javac").args(["-nowarn", "-cp", &classpath, "-d"]).arg(classes.path()).arg(source));
         let full = format!("{}:{}", classes.path().display(), classpath);
         (classes, full)
