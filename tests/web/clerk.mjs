@@ -122,6 +122,12 @@ const part = aktenzeichen.slice(aktenzeichen.lastIndexOf("-"));
 await clerk.getByLabel("Akte suchen").pressSequentially(part, { delay: 30 });
 const choice = clerk.getByLabel(new RegExp(aktenzeichen.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")));
 await choice.waitFor();
+// The choices follow the typing: while the first characters are answered, both Akten match.
+await clerk.waitForFunction(
+  () => document.querySelectorAll("#akten-treffer input[type=radio]").length === 1,
+  null,
+  { timeout: 10000 },
+).catch(() => {});
 assert.equal(await clerk.locator("#akten-treffer input[type=radio]").count(), 1, "only the matching Akte");
 await choice.check();
 await clerk.getByLabel("Notiz").fill(note);
