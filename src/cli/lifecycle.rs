@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::records::akte_ref;
+use super::write_output;
 use crate::grpc::client::Client;
 use crate::grpc::client::lifecycle::{HoldReport, ProcessReport, RetentionReport};
 use crate::records::lifecycle::DokumentCorrection;
@@ -192,20 +193,10 @@ pub(super) async fn aussonderung(
             }
         }
         AussonderungCommand::Offer { subtree, authority, archive, output } => {
-            let mut file = tokio::fs::File::create(&output)
-                .await
-                .with_context(|| format!("cannot create {}", output.display()))?;
-            let written = client.offer(subtree.as_deref(), &authority, &archive, &mut file).await;
-            let process = match written {
-                Ok(process) => process,
-                Err(error) => {
-                    drop(file);
-                    // The output holds no complete message; do not leave it behind.
-                    let _ = std::fs::remove_file(&output);
-                    return Err(error.into());
-                }
-            };
-            file.sync_all().await.with_context(|| format!("cannot write {}", output.display()))?;
+            let process = write_output(Some(&output), async |mut sink| {
+                client.offer(subtree.as_deref(), &authority, &archive, &mut sink).await
+            })
+            .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&process)?);
             } else {
@@ -224,30 +215,21 @@ pub(super) async fn aussonderung(
             process_status(&process, json)?;
         }
         AussonderungCommand::Handover { prozess_id, output } => {
-            let mut file = tokio::fs::File::create(&output)
-                .await
-                .with_context(|| format!("cannot create {}", output.display()))?;
             let terminal = !json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let written = client
-                .handover(&prozess_id, &mut file, |bytes| {
-                    if terminal {
-                        eprint!("\rwritten {} MB", bytes >> 20);
-                    }
-                })
-                .await;
+            let written = write_output(Some(&output), async |mut sink| {
+                client
+                    .handover(&prozess_id, &mut sink, |bytes| {
+                        if terminal {
+                            eprint!("\rwritten {} MB", bytes >> 20);
+                        }
+                    })
+                    .await
+            })
+            .await;
             if terminal {
                 eprintln!();
             }
-            let (name, bytes) = match written {
-                Ok(done) => done,
-                Err(error) => {
-                    drop(file);
-                    // A broken-off package is useless to the archive; do not leave it behind.
-                    let _ = std::fs::remove_file(&output);
-                    return Err(error.into());
-                }
-            };
-            file.sync_all().await.with_context(|| format!("cannot write {}", output.display()))?;
+            let (name, bytes) = written?;
             if json {
                 println!("{}", serde_json::json!({ "file_name": name, "bytes": bytes, "output": output }));
             } else {

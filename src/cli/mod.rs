@@ -253,28 +253,37 @@ async fn open(path: &Path) -> anyhow::Result<tokio::fs::File> {
     tokio::fs::File::open(path).await.with_context(|| format!("cannot open {}", path.display()))
 }
 
-/// Runs `fill` against the output file (written beside it and renamed, so a failed read leaves no
-/// partial file) or against standard output.
-async fn write_output<F>(path: Option<&Path>, fill: F) -> anyhow::Result<()>
+/// Runs `fill` against the output file, or against standard output, and returns what it returns. A
+/// file is written beside its name and renamed only once `fill` succeeded and the bytes are on disk,
+/// so a failed or broken-off download leaves no partial file and a printed success is durable.
+async fn write_output<T, F>(path: Option<&Path>, fill: F) -> anyhow::Result<T>
 where
     F: AsyncFnOnce(
-        Box<dyn tokio::io::AsyncWrite + Unpin + Send>,
-    ) -> Result<(), crate::grpc::client::ClientError>,
+        &mut (dyn tokio::io::AsyncWrite + Unpin + Send),
+    ) -> Result<T, crate::grpc::client::ClientError>,
 {
     match path {
         Some(path) => {
             let temp = path.with_extension("part");
-            let file = tokio::fs::File::create(&temp)
+            let mut file = tokio::fs::File::create(&temp)
                 .await
                 .with_context(|| format!("cannot create {}", temp.display()))?;
-            match fill(Box::new(file)).await {
-                Ok(()) => Ok(tokio::fs::rename(&temp, path).await?),
+            let filled = match fill(&mut file).await {
+                Ok(value) => file.sync_all().await.map(|()| value).map_err(anyhow::Error::from),
+                Err(error) => Err(error.into()),
+            };
+            match filled {
+                Ok(value) => {
+                    tokio::fs::rename(&temp, path).await?;
+                    Ok(value)
+                }
                 Err(error) => {
+                    drop(file);
                     let _ = tokio::fs::remove_file(&temp).await;
-                    Err(error.into())
+                    Err(error)
                 }
             }
         }
-        None => Ok(fill(Box::new(tokio::io::stdout())).await?),
+        None => Ok(fill(&mut tokio::io::stdout()).await?),
     }
 }
